@@ -1,0 +1,1 @@
+"""The service kit: what every process of the system shares (config, DB, gRPC server, auth, errors)."""

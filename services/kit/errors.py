@@ -1,0 +1,62 @@
+"""Domain error types shared by every service; pure, and mapped to gRPC status in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One offending request field and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """A business outcome the caller must hear about; never retried as-is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(DomainError):
+    """The request is malformed; names every offending field."""
+
+    def __init__(self, violations: list[FieldViolation] | FieldViolation, message: str = "") -> None:
+        self.violations = [violations] if isinstance(violations, FieldViolation) else violations
+        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        super().__init__(message or f"invalid request: {summary}")
+
+
+class NotFound(DomainError):
+    """The resource does not exist, or the caller may not know that it does."""
+
+
+class AlreadyExists(DomainError):
+    """The resource to create exists already."""
+
+
+class FailedPrecondition(DomainError):
+    """The resource is in a state where this operation is not allowed."""
+
+
+class Conflict(DomainError):
+    """A concurrent change won; the caller may re-read and try again."""
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials were presented."""
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but not allowed to do this."""
+
+
+class TransientError(Exception):
+    """A dependency failed in a way that may succeed if tried again later."""
+
+
+class DependencyUnavailable(TransientError):
+    """A dependency (provider, database, peer service) did not answer or answered 5xx."""

@@ -1,0 +1,81 @@
+"""The one place where domain and transient errors become gRPC status codes with google.rpc details."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_interceptor.server import AsyncServerInterceptor
+from grpc_status import rpc_status
+
+from services.kit import errors
+
+log = logging.getLogger(__name__)
+
+_CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.TransientError, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def status_for(error: Exception) -> tuple[grpc.StatusCode, str, list[Any]]:
+    """The status code, message and detail messages for an error."""
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            details: list[Any] = []
+            if isinstance(error, errors.InvalidArgument):
+                details.append(
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field=v.field, description=v.description
+                            )
+                            for v in error.violations
+                        ]
+                    )
+                )
+            if isinstance(error, errors.TransientError):
+                details.append(error_details_pb2.RetryInfo())
+            return code, str(error) or code.name.lower(), details
+    return grpc.StatusCode.INTERNAL, "internal error", []
+
+
+def to_rpc_status(error: Exception) -> grpc.Status:
+    code, message, details = status_for(error)
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
+    return rpc_status.to_status(proto)
+
+
+class ErrorMappingInterceptor(AsyncServerInterceptor):  # type: ignore[misc]
+    """Turns exceptions raised by handlers into rich gRPC statuses; logs only unexpected ones."""
+
+    async def intercept(
+        self, method: Callable[..., Any], request_or_iterator: Any, context: Any, method_name: str
+    ) -> Any:
+        try:
+            response = method(request_or_iterator, context)
+            if hasattr(response, "__aiter__"):
+                return response
+            return await response
+        except (errors.DomainError, errors.TransientError) as error:
+            await context.abort_with_status(to_rpc_status(error))
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            log.exception("unhandled error in %s", method_name)
+            await context.abort_with_status(to_rpc_status(error))
