@@ -61,7 +61,7 @@ def to_rpc_status(error: Exception) -> grpc.Status:
     return rpc_status.to_status(proto)
 
 
-class ErrorMappingInterceptor(AsyncServerInterceptor):  # type: ignore[misc]
+class ErrorMappingInterceptor(AsyncServerInterceptor):
     """Turns exceptions raised by handlers into rich gRPC statuses; logs only unexpected ones."""
 
     async def intercept(

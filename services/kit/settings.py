@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,10 +15,10 @@ class ConfigError(Exception):
 class Env:
     """Typed access to an environment mapping; every error names the variable."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[builtins.str, builtins.str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         value = self._environ.get(name, "").strip()
         if value:
             return value
@@ -25,11 +26,13 @@ class Env:
             raise ConfigError(f"{name} is required but not set")
         return default
 
-    def optional(self, name: str) -> str | None:
+    def optional(self, name: builtins.str) -> builtins.str | None:
         value = self._environ.get(name, "").strip()
         return value or None
 
-    def int(self, name: str, default: int, minimum: int | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, minimum: builtins.int | None = None
+    ) -> builtins.int:
         raw = self._environ.get(name, "").strip()
         if not raw:
             return default
@@ -41,7 +44,9 @@ class Env:
             raise ConfigError(f"{name} must be >= {minimum}, got {value}")
         return value
 
-    def float(self, name: str, default: float, minimum: float | None = None) -> float:
+    def float(
+        self, name: builtins.str, default: builtins.float, minimum: builtins.float | None = None
+    ) -> builtins.float:
         raw = self._environ.get(name, "").strip()
         if not raw:
             return default
@@ -53,7 +58,7 @@ class Env:
             raise ConfigError(f"{name} must be >= {minimum}, got {value}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self._environ.get(name, "").strip().lower()
         if not raw:
             return default

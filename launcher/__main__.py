@@ -1,0 +1,74 @@
+"""`python -m launcher`: start every process in the Procfile with prefixed output; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Printer
+
+from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
+from services.kit.settings import ConfigError, Env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A modest default chaos, so a system started by hand shows its resilience.
+RUN_DEFAULTS = {
+    "PROVIDER_FAILURE_RATE": "0.05",
+    "PROVIDER_AMBIGUOUS_RATE": "0.02",
+    "PROVIDER_LATENCY_MS": "20",
+    "PAYMENT_WEBHOOK_DUPLICATE_RATE": "0.1",
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m launcher", description=__doc__)
+    parser.add_argument("--procfile", type=Path, default=ROOT / "Procfile")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="start just these processes (names in the Procfile)"
+    )
+    parser.add_argument(
+        "--no-chaos", action="store_true", help="start the providers without the default chaos"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ)
+    if not args.no_chaos:
+        for key, value in RUN_DEFAULTS.items():
+            env.setdefault(key, value)
+    # Children find this interpreter's packages first, whatever PATH the caller had.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    redis: EmbeddedRedis | None = None
+    try:
+        settings = Env(env)
+        env["TRAVEL_DATA_DIR"] = str(settings.data_dir())
+        if not settings.optional("REDIS_URL"):
+            port = settings.int("EMBEDDED_REDIS_PORT", 6380, minimum=1)
+            redis = start_embedded_redis(settings.data_dir(), port)
+            env["REDIS_URL"] = redis.url
+            print(f"launcher: embedded Redis at {redis.url}", flush=True)
+        procfile = parse_procfile(args.procfile.read_text())
+        manager = Manager(Printer(sys.stdout))
+        for name, command in procfile.processes.items():
+            if args.only is None or name in args.only:
+                manager.add_process(name, command, env=env, cwd=str(ROOT))
+        manager.loop()
+        return int(manager.returncode or 0)
+    except ConfigError as error:
+        print(f"launcher: configuration error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

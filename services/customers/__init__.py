@@ -1,0 +1,1 @@
+"""The customers service: registration, argon2id credentials and JWT access tokens."""

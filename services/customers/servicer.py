@@ -1,0 +1,46 @@
+"""gRPC entry point of the customers service: proto in, use case, proto out."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from travel.customers.v1 import customers_pb2, customers_pb2_grpc
+
+from services.customers.accounts import Accounts
+from services.customers.domain import Customer
+from services.kit.auth import current_caller
+
+SERVICE_NAME = customers_pb2.DESCRIPTOR.services_by_name["CustomersService"].full_name
+PUBLIC_METHODS = (f"/{SERVICE_NAME}/Register", f"/{SERVICE_NAME}/Login")
+
+
+def _customer_message(customer: Customer) -> customers_pb2.Customer:
+    created = Timestamp()
+    created.FromDatetime(customer.created_at)
+    return customers_pb2.Customer(
+        id=customer.id, email=customer.email, name=customer.name, create_time=created
+    )
+
+
+class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    async def Register(
+        self, request: customers_pb2.RegisterRequest, context: object
+    ) -> customers_pb2.RegisterResponse:
+        customer = await self._accounts.register(request.email, request.name, request.password)
+        return customers_pb2.RegisterResponse(customer=_customer_message(customer))
+
+    async def Login(
+        self, request: customers_pb2.LoginRequest, context: object
+    ) -> customers_pb2.LoginResponse:
+        token = await self._accounts.login(request.email, request.password)
+        return customers_pb2.LoginResponse(
+            access_token=token.access_token, token_type="Bearer", expires_in=token.expires_in
+        )
+
+    async def GetMe(
+        self, request: customers_pb2.GetMeRequest, context: object
+    ) -> customers_pb2.GetMeResponse:
+        customer = await self._accounts.get(current_caller().subject)
+        return customers_pb2.GetMeResponse(customer=_customer_message(customer))
