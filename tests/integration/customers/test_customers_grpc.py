@@ -44,7 +44,7 @@ async def stub(process: CustomersProcess) -> AsyncIterator[customers_pb2_grpc.Cu
 
 
 def violated_fields(error: grpc.aio.AioRpcError) -> set[str]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None
     fields: set[str] = set()
     for detail in status.details:
