@@ -1,0 +1,1 @@
+"""The HTTP edge: REST transcoded to gRPC from google.api.http annotations, health and OpenAPI."""

@@ -1,0 +1,222 @@
+"""An OpenAPI 3.1 document generated from the same descriptors as the routes (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.api import field_behavior_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from gateway.field_values import is_repeated
+from gateway.routes import HttpBinding, RouteTable
+
+Schema = dict[str, Any]
+_REF = "#/components/schemas/"
+_QUERY_DEPTH = 3  # nested query names (a.b.c) are listed this deep; recursive types stop here
+
+_INT32 = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
+_UINT32 = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
+_INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64}
+_UINT64 = {FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64}
+_WELL_KNOWN: dict[str, Schema] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?\d+(\.\d+)?s$"},
+    "google.protobuf.FieldMask": {"type": "string"},
+    "google.protobuf.Struct": {"type": "object"},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "additionalProperties": True,
+    },
+}
+ERROR_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "integer", "description": "gRPC status code"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"$ref": _REF + "google.protobuf.Any"}},
+    },
+}
+
+
+def openapi_document(table: RouteTable, title: str = "Travel agency API") -> dict[str, Any]:
+    """Paths, parameters, bodies and schemas for every binding, plus bearer auth and errors."""
+    builder = _SchemaBuilder()
+    paths: dict[str, dict[str, Any]] = {}
+    operation_ids: set[str] = set()
+    for binding in table.bindings:
+        operation = _operation(binding, builder, operation_ids)
+        paths.setdefault(binding.template.openapi_path(), {})[binding.http_method.lower()] = operation
+    schemas = {**builder.schemas, "google.protobuf.Any": _WELL_KNOWN["google.protobuf.Any"]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "v1"},
+        "paths": paths,
+        "components": {
+            "schemas": {**dict(sorted(schemas.items())), "Error": ERROR_SCHEMA},
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+        # The token is optional at the edge: the backend decides which calls need it.
+        "security": [{"bearerAuth": []}, {}],
+    }
+
+
+def _operation(binding: HttpBinding, builder: _SchemaBuilder, used: set[str]) -> dict[str, Any]:
+    method = binding.method
+    service = method.containing_service
+    operation_id = f"{service.name}_{method.name}"
+    suffix = 2
+    while operation_id in used:  # additional bindings share the RPC name
+        operation_id = f"{service.name}_{method.name}_{suffix}"
+        suffix += 1
+    used.add(operation_id)
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": method.name,
+        "tags": [service.full_name],
+        "parameters": _parameters(binding, builder),
+        "responses": {
+            "200": _json_content("OK", _response_schema(binding, builder)),
+            "default": _json_content("An error", {"$ref": _REF + "Error"}),
+        },
+    }
+    request_schema = _request_body_schema(binding, builder)
+    if request_schema is not None:
+        content = {"application/json": {"schema": request_schema}}
+        operation["requestBody"] = {"required": True, "content": content}
+    return operation
+
+
+def _json_content(description: str, schema: Schema) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _request_body_schema(binding: HttpBinding, builder: _SchemaBuilder) -> Schema | None:
+    if not binding.body:
+        return None
+    if binding.body == "*":
+        return builder.message_ref(binding.method.input_type)
+    return builder.field_schema(_field(binding.method.input_type, binding.body))
+
+
+def _response_schema(binding: HttpBinding, builder: _SchemaBuilder) -> Schema:
+    if binding.response_body:
+        return builder.field_schema(_field(binding.method.output_type, binding.response_body))
+    return builder.message_ref(binding.method.output_type)
+
+
+def _field(message: Descriptor, name: str) -> FieldDescriptor:
+    return message.fields_by_name.get(name) or message.fields_by_camelcase_name[name]
+
+
+def _parameters(binding: HttpBinding, builder: _SchemaBuilder) -> list[dict[str, Any]]:
+    request = binding.method.input_type
+    parameters: list[dict[str, Any]] = []
+    bound = {variable.name for variable in binding.template.variables}
+    for variable in binding.template.variables:
+        leaf = _leaf(request, variable.field_path)
+        parameters.append(
+            {"name": variable.name, "in": "path", "required": True, "schema": builder.field_schema(leaf)}
+        )
+    if binding.body == "*":
+        return parameters
+    excluded = bound | {binding.body}
+    for name, field in _query_fields(request, "", _QUERY_DEPTH, set()):
+        if name in excluded or name.split(".")[0] == binding.body:
+            continue
+        parameters.append({"name": name, "in": "query", "schema": builder.field_schema(field)})
+    return parameters
+
+
+def _leaf(message: Descriptor, path: tuple[str, ...]) -> FieldDescriptor:
+    field = _field(message, path[0])
+    for part in path[1:]:
+        assert field.message_type is not None  # checked when the route was built
+        field = _field(field.message_type, part)
+    return field
+
+
+def _query_fields(
+    message: Descriptor, prefix: str, depth: int, seen: set[str]
+) -> list[tuple[str, FieldDescriptor]]:
+    """Every field a query name can set: scalars, enums, repeated scalars, string-coded messages."""
+    found: list[tuple[str, FieldDescriptor]] = []
+    for field in message.fields:
+        name = prefix + field.name
+        nested = field.message_type
+        if nested is None or nested.full_name in _WELL_KNOWN or nested.full_name.endswith("Value"):
+            if not (nested is not None and is_repeated(field)):
+                found.append((name, field))
+            continue
+        if is_repeated(field) or depth <= 1 or nested.full_name in seen:
+            continue
+        found.extend(_query_fields(nested, name + ".", depth - 1, seen | {nested.full_name}))
+    return found
+
+
+class _SchemaBuilder:
+    """Collects a component schema for every message reachable from the operations."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Schema] = {}
+
+    def message_ref(self, message: Descriptor) -> Schema:
+        if message.full_name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[message.full_name])
+        if message.full_name.startswith("google.protobuf.") and message.full_name.endswith("Value"):
+            return {**self.field_schema(message.fields_by_name["value"]), "nullable": True}
+        if message.full_name not in self.schemas:
+            self.schemas[message.full_name] = {}  # placeholder first: types may recurse
+            self.schemas[message.full_name] = self._message_schema(message)
+        return {"$ref": _REF + message.full_name}
+
+    def _message_schema(self, message: Descriptor) -> Schema:
+        properties: dict[str, Schema] = {}
+        required: list[str] = []
+        for field in message.fields:
+            schema = self.field_schema(field)
+            behaviors = set(field.GetOptions().Extensions[field_behavior_pb2.field_behavior])
+            if field_behavior_pb2.OUTPUT_ONLY in behaviors:
+                schema = {**schema, "readOnly": True}
+            if field_behavior_pb2.REQUIRED in behaviors:
+                required.append(field.json_name)
+            properties[field.json_name] = schema
+        message_schema: Schema = {"type": "object", "properties": properties}
+        if required:
+            message_schema["required"] = required
+        return message_schema
+
+    def field_schema(self, field: FieldDescriptor) -> Schema:
+        nested = field.message_type
+        if nested is not None and nested.GetOptions().map_entry:
+            values = self.field_schema(nested.fields_by_name["value"])
+            return {"type": "object", "additionalProperties": values}
+        single = self._single_schema(field)
+        return {"type": "array", "items": single} if is_repeated(field) else single
+
+    def _single_schema(self, field: FieldDescriptor) -> Schema:
+        kind = field.type
+        if field.message_type is not None:
+            return self.message_ref(field.message_type)
+        if field.enum_type is not None:
+            return {"type": "string", "enum": list(field.enum_type.values_by_name)}
+        if kind in _INT32:
+            return {"type": "integer", "format": "int32"}
+        if kind in _UINT32:
+            return {"type": "integer", "format": "int64", "minimum": 0}
+        if kind in _INT64 or kind in _UINT64:
+            # The JSON mapping writes 64-bit integers as strings; either form is accepted.
+            return {"type": ["string", "integer"], "format": "int64" if kind in _INT64 else "uint64"}
+        if kind == FieldDescriptor.TYPE_DOUBLE:
+            return {"type": "number", "format": "double"}
+        if kind == FieldDescriptor.TYPE_FLOAT:
+            return {"type": "number", "format": "float"}
+        if kind == FieldDescriptor.TYPE_BOOL:
+            return {"type": "boolean"}
+        if kind == FieldDescriptor.TYPE_BYTES:
+            return {"type": "string", "contentEncoding": "base64"}
+        return {"type": "string"}
