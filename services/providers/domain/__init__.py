@@ -1,0 +1,1 @@
+"""Pure provider rules: catalog, holds, capacity, payments and chaos; standard library only."""

@@ -1,0 +1,1 @@
+"""Thin HTTP handlers of the providers (Starlette), the chaos middleware and the error mapping."""

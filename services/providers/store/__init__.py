@@ -1,0 +1,1 @@
+"""Database adapters of the providers: tables, idempotency, holds, capacity and payments."""
