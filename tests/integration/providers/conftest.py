@@ -1,0 +1,61 @@
+"""Provider fixtures: start the real app on a free loopback port, each with its own database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from provider_harness import Provider, ServerThread
+
+from services.kit.settings import Env
+from services.providers.app import build_app
+from services.providers.config import ProviderConfig
+
+StartProvider = Callable[..., Provider]
+
+
+@pytest.fixture
+def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
+    """Start a provider: start_provider("hotel", PROVIDER_HOLD_WINDOW_SECONDS="5", ...)."""
+    started: list[Provider] = []
+    schemas: list[tuple[str, str]] = []
+
+    def start(kind: str, data_dir: Path | None = None, **env: str) -> Provider:
+        environ = {"PROVIDER_KIND": kind, "TRAVEL_DATA_DIR": str(data_dir or tmp_path / kind), **env}
+        config = ProviderConfig.from_env(Env(environ))
+        if config.schema:
+            schemas.append((config.database_url, config.schema))
+        server = ServerThread(build_app(config))
+        server.start()
+        provider = Provider(kind, f"http://127.0.0.1:{server.port}", config, server)
+        started.append(provider)
+        return provider
+
+    yield start
+    for provider in started:
+        provider.server.stop()
+    for url, schema in schemas:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_env(postgres_url: str) -> dict[str, str]:
+    """Settings putting a provider on PostgreSQL, in a schema of its own for this test."""
+    return {"DATABASE_URL": postgres_url, "DB_SCHEMA_PREFIX": f"t{uuid.uuid4().hex[:10]}_"}
+
+
+@pytest.fixture
+async def hotel(start_provider: StartProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with start_provider("hotel").client() as client:
+        yield client
+
+
+@pytest.fixture
+async def flight(start_provider: StartProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with start_provider("flight").client() as client:
+        yield client
