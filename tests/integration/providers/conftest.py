@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from provider_harness import Provider, ServerThread
+from provider_harness import Provider, ServerThread, WebhookReceiver
 
 from services.kit.settings import Env
 from services.providers.app import build_app
@@ -58,4 +58,21 @@ async def hotel(start_provider: StartProvider) -> AsyncIterator[httpx.AsyncClien
 @pytest.fixture
 async def flight(start_provider: StartProvider) -> AsyncIterator[httpx.AsyncClient]:
     async with start_provider("flight").client() as client:
+        yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver answering 200."""
+    server = WebhookReceiver()
+    yield server
+    server.close()
+
+
+FAST_WEBHOOKS = {"PAYMENT_WEBHOOK_RETRY_BASE_MS": "20", "PAYMENT_WEBHOOK_RETRY_MAX_MS": "200"}
+
+
+@pytest.fixture
+async def payment(start_provider: StartProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with start_provider("payment", **FAST_WEBHOOKS).client() as client:
         yield client

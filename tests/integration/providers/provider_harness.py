@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -76,15 +79,55 @@ def new_reference() -> str:
     return f"session-{uuid.uuid4().hex[:12]}"
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 15.0, interval: float = 0.05
-) -> Any:
-    """Poll an async check until it returns something truthy, or fail at the deadline."""
+async def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll a check (plain or async) until it returns something truthy, or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class ReceivedWebhook:
+    body: bytes
+    signature: str | None
+
+
+class WebhookReceiver:
+    """A real HTTP server that answers the scripted statuses in turn (then 200) and keeps every call."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.received: list[ReceivedWebhook] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                receiver.received.append(ReceivedWebhook(body, self.headers.get("Travel-Signature")))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/payments"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(r.body) for r in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
