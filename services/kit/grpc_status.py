@@ -79,3 +79,31 @@ class ErrorMappingInterceptor(AsyncServerInterceptor):
         except Exception as error:
             log.exception("unhandled error in %s", method_name)
             await context.abort_with_status(to_rpc_status(error))
+
+
+_ERRORS_BY_CODE: dict[grpc.StatusCode, type[errors.DomainError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.ABORTED: errors.Conflict,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+}
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
+    """The domain error a peer service's status stands for, so callers handle one error vocabulary."""
+    code = error.code()
+    message = error.details() or code.name.lower()
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        violations: list[errors.FieldViolation] = []
+        status = rpc_status.from_call(error)
+        for detail in status.details if status is not None else []:
+            bad = error_details_pb2.BadRequest()
+            if detail.Unpack(bad):
+                violations += [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
+        return errors.InvalidArgument(violations or [errors.FieldViolation("request", message)], message)
+    kind = _ERRORS_BY_CODE.get(code)
+    if kind is not None:
+        return kind(message)
+    return errors.DependencyUnavailable(f"peer failed with {code.name}: {message}")

@@ -1,0 +1,1 @@
+"""What the hotel, flights and payments services share: the client of the external providers."""

@@ -1,0 +1,54 @@
+"""Saga steps on provider holds: confirm and cancel, resolving ambiguous failures by asking the provider."""
+
+from __future__ import annotations
+
+import logging
+
+from bus.errors import BusinessRefusal, TransientFailure
+from services.booking.provider_client import AmbiguousFailure, ProviderClient, ProviderRefusal
+from services.kit.errors import NotFound, TransientError
+
+log = logging.getLogger(__name__)
+
+
+async def _status(provider: ProviderClient, hold_id: str) -> str:
+    try:
+        hold = await provider.get(f"/holds/{hold_id}")
+    except TransientError as error:
+        raise TransientFailure(f"cannot read hold {hold_id}: {error}") from None
+    return str(hold.get("status", ""))
+
+
+async def confirm_hold(provider: ProviderClient, hold_id: str, key: str, rejection: str) -> None:
+    """Confirm once; a refusal is final (raises BusinessRefusal with the rejection code)."""
+    try:
+        await provider.post_once(f"/holds/{hold_id}/confirm", None, idempotency_key=key)
+        return
+    except ProviderRefusal as refusal:
+        raise BusinessRefusal(f"{rejection}: {refusal.code}: {refusal.message}") from None
+    except NotFound:
+        raise BusinessRefusal(f"{rejection}: hold {hold_id} is unknown to the provider") from None
+    except AmbiguousFailure as error:
+        # The confirm may have committed: the provider's record decides, never a blind retry.
+        status = await _status(provider, hold_id)
+        if status == "CONFIRMED":
+            log.info("ambiguous confirm of %s resolved: it was confirmed", hold_id)
+            return
+        if status == "CANCELLED":
+            raise BusinessRefusal(f"{rejection}: hold {hold_id} is cancelled") from None
+        raise TransientFailure(f"confirm of {hold_id} did not take effect: {error}") from None
+    except TransientError as error:
+        raise TransientFailure(str(error)) from None
+
+
+async def cancel_hold(provider: ProviderClient, hold_id: str, key: str) -> None:
+    """Cancel (release a hold or cancel a confirmation); idempotent, and never refused for good."""
+    try:
+        await provider.post_once(f"/holds/{hold_id}/cancel", None, idempotency_key=key)
+    except NotFound:
+        log.warning("hold %s unknown to the provider; nothing to cancel", hold_id)
+    except AmbiguousFailure as error:
+        if await _status(provider, hold_id) != "CANCELLED":
+            raise TransientFailure(f"cancel of {hold_id} did not take effect: {error}") from None
+    except TransientError as error:
+        raise TransientFailure(str(error)) from None

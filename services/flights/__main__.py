@@ -1,0 +1,14 @@
+"""Run the flights service: `python -m services.flights`."""
+
+from services.booking.config import BookingConfig
+from services.flights.app import start
+from services.kit.process import run_process
+from services.kit.settings import Env
+
+
+def main() -> None:
+    run_process("flights", lambda: start(BookingConfig.from_env(Env(), "flights", "flight")))
+
+
+if __name__ == "__main__":
+    main()

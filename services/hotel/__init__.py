@@ -1,0 +1,1 @@
+"""The hotel service: catalog search and stay pre-reservations at the hotel provider; hotel saga steps."""

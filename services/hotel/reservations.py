@@ -1,0 +1,85 @@
+"""Hotel use cases: search the provider's catalog; hold a stay and attach it to a session."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from travel.sessions.v1 import sessions_pb2 as sessions_pb
+
+from services.booking.provider_client import ProviderClient
+from services.hotel.domain import validate_search, validate_stay
+from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
+from services.sessions.client import ArbiterClient
+
+log = logging.getLogger(__name__)
+SEARCH_PAGE = 50
+
+
+class HotelReservations:
+    def __init__(self, provider: ProviderClient, arbiter: ArbiterClient, today: Callable[[], date]) -> None:
+        self._provider = provider
+        self._arbiter = arbiter
+        self._today = today
+
+    async def search(self, city: str, check_in: str, check_out: str, guests: int) -> list[dict[str, Any]]:
+        validate_search(city, check_in, check_out, guests)
+        params: dict[str, Any] = {"pageSize": SEARCH_PAGE}
+        for name, value in (("city", city.upper()), ("checkIn", check_in), ("checkOut", check_out)):
+            if value:
+                params[name] = value
+        if guests:
+            params["guests"] = guests
+        page = await self._provider.get("/hotels", params)
+        return list(page.get("items", []))
+
+    async def reserve(
+        self, customer_id: str, session_id: str, hotel_id: str, check_in: str, check_out: str, guests: int
+    ) -> sessions_pb.Session:
+        stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
+        await self._arbiter.authorize_item_change(session_id, customer_id)
+        try:
+            hotel = await self._provider.get(f"/hotels/{stay.hotel_id}")
+        except NotFound:
+            raise InvalidArgument(FieldViolation("hotelId", f"no hotel {stay.hotel_id!r}")) from None
+        key = f"{session_id}:hotel:{uuid.uuid4().hex}"
+        hold = await self._provider.post(
+            "/holds",
+            {
+                "hotelId": stay.hotel_id,
+                "checkIn": stay.check_in.isoformat(),
+                "checkOut": stay.check_out.isoformat(),
+                "guests": stay.guests,
+                "reference": session_id,
+            },
+            idempotency_key=key,
+        )
+        item = sessions_pb.Item(
+            hotel=sessions_pb.HotelStay(
+                hold_id=hold["id"],
+                hotel_id=stay.hotel_id,
+                hotel_name=hotel.get("name", ""),
+                city=hotel.get("city", ""),
+                check_in=stay.check_in.isoformat(),
+                check_out=stay.check_out.isoformat(),
+                guests=stay.guests,
+                price={"amount": int(hold["amount"]), "currency": hold["currency"]},
+                status=hold["status"],
+            )
+        )
+        try:
+            attached = await self._arbiter.attach(session_id, customer_id, item)
+        except (DomainError, TransientError):
+            # The session moved on (expired, checked out...): the hold must not outlive the refusal.
+            await self._release(hold["id"], key)
+            raise
+        return attached.session
+
+    async def _release(self, hold_id: str, key: str) -> None:
+        try:
+            await self._provider.post(f"/holds/{hold_id}/cancel", None, idempotency_key=f"{key}:release")
+        except (DomainError, TransientError):
+            log.exception("could not release hold %s; the hold window will free it", hold_id)

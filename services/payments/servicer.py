@@ -1,0 +1,42 @@
+"""gRPC entry point of the payments service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from travel.common.v1 import money_pb2
+from travel.payments.v1 import payments_pb2 as pb
+from travel.payments.v1 import payments_pb2_grpc
+
+from services.kit.auth import current_caller, require_service_caller
+from services.payments.checkout import Payments
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PaymentsService"].full_name
+
+
+class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
+    def __init__(self, payments: Payments) -> None:
+        self._payments = payments
+
+    async def Checkout(self, request: pb.CheckoutRequest, context: Any) -> pb.CheckoutResponse:  # noqa: N802
+        session, payment = await self._payments.checkout(
+            current_caller().subject, request.session_id, request.return_url
+        )
+        return pb.CheckoutResponse(
+            session=session,
+            payment=pb.Payment(
+                id=payment.id,
+                status=payment.status,
+                amount=money_pb2.Money(amount=payment.amount, currency=payment.currency),
+                pay_url=payment.pay_url,
+            ),
+        )
+
+    async def HandleProviderEvent(  # noqa: N802
+        self, request: pb.HandleProviderEventRequest, context: Any
+    ) -> pb.HandleProviderEventResponse:
+        require_service_caller()
+        result = await self._payments.handle_event(
+            request.event_id, request.type, request.payment_id, request.reference
+        )
+        return pb.HandleProviderEventResponse(duplicate=result == "DUPLICATE", result=result)

@@ -1,0 +1,1 @@
+"""The sessions service: the arbiter, sole writer of purchase-session state."""

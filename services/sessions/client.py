@@ -1,0 +1,53 @@
+"""The arbiter as other services see it: internal RPCs with a service token, errors as domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from travel.sessions.v1 import sessions_pb2 as pb
+from travel.sessions.v1 import sessions_pb2_grpc
+
+from services.kit.grpc_status import error_from_rpc
+from services.kit.service_identity import ServiceCredentials
+
+Response = TypeVar("Response")
+CALL_TIMEOUT_SECONDS = 10.0
+
+
+class ArbiterClient:
+    def __init__(self, channel: grpc.aio.Channel, credentials: ServiceCredentials) -> None:
+        self._stub = sessions_pb2_grpc.SessionsServiceStub(channel)
+        self._credentials = credentials
+
+    async def _call(self, method: Callable[..., Awaitable[Response]], request: object) -> Response:
+        try:
+            return await method(request, metadata=self._credentials.metadata(), timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error) from None
+
+    async def authorize_item_change(self, session_id: str, customer_id: str) -> pb.Session:
+        request = pb.AuthorizeItemChangeRequest(session_id=session_id, customer_id=customer_id)
+        return (await self._call(self._stub.AuthorizeItemChange, request)).session
+
+    async def attach(self, session_id: str, customer_id: str, item: pb.Item) -> pb.AttachItemResponse:
+        request = pb.AttachItemRequest(session_id=session_id, customer_id=customer_id, item=item)
+        return await self._call(self._stub.AttachItem, request)
+
+    async def begin_checkout(self, session_id: str, customer_id: str) -> pb.Session:
+        request = pb.BeginCheckoutRequest(session_id=session_id, customer_id=customer_id)
+        return (await self._call(self._stub.BeginCheckout, request)).session
+
+    async def reopen_checkout(self, session_id: str) -> pb.Session:
+        request = pb.ReopenCheckoutRequest(session_id=session_id)
+        return (await self._call(self._stub.ReopenCheckout, request)).session
+
+    async def record_payment(
+        self, session_id: str, payment_id: str, outcome: pb.PaymentOutcome.ValueType
+    ) -> pb.RecordPaymentResponse:
+        request = pb.RecordPaymentRequest(session_id=session_id, payment_id=payment_id, outcome=outcome)
+        return await self._call(self._stub.RecordPayment, request)
+
+    async def expire(self, session_id: str) -> pb.ExpireSessionResponse:
+        return await self._call(self._stub.ExpireSession, pb.ExpireSessionRequest(session_id=session_id))

@@ -1,0 +1,137 @@
+"""Domain sessions and items to and from protobuf messages; pure mapping, no decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from travel.common.v1 import money_pb2
+from travel.sessions.v1 import sessions_pb2 as pb
+
+from services.kit.errors import FieldViolation, InvalidArgument
+from services.sessions.domain import FlightLeg, HotelStay, Item, Money, RoundTrip, Session, State
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def money_message(money: Money) -> money_pb2.Money:
+    return money_pb2.Money(amount=money.amount, currency=money.currency)
+
+
+def money_of(message: money_pb2.Money) -> Money:
+    return Money(message.amount, message.currency)
+
+
+def _leg_message(leg: FlightLeg) -> pb.FlightLeg:
+    return pb.FlightLeg(
+        hold_id=leg.hold_id,
+        flight_id=leg.flight_id,
+        number=leg.number,
+        origin=leg.origin,
+        destination=leg.destination,
+        departure=timestamp(leg.departure),
+        price=money_message(leg.price),
+        status=leg.status,
+    )
+
+
+def _leg_of(message: pb.FlightLeg) -> FlightLeg:
+    return FlightLeg(
+        hold_id=message.hold_id,
+        flight_id=message.flight_id,
+        number=message.number,
+        origin=message.origin,
+        destination=message.destination,
+        departure=message.departure.ToDatetime(tzinfo=UTC),
+        price=money_of(message.price),
+        status=message.status or "HELD",
+    )
+
+
+def item_message(item: Item) -> pb.Item:
+    if isinstance(item, HotelStay):
+        return pb.Item(
+            hotel=pb.HotelStay(
+                hold_id=item.hold_id,
+                hotel_id=item.hotel_id,
+                hotel_name=item.hotel_name,
+                city=item.city,
+                check_in=item.check_in,
+                check_out=item.check_out,
+                guests=item.guests,
+                price=money_message(item.price),
+                status=item.status,
+            )
+        )
+    return pb.Item(
+        flights=pb.RoundTrip(
+            outbound=_leg_message(item.outbound),
+            return_leg=_leg_message(item.return_leg),
+            passengers=item.passengers,
+        )
+    )
+
+
+def item_of(message: pb.Item) -> Item:
+    kind = message.WhichOneof("kind")
+    if kind == "hotel":
+        h = message.hotel
+        return HotelStay(
+            hold_id=h.hold_id,
+            hotel_id=h.hotel_id,
+            hotel_name=h.hotel_name,
+            city=h.city,
+            check_in=h.check_in,
+            check_out=h.check_out,
+            guests=h.guests,
+            price=money_of(h.price),
+            status=h.status or "HELD",
+        )
+    if kind == "flights":
+        f = message.flights
+        return RoundTrip(
+            outbound=_leg_of(f.outbound), return_leg=_leg_of(f.return_leg), passengers=f.passengers
+        )
+    raise InvalidArgument(FieldViolation("item", "must be a hotel stay or a round trip"))
+
+
+def session_message(session: Session) -> pb.Session:
+    message = pb.Session(
+        id=session.id,
+        customer_id=session.customer_id,
+        state=pb.State.Value(f"STATE_{session.state.value}"),
+        create_time=timestamp(session.created_at),
+        update_time=timestamp(session.updated_at),
+        expires_at=timestamp(session.expires_at),
+        items=[item_message(item) for item in session.items],
+        reason=session.reason,
+        version=session.version,
+        payment_id=session.payment_id,
+    )
+    total = session.total
+    if total is not None:
+        message.total.CopyFrom(money_message(total))
+    return message
+
+
+def session_of(message: pb.Session) -> Session:
+    """The reverse mapping, for services that receive sessions from the arbiter."""
+    hotel = next((item_of(i) for i in message.items if i.WhichOneof("kind") == "hotel"), None)
+    flights = next((item_of(i) for i in message.items if i.WhichOneof("kind") == "flights"), None)
+    return Session(
+        id=message.id,
+        customer_id=message.customer_id,
+        state=State(pb.State.Name(message.state).removeprefix("STATE_")),
+        created_at=message.create_time.ToDatetime(tzinfo=UTC),
+        updated_at=message.update_time.ToDatetime(tzinfo=UTC),
+        expires_at=message.expires_at.ToDatetime(tzinfo=UTC),
+        version=message.version,
+        hotel=hotel if isinstance(hotel, HotelStay) else None,
+        flights=flights if isinstance(flights, RoundTrip) else None,
+        reason=message.reason,
+        payment_id=message.payment_id,
+    )

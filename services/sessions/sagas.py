@@ -1,0 +1,114 @@
+"""The sagas the arbiter starts, as routing slips built from a session's items. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.slip import COMPENSATABLE, PIVOT, RETRIABLE, StepDeclaration, build_slip
+from services.sessions.domain import HotelStay, Item, RoundTrip, Session
+
+
+def _hotel_args(stay: HotelStay) -> dict[str, str]:
+    return {"hold_id": stay.hold_id}
+
+
+def _flight_args(trip: RoundTrip) -> dict[str, str]:
+    return {"outbound_hold_id": trip.outbound.hold_id, "return_hold_id": trip.return_leg.hold_id}
+
+
+def _release_steps(session: Session) -> list[StepDeclaration]:
+    """Release in reverse order of booking: legs first, then the stay."""
+    steps = []
+    if session.flights is not None:
+        steps.append(
+            StepDeclaration("flights.cancel", "flights", RETRIABLE, arguments=_flight_args(session.flights))
+        )
+    if session.hotel is not None:
+        steps.append(
+            StepDeclaration("hotel.cancel", "hotel", RETRIABLE, arguments=_hotel_args(session.hotel))
+        )
+    return steps
+
+
+def _refund_step(payment_id: str) -> StepDeclaration:
+    return StepDeclaration("payments.refund", "payments", RETRIABLE, arguments={"payment_id": payment_id})
+
+
+def _finish_step() -> StepDeclaration:
+    return StepDeclaration("sessions.cancelled", "sessions", RETRIABLE)
+
+
+def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
+    """hotel.confirm -> flights.confirm -> sessions.complete; on refusal undo, release, refund, cancel."""
+    steps = []
+    if session.hotel is not None:
+        steps.append(
+            StepDeclaration(
+                "hotel.confirm", "hotel", COMPENSATABLE, "hotel.cancel", arguments=_hotel_args(session.hotel)
+            )
+        )
+    if session.flights is not None:
+        steps.append(
+            StepDeclaration(
+                "flights.confirm",
+                "flights",
+                COMPENSATABLE,
+                "flights.cancel",
+                arguments=_flight_args(session.flights),
+            )
+        )
+    steps.append(StepDeclaration("sessions.complete", "sessions", PIVOT))
+    # Cancels are idempotent at the providers, so releasing what compensation already undid is harmless.
+    after = [*_release_steps(session), _refund_step(session.payment_id), _finish_step()]
+    return build_slip(
+        saga_id=f"confirm-{session.id}",
+        session_id=session.id,
+        kind=pb.SAGA_KIND_CONFIRM,
+        steps=steps,
+        after_compensation=after,
+        now=now,
+    )
+
+
+def cancellation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
+    """Release every hold, then let the arbiter settle the session.
+
+    No payment has been captured on this path: a capture that arrives later meets a session that is
+    no longer PAYMENT_PENDING and gets its own refund saga.
+    """
+    steps = [*_release_steps(session), _finish_step()]
+    return build_slip(
+        saga_id=f"cancel-{session.id}",
+        session_id=session.id,
+        kind=pb.SAGA_KIND_CANCEL,
+        steps=steps,
+        now=now,
+    )
+
+
+def refund_slip(session_id: str, payment_id: str, now: datetime) -> pb.RoutingSlip:
+    """A payment the arbiter refused (it came too late) is given back."""
+    return build_slip(
+        saga_id=f"refund-{payment_id}",
+        session_id=session_id,
+        kind=pb.SAGA_KIND_REFUND,
+        steps=[_refund_step(payment_id)],
+        now=now,
+    )
+
+
+def release_slip(session: Session, item: Item, saga_id: str, now: datetime) -> pb.RoutingSlip:
+    """A replaced item's hold is released."""
+    if isinstance(item, HotelStay):
+        step = StepDeclaration("hotel.cancel", "hotel", RETRIABLE, arguments=_hotel_args(item))
+    else:
+        step = StepDeclaration("flights.cancel", "flights", RETRIABLE, arguments=_flight_args(item))
+    return build_slip(
+        saga_id=saga_id,
+        session_id=session.id,
+        kind=pb.SAGA_KIND_CANCEL,
+        steps=[step],
+        now=now,
+    )

@@ -1,0 +1,118 @@
+"""gRPC entry point of the arbiter: proto in, arbiter use case, proto out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from travel.sessions.v1 import sessions_pb2 as pb
+from travel.sessions.v1 import sessions_pb2_grpc
+
+from services.kit.auth import current_caller, require_service_caller
+from services.kit.errors import FieldViolation, InvalidArgument
+from services.sessions.arbiter import Arbiter
+from services.sessions.domain import parse_session_id
+from services.sessions.events import SessionTimeline
+from services.sessions.messages import item_message, item_of, session_message
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SessionsService"].full_name
+MAX_PAGE = 100
+
+
+def _customer() -> str:
+    return current_caller().subject
+
+
+def _page(request: pb.ListSessionsRequest) -> tuple[int, int]:
+    size = request.page_size or 20
+    if not 0 < size <= MAX_PAGE:
+        raise InvalidArgument(FieldViolation("page_size", f"must be between 1 and {MAX_PAGE}"))
+    if not request.page_token:
+        return size, 0
+    if not request.page_token.isdigit():
+        raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
+    return size, int(request.page_token)
+
+
+class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
+    def __init__(self, arbiter: Arbiter, timeline: SessionTimeline) -> None:
+        self._arbiter = arbiter
+        self._timeline = timeline
+
+    async def CreateSession(self, request: pb.CreateSessionRequest, context: Any) -> pb.CreateSessionResponse:  # noqa: N802
+        session = await self._arbiter.open(_customer())
+        return pb.CreateSessionResponse(session=session_message(session))
+
+    async def GetSession(self, request: pb.GetSessionRequest, context: Any) -> pb.GetSessionResponse:  # noqa: N802
+        session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
+        return pb.GetSessionResponse(session=session_message(session))
+
+    async def ListSessions(self, request: pb.ListSessionsRequest, context: Any) -> pb.ListSessionsResponse:  # noqa: N802
+        size, offset = _page(request)
+        sessions = await self._arbiter.list_owned(_customer(), size + 1, offset)
+        token = str(offset + size) if len(sessions) > size else ""
+        return pb.ListSessionsResponse(
+            sessions=[session_message(s) for s in sessions[:size]], next_page_token=token
+        )
+
+    async def CancelSession(self, request: pb.CancelSessionRequest, context: Any) -> pb.CancelSessionResponse:  # noqa: N802
+        session = await self._arbiter.customer_cancel(parse_session_id(request.id), _customer())
+        return pb.CancelSessionResponse(session=session_message(session))
+
+    async def ListSessionEvents(  # noqa: N802
+        self, request: pb.ListSessionEventsRequest, context: Any
+    ) -> pb.ListSessionEventsResponse:
+        session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
+        return pb.ListSessionEventsResponse(events=await self._timeline.events(session.id))
+
+    async def AuthorizeItemChange(  # noqa: N802
+        self, request: pb.AuthorizeItemChangeRequest, context: Any
+    ) -> pb.AuthorizeItemChangeResponse:
+        require_service_caller()
+        session = await self._arbiter.authorize_item_change(
+            parse_session_id(request.session_id, "session_id"), request.customer_id
+        )
+        return pb.AuthorizeItemChangeResponse(session=session_message(session))
+
+    async def AttachItem(self, request: pb.AttachItemRequest, context: Any) -> pb.AttachItemResponse:  # noqa: N802
+        require_service_caller()
+        session, replaced = await self._arbiter.attach(
+            parse_session_id(request.session_id, "session_id"), request.customer_id, item_of(request.item)
+        )
+        response = pb.AttachItemResponse(session=session_message(session))
+        if replaced is not None:
+            response.replaced.CopyFrom(item_message(replaced))
+        return response
+
+    async def BeginCheckout(self, request: pb.BeginCheckoutRequest, context: Any) -> pb.BeginCheckoutResponse:  # noqa: N802
+        require_service_caller()
+        session = await self._arbiter.begin_checkout(
+            parse_session_id(request.session_id, "session_id"), request.customer_id
+        )
+        return pb.BeginCheckoutResponse(session=session_message(session))
+
+    async def ReopenCheckout(  # noqa: N802
+        self, request: pb.ReopenCheckoutRequest, context: Any
+    ) -> pb.ReopenCheckoutResponse:
+        require_service_caller()
+        session = await self._arbiter.reopen_checkout(parse_session_id(request.session_id, "session_id"))
+        return pb.ReopenCheckoutResponse(session=session_message(session))
+
+    async def RecordPayment(self, request: pb.RecordPaymentRequest, context: Any) -> pb.RecordPaymentResponse:  # noqa: N802
+        require_service_caller()
+        if request.outcome == pb.PAYMENT_OUTCOME_UNSPECIFIED:
+            raise InvalidArgument(FieldViolation("outcome", "is required"))
+        if not request.payment_id:
+            raise InvalidArgument(FieldViolation("payment_id", "is required"))
+        result = await self._arbiter.record_payment(
+            parse_session_id(request.session_id, "session_id"),
+            request.payment_id,
+            succeeded=request.outcome == pb.PAYMENT_OUTCOME_SUCCEEDED,
+        )
+        return pb.RecordPaymentResponse(
+            session=session_message(result.session), refund_started=result.refund_started
+        )
+
+    async def ExpireSession(self, request: pb.ExpireSessionRequest, context: Any) -> pb.ExpireSessionResponse:  # noqa: N802
+        require_service_caller()
+        session, expired = await self._arbiter.expire(parse_session_id(request.session_id, "session_id"))
+        return pb.ExpireSessionResponse(session=session_message(session), expired=expired)
