@@ -189,7 +189,7 @@ def _report(results: list[Result], workers: int) -> None:
 
 def main() -> None:
     # httpcore probes for sniffio on every request; absent, each probe walks sys.path.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type,unused-ignore]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=1.0)
