@@ -25,7 +25,9 @@ class ServerThread:
     """uvicorn in a thread with its own event loop, bound to a socket we picked beforehand."""
 
     def __init__(self, app: Any) -> None:
-        self.sock = socket.socket()
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+        # and without it every response waits for a delayed ACK.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on")
