@@ -34,7 +34,11 @@ def _event_request(body: bytes) -> payments_pb2.HandleProviderEventRequest:
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         raise ValueError("body must be an event object with a data object")
     data: dict[str, Any] = event["data"]
-    for name, value in (("id", event.get("id")), ("type", event.get("type")), ("data.paymentId", data.get("paymentId"))):
+    for name, value in (
+        ("id", event.get("id")),
+        ("type", event.get("type")),
+        ("data.paymentId", data.get("paymentId")),
+    ):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{name} must be a non-empty string")
     return payments_pb2.HandleProviderEventRequest(
