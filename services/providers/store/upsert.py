@@ -16,6 +16,12 @@ async def insert_if_absent(conn: AsyncConnection, table: Table, values: dict[str
     one caller wins; on SQLite writers are serialised by the database lock.
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    # RETURNING rather than rowcount: psycopg does not report a row count for this statement.
+    statement = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
     result = await conn.execute(statement)
-    return result.rowcount == 1
+    return result.first() is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from services.kit.settings import Env
 from services.providers.app import build_app
 from services.providers.config import ProviderConfig
 
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 StartProvider = Callable[..., Provider]
 
 
@@ -26,6 +28,10 @@ def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
 
     def start(kind: str, data_dir: Path | None = None, **env: str) -> Provider:
         environ = {"PROVIDER_KIND": kind, "TRAVEL_DATA_DIR": str(data_dir or tmp_path / kind), **env}
+        if os.environ.get("PROVIDER_TESTS_ON_POSTGRES") and "DATABASE_URL" not in env:
+            # Run the whole provider suite on PostgreSQL; the data folder names the schema.
+            prefix = f"t{abs(hash(str(data_dir or tmp_path))) % 10**10}_"
+            environ |= {"DATABASE_URL": POSTGRES_URL, "DB_SCHEMA_PREFIX": prefix}
         config = ProviderConfig.from_env(Env(environ))
         if config.schema:
             schemas.append((config.database_url, config.schema))

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+from conftest import StartProvider
 from provider_harness import days_ahead, flight_id, new_key, new_reference
 
 
 async def test_a_cancel_before_the_pre_reserve_leaves_a_tombstone(flight: httpx.AsyncClient) -> None:
+    await _tombstone_blocks_the_late_pre_reserve(flight)
+
+
+async def test_the_race_between_cancel_and_pre_reserve_on_postgresql(
+    start_provider: StartProvider, postgres_env: dict[str, str]
+) -> None:
+    async with start_provider("flight", **postgres_env).client() as client:
+        await _tombstone_blocks_the_late_pre_reserve(client)
+        for _ in range(10):
+            key = new_key()
+            body = {"flightId": flight_id(days=8), "passengers": 1, "reference": new_reference()}
+            created, cancelled = await asyncio.gather(
+                client.post("/holds", json=body, headers={"Idempotency-Key": key}),
+                client.post(f"/holds/by-key/{key}/cancel"),
+            )
+            # Whatever the order, the key ends with no live hold.
+            assert cancelled.status_code == 200
+            if created.status_code == 201:
+                hold = (await client.get(f"/holds/{created.json()['id']}")).json()
+                assert hold["status"] == "CANCELLED"
+            else:
+                assert created.json()["error"] == "HOLD_CANCELLED"
+
+
+async def _tombstone_blocks_the_late_pre_reserve(flight: httpx.AsyncClient) -> None:
     key, reference = new_key(), new_reference()
     cancelled = await flight.post(f"/holds/by-key/{key}/cancel")
     assert cancelled.status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from conftest import StartProvider
 from provider_harness import flight_id, new_key, new_reference
 
 
@@ -22,14 +23,25 @@ async def test_a_replay_returns_the_original_response(flight: httpx.AsyncClient)
     assert (await flight.get("/holds", params={"reference": body["reference"]})).json()["total"] == 1
 
 
-async def test_concurrent_requests_with_one_key_make_one_hold(flight: httpx.AsyncClient) -> None:
+async def _one_hold_per_key(client: httpx.AsyncClient) -> None:
     key, body = new_key(), _seats(new_reference())
     responses = await asyncio.gather(
-        *(flight.post("/holds", json=body, headers={"Idempotency-Key": key}) for _ in range(8))
+        *(client.post("/holds", json=body, headers={"Idempotency-Key": key}) for _ in range(8))
     )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert (await flight.get("/holds", params={"reference": body["reference"]})).json()["total"] == 1
+    assert (await client.get("/holds", params={"reference": body["reference"]})).json()["total"] == 1
+
+
+async def test_concurrent_requests_with_one_key_make_one_hold(flight: httpx.AsyncClient) -> None:
+    await _one_hold_per_key(flight)
+
+
+async def test_concurrent_requests_with_one_key_make_one_hold_on_postgresql(
+    start_provider: StartProvider, postgres_env: dict[str, str]
+) -> None:
+    async with start_provider("flight", **postgres_env).client() as client:
+        await _one_hold_per_key(client)
 
 
 async def test_the_same_key_with_another_body_is_refused(flight: httpx.AsyncClient) -> None:
