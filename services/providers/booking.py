@@ -12,7 +12,7 @@ from services.providers import representations as present
 from services.providers.clock import Clock
 from services.providers.domain import requests
 from services.providers.domain.catalog import CURRENCY, Catalog
-from services.providers.domain.errors import BusinessRefusal, NotFound
+from services.providers.domain.errors import BusinessRefusal, InvalidField, NotFound
 from services.providers.domain.holds import (
     Hold,
     HoldStatus,
@@ -149,7 +149,7 @@ class Booking:
             try:
                 status = HoldStatus(query["status"].upper())
             except ValueError:
-                raise requests.InvalidField("status", "status must be HELD, CONFIRMED or CANCELLED") from None
+                raise InvalidField("status", "status must be HELD, CONFIRMED or CANCELLED") from None
         found, total = await holds.page(conn, query.get("reference") or None, status, page.offset, page.size)
         return present.page([present.hold(h, self.window) for h in found], page.offset, page.size, total)
 

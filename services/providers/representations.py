@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -101,7 +101,3 @@ def page(items: list[Any], offset: int, size: int, total: int) -> dict[str, Any]
         "total": total,
         "nextPageToken": str(following) if following < total and items else None,
     }
-
-
-def day(value: date) -> str:
-    return value.isoformat()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,7 +36,6 @@ class Runtime:
     payments: Payments | None = None
     dispatcher: WebhookDispatcher | None = None
     auto_completer: AutoCompleter | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def require_engine(self) -> AsyncEngine:
         assert self.engine is not None, "the app is not started"

@@ -18,10 +18,7 @@ async def insert_if_absent(conn: AsyncConnection, table: Table, values: dict[str
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # RETURNING rather than rowcount: psycopg does not report a row count for this statement.
     statement = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)
+        dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     )
     result = await conn.execute(statement)
     return result.first() is not None

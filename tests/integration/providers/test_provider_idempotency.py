@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 from conftest import StartProvider
 from provider_harness import flight_id, new_key, new_reference
 
 
-def _seats(reference: str, passengers: int = 2) -> dict[str, object]:
+def _seats(reference: str, passengers: int = 2) -> dict[str, Any]:
     return {"flightId": flight_id("BCN", "LON", days=14), "passengers": passengers, "reference": reference}
 
 

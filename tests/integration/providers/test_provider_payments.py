@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,17 +16,17 @@ from services.kit.webhook_signature import SignatureError, verify
 SECRET = "dev-webhook-secret"
 
 
-async def _create(client: httpx.AsyncClient, webhook_url: str, amount: int = 123_45) -> dict[str, object]:
+async def _create(client: httpx.AsyncClient, webhook_url: str, amount: int = 123_45) -> dict[str, Any]:
     body = {"amount": amount, "currency": "EUR", "reference": new_reference(), "webhookUrl": webhook_url}
     created = await client.post("/payments", json=body, headers={"Idempotency-Key": new_key()})
     assert created.status_code == 201
-    payment: dict[str, object] = created.json()
+    payment: dict[str, Any] = created.json()
     assert payment["status"] == "PENDING" and payment["amount"] == amount
     return payment
 
 
-async def _deliveries(client: httpx.AsyncClient, payment_id: object) -> list[dict[str, object]]:
-    items: list[dict[str, object]] = (
+async def _deliveries(client: httpx.AsyncClient, payment_id: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
         await client.get("/admin/webhooks", params={"paymentId": payment_id})
     ).json()["items"]
     return items
@@ -39,7 +40,7 @@ async def test_retries_stop_after_the_first_2xx(start_provider: StartProvider) -
             paid = await client.post(f"/payments/{payment['id']}/pay", json={"outcome": "succeed"})
             assert paid.json()["status"] == "SUCCEEDED"
 
-            async def delivered() -> list[dict[str, object]]:
+            async def delivered() -> list[dict[str, Any]]:
                 items = await _deliveries(client, payment["id"])
                 return [i for i in items if i["deliveredAt"]]
 
