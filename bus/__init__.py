@@ -1,0 +1,1 @@
+"""Saga bus: routing slips carried on Redis Streams, with retries, dead letters and an outbox."""

@@ -1,0 +1,279 @@
+"""Participant consumer: reads its input stream in a group, runs handlers, commits atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bus.context import Handler, StepContext
+from bus.entries import Delivery, decode_entry
+from bus.errors import BusinessRefusal, UndecodableEntry
+from bus.keys import BusKeys
+from bus.outcomes import Commit, CommitBuilder
+from bus.replies import Entry, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
+from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
+from bus.settings import ConsumerSettings
+from bus.slip import current_step, idempotency_key, step_marker
+from bus.trimming import trim_stream
+
+log = logging.getLogger(__name__)
+
+
+def _client(url: str, timeout_s: float) -> Redis:
+    return Redis.from_url(url, decode_responses=True, socket_timeout=timeout_s)
+
+
+def _reader_for(redis: Redis, timeout_s: float) -> Redis:
+    """A second client with its own pool, so a blocked read never holds a command connection."""
+    pool = redis.connection_pool
+    kwargs = {**pool.connection_kwargs, "socket_timeout": timeout_s}
+    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
+class Participant:
+    """One consumer of a participant service; replicas share the group named after the service."""
+
+    def __init__(
+        self,
+        redis: Redis | str,
+        *,
+        namespace: str,
+        participant: str,
+        consumer: str,
+        handlers: Mapping[str, Handler],
+        settings: ConsumerSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        random_unit: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings or ConsumerSettings()
+        self.keys = BusKeys(namespace)
+        self.participant = participant
+        self.consumer = consumer
+        self.handlers = dict(handlers)
+        self._clock = clock
+        self._random_unit = random_unit
+        self._owns_client = isinstance(redis, str)
+        if isinstance(redis, str):
+            self.redis = _client(redis, self.settings.command_timeout_s)
+        else:
+            self.redis = redis
+        if not self.redis.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the bus needs a Redis client with decode_responses=True")
+        self._reader = _reader_for(self.redis, self.settings.read_timeout_s)
+        self._stream = self.keys.stream(participant)
+        self._group = self.keys.group(participant)
+        self._commits = CommitBuilder(self.keys, participant, consumer, self.settings)
+        self._stopping = False
+        self._pending_cursor: str | None = "0"
+        self._claim_cursor = "0-0"
+        self._next_promote = 0.0
+        self._next_claim = 0.0
+        self._next_trim = 0.0
+        self.processed = 0
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current batch and return; nothing in flight is cancelled."""
+        self._stopping = True
+
+    async def ensure_group(self) -> None:
+        """Create the group (and stream) if missing; from id 0 so nothing published earlier is lost."""
+        try:
+            await self.redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        await self.redis.sadd(self.keys.participants(), self.participant)
+
+    async def run(self) -> None:
+        """Consume until stop(): own pending entries first, then new ones."""
+        await load_all(self.redis)
+        await self.ensure_group()
+        failures = 0
+        try:
+            while not self._stopping:
+                try:
+                    await self.run_once()
+                    failures = 0
+                except ResponseError as error:
+                    if "NOGROUP" in str(error):
+                        log.warning("group %s missing, recreating it", self._group)
+                        await self.ensure_group()
+                        self._pending_cursor = "0"
+                    elif "NOSCRIPT" in str(error):
+                        await load_all(self.redis)
+                    else:
+                        raise
+                except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                    failures += 1
+                    pause = min(0.05 * 2**failures, 2.0)
+                    log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
+                    await asyncio.sleep(pause)
+        finally:
+            await self._reader.aclose()
+            if self._owns_client:
+                await self.redis.aclose()
+
+    async def run_once(self) -> int:
+        """One pass: due retries, claims, trim, then one batch read; returns entries handled."""
+        now = self._clock()
+        handled = 0
+        if now >= self._next_promote:
+            self._next_promote = now + self.settings.promote_interval_s
+            await self.promote_due(now)
+        if now >= self._next_claim:
+            self._next_claim = now + self.settings.claim_interval_s
+            handled += await self.claim_abandoned()
+        if now >= self._next_trim:
+            self._next_trim = now + self.settings.trim_interval_s
+            await trim_stream(self.redis, self._stream)
+        if self._pending_cursor is not None:
+            reply = await self._reader.xreadgroup(
+                self._group, self.consumer, {self._stream: self._pending_cursor},
+                count=self.settings.batch_size,
+            )  # fmt: skip
+            entries = parse_read_reply(reply)
+            if not entries:
+                self._pending_cursor = None
+                return handled
+            self._pending_cursor = entries[-1][0]
+            return handled + await self.process(entries, redelivered=True)
+        reply = await self._reader.xreadgroup(
+            self._group, self.consumer, {self._stream: ">"},
+            count=self.settings.batch_size, block=self.settings.block_ms,
+        )  # fmt: skip
+        return handled + await self.process(parse_read_reply(reply), redelivered=False)
+
+    async def promote_due(self, now: float) -> int:
+        """Move retries whose time has come from the delay set back into the stream."""
+        keys = [self.keys.delayed(self.participant), self._stream]
+        moved = await PROMOTE_SCRIPT.call(self.redis, keys, [int(now * 1000), self.settings.batch_size])
+        return int(moved)
+
+    async def claim_abandoned(self) -> int:
+        """Take over entries another consumer left pending longer than the idle timeout."""
+        reply = await self.redis.xautoclaim(
+            self._stream, self._group, self.consumer,
+            min_idle_time=self.settings.claim_idle_ms, start_id=self._claim_cursor,
+            count=self.settings.batch_size,
+        )  # fmt: skip
+        cursor, entries, deleted = parse_autoclaim_reply(reply)
+        self._claim_cursor = cursor
+        if deleted:
+            log.warning("claimed %d entries that were deleted before being handled", len(deleted))
+        if entries:
+            self._next_claim = 0.0  # there may be more: look again on the next pass
+        return await self.process(entries, redelivered=True)
+
+    async def process(self, entries: list[Entry], *, redelivered: bool) -> int:
+        """Handle a batch: drop undecodable and over-delivered entries, skip duplicates, run."""
+        if not entries:
+            return 0
+        now = self._clock()
+        commits: list[Commit] = []
+        deliveries: list[Delivery] = []
+        for entry_id, fields in entries:
+            if fields is None:
+                await self.redis.xack(self._stream, self._group, entry_id)
+                continue
+            try:
+                deliveries.append(decode_entry(entry_id, fields))
+            except UndecodableEntry as error:
+                commits.append(self._commits.dead_raw(entry_id, fields, str(error), now))
+        if redelivered and deliveries:
+            deliveries = await self._drop_over_delivered(deliveries, commits, now)
+        if deliveries:
+            deliveries = await self._drop_duplicates(deliveries, commits, now)
+        if deliveries:
+            commits.extend(await asyncio.gather(*(self._run_step(d) for d in deliveries)))
+        await self._apply(commits)
+        self.processed += len(commits)
+        return len(commits)
+
+    async def _drop_over_delivered(
+        self, deliveries: list[Delivery], commits: list[Commit], now: float
+    ) -> list[Delivery]:
+        reply = await self.redis.xpending_range(
+            self._stream, self._group, deliveries[0].entry_id, deliveries[-1].entry_id,
+            len(deliveries) * 2, consumername=self.consumer,
+        )  # fmt: skip
+        counts = parse_delivery_counts(reply)
+        kept = []
+        for delivery in deliveries:
+            count = counts.get(delivery.entry_id, 1)
+            if count > self.settings.max_deliveries:
+                error = f"delivered {count} times without being acknowledged"
+                commits.append(self._commits.dead(delivery, error, now, count))
+            else:
+                kept.append(delivery)
+        return kept
+
+    async def _drop_duplicates(
+        self, deliveries: list[Delivery], commits: list[Commit], now: float
+    ) -> list[Delivery]:
+        keys = [self.keys.saga_steps(d.slip.saga_id) for d in deliveries]
+        markers = [step_marker(d.slip) for d in deliveries]
+        applied = await APPLIED_SCRIPT.call(self.redis, keys, markers)
+        fresh = []
+        for delivery, done in zip(deliveries, applied, strict=True):
+            if int(done):
+                commits.append(self._commits.duplicate(delivery, now))
+            else:
+                fresh.append(delivery)
+        return fresh
+
+    async def _run_step(self, delivery: Delivery) -> Commit:
+        slip = delivery.slip
+        step = current_step(slip)
+        assert step is not None  # decode_entry rejects finished slips
+        handler = self.handlers.get(step.name)
+        if handler is None or step.participant != self.participant:
+            error = f"no handler for step {step.name} (participant {step.participant})"
+            return self._commits.dead(delivery, error, self._clock())
+        context = StepContext(
+            saga_id=slip.saga_id,
+            session_id=slip.session_id,
+            step=step.name,
+            participant=step.participant,
+            saga_kind=slip.kind,
+            phase=slip.phase,
+            arguments=step.arguments,
+            undo_log=tuple(slip.log),
+            idempotency_key=idempotency_key(slip),
+            attempt=slip.attempt,
+            published_at=delivery.sent_at,
+            entry_id=delivery.entry_id,
+        )
+        try:
+            undo = await handler(context)
+        except BusinessRefusal as refusal:
+            return self._commits.refused(delivery, str(refusal) or "refused", self._clock())
+        except Exception as error:  # anything unexpected is treated as transient, then dead-lettered
+            reason = f"{type(error).__name__}: {error}"
+            return self._commits.failed(delivery, reason, self._clock(), self._random_unit())
+        return self._commits.completed(delivery, undo, self._clock())
+
+    async def _apply(self, commits: list[Commit]) -> None:
+        """Send every commit of the batch in one pipeline round trip."""
+        if not commits:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for commit in commits:
+            pipe.evalsha(COMMIT_SCRIPT.sha, len(commit.keys), *commit.keys, *commit.args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        errors = [r for r in results if isinstance(r, Exception)]
+        if any("NOSCRIPT" in str(e) for e in errors):
+            await load_all(self.redis)
+            retry = [c for c, r in zip(commits, results, strict=True) if isinstance(r, Exception)]
+            await self._apply(retry)
+        elif errors:
+            # Not acked: the entries stay pending and are redelivered, so nothing is lost.
+            raise errors[0]

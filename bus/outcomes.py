@@ -1,0 +1,185 @@
+"""Turn a step's outcome into one atomic commit: where the slip goes, what history says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.entries import Delivery, entry_fields, phase_label
+from bus.history import HistoryEvent, history_fields
+from bus.keys import BusKeys
+from bus.settings import ConsumerSettings
+from bus.slip import (
+    COMPENSATING,
+    can_compensate,
+    complete_current,
+    current_step,
+    next_attempt,
+    start_compensation,
+    step_marker,
+)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Keys and arguments of one COMMIT script call, and the headline event it records."""
+
+    keys: list[str]
+    args: list[Any]
+    event: HistoryEvent
+
+
+@dataclass(frozen=True)
+class CommitBuilder:
+    """Builds commits for one participant consumer; pure apart from the values passed in."""
+
+    keys: BusKeys
+    participant: str
+    consumer: str
+    settings: ConsumerSettings
+
+    def _commit(
+        self,
+        saga_id: str,
+        entry_id: str,
+        *,
+        marker: str,
+        mode: str,
+        target: str,
+        payload: list[str],
+        history: list[list[str]],
+    ) -> Commit:
+        keys = [
+            self.keys.saga_steps(saga_id),
+            self.keys.saga_history(saga_id),
+            self.keys.stream(self.participant),
+            target,
+        ]
+        args: list[Any] = [
+            self.keys.group(self.participant), entry_id, marker, mode, self.settings.retention_ms,
+            len(payload), *payload,
+        ]  # fmt: skip
+        for record in history:
+            args.append(len(record))
+            args.extend(record)
+        return Commit(keys, args, HistoryEvent(history[0][1]))
+
+    def _event(self, slip: pb.RoutingSlip, event: HistoryEvent, now: float, detail: str = "") -> list[str]:
+        step = current_step(slip)
+        return history_fields(
+            event=event,
+            at=now,
+            step=step.name if step else "",
+            participant=step.participant if step else "",
+            phase=phase_label(slip.phase),
+            attempt=slip.attempt,
+            detail=detail,
+            consumer=self.consumer,
+        )
+
+    def _route(
+        self, delivery: Delivery, moved: pb.RoutingSlip, history: list[list[str]], now: float
+    ) -> Commit:
+        """Forward `moved` to its next participant, or close the saga if nothing is left."""
+        slip = delivery.slip
+        following = current_step(moved)
+        if following is None:
+            done = (
+                HistoryEvent.SAGA_COMPENSATED if moved.phase == COMPENSATING else HistoryEvent.SAGA_COMPLETED
+            )
+            history.append(self._event(moved, done, now, moved.failure_reason))
+            target, mode, payload = self.keys.saga_history(slip.saga_id), "finish", []
+        else:
+            target, mode = self.keys.stream(following.participant), "forward"
+            payload = entry_fields(moved, now)
+        return self._commit(
+            slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode=mode,
+            target=target, payload=payload, history=history,
+        )  # fmt: skip
+
+    def completed(self, delivery: Delivery, undo: Mapping[str, str] | None, now: float) -> Commit:
+        moved = complete_current(delivery.slip, undo, _utc(now))
+        history = [self._event(delivery.slip, HistoryEvent.COMPLETED, now)]
+        return self._route(delivery, moved, history, now)
+
+    def refused(self, delivery: Delivery, reason: str, now: float) -> Commit:
+        slip = delivery.slip
+        if not can_compensate(slip):
+            why = "compensation cannot refuse" if slip.phase == COMPENSATING else "past the pivot"
+            return self.dead(delivery, f"refused ({why}): {reason}", now)
+        moved = start_compensation(slip, reason, _utc(now))
+        history = [
+            self._event(slip, HistoryEvent.REFUSED, now, reason),
+            self._event(moved, HistoryEvent.COMPENSATING, now, f"{len(moved.itinerary)} steps"),
+        ]
+        return self._route(delivery, moved, history, now)
+
+    def failed(self, delivery: Delivery, error: str, now: float, random_unit: float) -> Commit:
+        """A transient failure: schedule a retry in the delay set, or dead-letter if spent."""
+        slip = delivery.slip
+        policy = self.settings.compensation_retry if slip.phase == COMPENSATING else self.settings.retry
+        failures = slip.attempt + 1
+        if policy.exhausted(failures):
+            return self.dead(delivery, f"retry budget spent after {failures} attempts: {error}", now)
+        delay = policy.delay(failures, random_unit)
+        retried = next_attempt(slip, _utc(now))
+        due = now + delay
+        member = json.dumps(entry_fields(retried, due), separators=(",", ":"))
+        detail = f"{error}; retry in {delay:.3f}s"
+        return self._commit(
+            slip.saga_id, delivery.entry_id, marker="", mode="retry",
+            target=self.keys.delayed(self.participant), payload=[str(int(due * 1000)), member],
+            history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
+        )  # fmt: skip
+
+    def dead(self, delivery: Delivery, error: str, now: float, deliveries: int = 0) -> Commit:
+        payload = [
+            *entry_fields(delivery.slip, delivery.sent_at),
+            *self._dead_fields(delivery.entry_id, error, deliveries, now),
+        ]
+        return self._commit(
+            delivery.slip.saga_id, delivery.entry_id, marker="", mode="dead",
+            target=self.keys.dead_letters(), payload=payload,
+            history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
+        )  # fmt: skip
+
+    def dead_raw(self, entry_id: str, fields: Mapping[str, str], error: str, now: float) -> Commit:
+        """Dead-letter an entry whose slip cannot even be read."""
+        saga_id = fields.get("saga_id", "")
+        if not saga_id or any(c in saga_id for c in "{}: \n"):
+            saga_id = "undecodable"
+        payload = [x for kv in fields.items() for x in kv]
+        payload += self._dead_fields(entry_id, error, 0, now)
+        history = history_fields(
+            event=HistoryEvent.DEAD_LETTERED, at=now, step=fields.get("step", ""),
+            participant=self.participant, detail=error, consumer=self.consumer,
+        )  # fmt: skip
+        return self._commit(
+            saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(),
+            payload=payload, history=[history],
+        )  # fmt: skip
+
+    def duplicate(self, delivery: Delivery, now: float) -> Commit:
+        """The step was applied before: ack only, and say so in the history."""
+        return self._commit(
+            delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack", target=self.keys.saga_history(delivery.slip.saga_id),
+            payload=[], history=[self._event(delivery.slip, HistoryEvent.DUPLICATE_SKIPPED, now)],
+        )  # fmt: skip
+
+    def _dead_fields(self, entry_id: str, error: str, deliveries: int, now: float) -> list[str]:
+        return [
+            "participant", self.participant,
+            "source_id", entry_id,
+            "error", error,
+            "deliveries", str(deliveries),
+            "dead_at_ms", str(int(now * 1000)),
+        ]  # fmt: skip
+
+
+def _utc(now: float) -> datetime:
+    return datetime.fromtimestamp(now, tz=UTC)
