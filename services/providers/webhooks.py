@@ -101,6 +101,7 @@ class WebhookDispatcher:
         async def record_failure(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             pause = state.next_action.sleep if state.next_action else 0.0
+            log.info("webhook %s to %s failed (%s); retrying in %.1f s", delivery_id, url, error, pause)
             await self._mark(delivery_id, error=str(error), due_at=self._wall() + pause)
 
         retrying = AsyncRetrying(

@@ -14,6 +14,7 @@ from provider_harness import Provider, ServerThread, WebhookReceiver
 
 from services.kit.settings import Env
 from services.providers.app import build_app
+from services.providers.clock import Clock
 from services.providers.config import ProviderConfig
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -26,7 +27,7 @@ def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
     started: list[Provider] = []
     schemas: list[tuple[str, str]] = []
 
-    def start(kind: str, data_dir: Path | None = None, **env: str) -> Provider:
+    def start(kind: str, data_dir: Path | None = None, clock: Clock | None = None, **env: str) -> Provider:
         environ = {"PROVIDER_KIND": kind, "TRAVEL_DATA_DIR": str(data_dir or tmp_path / kind), **env}
         if os.environ.get("PROVIDER_TESTS_ON_POSTGRES") and "DATABASE_URL" not in env:
             # Run the whole provider suite on PostgreSQL; the data folder names the schema.
@@ -35,7 +36,7 @@ def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
         config = ProviderConfig.from_env(Env(environ))
         if config.schema:
             schemas.append((config.database_url, config.schema))
-        server = ServerThread(build_app(config))
+        server = ServerThread(build_app(config, clock=clock))
         server.start()
         provider = Provider(kind, f"http://127.0.0.1:{server.port}", config, server)
         started.append(provider)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
+from conftest import StartProvider
 from provider_harness import days_ahead, flight_id, new_reference
+
+from services.providers.clock import FixedClock
 
 
 def _stay(reference: str, hotel_id: str = "HTL-LIS-01") -> dict[str, object]:
@@ -94,3 +99,17 @@ async def test_search_lists_the_catalog_paged(hotel: httpx.AsyncClient, flight: 
     assert all(f["date"] == day and f["seatsAvailable"] == f["seats"] for f in found["items"])
     everything = (await flight.get("/flights", params={"pageSize": 3, "offset": 5})).json()
     assert everything["total"] == 90 * 2 * 120 and len(everything["items"]) == 3
+
+
+async def test_an_injected_clock_drives_the_window(start_provider: StartProvider) -> None:
+    clock = FixedClock(datetime.now(UTC))
+    async with start_provider("flight", clock=clock, PROVIDER_HOLD_WINDOW_SECONDS="60").client() as client:
+        body = {"flightId": flight_id(days=2), "passengers": 1, "reference": new_reference()}
+        first = (await client.post("/holds", json=body)).json()
+        second = (await client.post("/holds", json=body)).json()
+        assert first["expiresAt"] == second["expiresAt"]  # the clock stands still
+        clock.advance(59)
+        assert (await client.post(f"/holds/{first['id']}/confirm")).status_code == 200
+        clock.advance(1)
+        refused = await client.post(f"/holds/{second['id']}/confirm")
+        assert refused.status_code == 409 and refused.json()["error"] == "HOLD_EXPIRED"
