@@ -16,8 +16,8 @@ class StepContext:
     session_id: str
     step: str
     participant: str
-    saga_kind: pb.SagaKind.ValueType
-    phase: pb.SlipPhase.ValueType
+    saga_kind: pb.SagaKind
+    phase: pb.SlipPhase
     arguments: Mapping[str, str]
     undo_log: Sequence[pb.CompletedStep]
     idempotency_key: str

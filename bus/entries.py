@@ -11,12 +11,12 @@ from bus import slip_json
 from bus.errors import UndecodableEntry
 from bus.slip import current_step
 
-KIND_LABELS = {
+KIND_LABELS: dict[int, str] = {
     pb.SAGA_KIND_CONFIRM: "confirm",
     pb.SAGA_KIND_CANCEL: "cancel",
     pb.SAGA_KIND_REFUND: "refund",
 }
-PHASE_LABELS = {pb.SLIP_PHASE_FORWARD: "forward", pb.SLIP_PHASE_COMPENSATING: "compensating"}
+PHASE_LABELS: dict[int, str] = {pb.SLIP_PHASE_FORWARD: "forward", pb.SLIP_PHASE_COMPENSATING: "compensating"}
 
 
 def phase_label(phase: int) -> str:

@@ -167,7 +167,8 @@ class CommitBuilder:
     def duplicate(self, delivery: Delivery, now: float) -> Commit:
         """The step was applied before: ack only, and say so in the history."""
         return self._commit(
-            delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack", target=self.keys.saga_history(delivery.slip.saga_id),
+            delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack",
+            target=self.keys.saga_history(delivery.slip.saga_id),
             payload=[], history=[self._event(delivery.slip, HistoryEvent.DUPLICATE_SKIPPED, now)],
         )  # fmt: skip
 

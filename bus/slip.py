@@ -23,7 +23,7 @@ class StepDeclaration:
 
     name: str
     participant: str
-    kind: pb.StepKind.ValueType
+    kind: pb.StepKind
     compensation: str = ""
     arguments: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,7 +71,7 @@ def build_slip(
     *,
     saga_id: str,
     session_id: str,
-    kind: pb.SagaKind.ValueType,
+    kind: pb.SagaKind,
     steps: Sequence[StepDeclaration],
     now: datetime,
     after_compensation: Sequence[StepDeclaration] = (),

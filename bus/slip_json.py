@@ -36,7 +36,7 @@ def _fields(descriptor: Descriptor) -> tuple[_Field, ...]:
     for f in descriptor.fields:
         names: dict[int, str] = {}
         numbers: dict[str, int] = {}
-        if f.type == FieldDescriptor.TYPE_ENUM:
+        if f.enum_type is not None:
             shape = "enum"
             names = {v.number: v.name for v in f.enum_type.values}
             numbers = {v.name: v.number for v in f.enum_type.values}
@@ -55,7 +55,7 @@ def _fields(descriptor: Descriptor) -> tuple[_Field, ...]:
 
 
 def _is_repeated(f: FieldDescriptor) -> bool:
-    return bool(f.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(getattr(f, "is_repeated", None) or f.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
 
 
 @cache

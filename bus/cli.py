@@ -1,0 +1,139 @@
+"""Operator CLI: saga timelines, dead letters (list, show, replay) and consumer-group lag."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from google.protobuf import json_format
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+
+from bus.dead_letters import get_dead_letter, list_dead_letters, replay_dead_letter
+from bus.history import HistoryRecord, read_history, read_session_history
+from bus.keys import BusKeys
+from bus.monitoring import group_figures
+
+console = Console()
+
+
+def _timeline_table(title: str, records: Sequence[HistoryRecord]) -> Table:
+    table = Table(title=title)
+    for column in ("at (UTC)", "event", "step", "participant", "phase", "attempt", "detail"):
+        table.add_column(column)
+    for r in records:
+        at = r.at.strftime("%H:%M:%S.%f")[:-3]
+        table.add_row(at, r.event.value, r.step, r.participant, r.phase, str(r.attempt), r.detail)
+    return table
+
+
+async def timeline(redis: Redis, keys: BusKeys, saga_id: str) -> int:
+    records = await read_history(redis, keys, saga_id)
+    if not records:
+        console.print(f"no history for saga {saga_id}")
+        return 1
+    console.print(_timeline_table(f"saga {saga_id}", records))
+    return 0
+
+
+async def session(redis: Redis, keys: BusKeys, session_id: str) -> int:
+    sagas = await read_session_history(redis, keys, session_id)
+    if not sagas:
+        console.print(f"no sagas for session {session_id}")
+        return 1
+    for saga_id, records in sagas.items():
+        console.print(_timeline_table(f"session {session_id} / saga {saga_id}", records))
+    return 0
+
+
+async def dead_letters(redis: Redis, keys: BusKeys, action: str, entry_id: str | None) -> int:
+    if action == "list":
+        table = Table(title=f"dead letters in {keys.dead_letters()}")
+        for column in ("id", "saga", "step", "participant", "deliveries", "attempt", "error"):
+            table.add_column(column)
+        for d in await list_dead_letters(redis, keys):
+            table.add_row(
+                d.entry_id, d.saga_id, d.step, d.participant, str(d.deliveries), str(d.attempt),
+                d.error,
+            )  # fmt: skip
+        console.print(table)
+        return 0
+    if entry_id is None:
+        console.print(f"dead-letters {action} needs an entry id")
+        return 2
+    if action == "show":
+        letter = await get_dead_letter(redis, keys, entry_id)
+        if letter is None:
+            console.print(f"no dead letter {entry_id}")
+            return 1
+        for name in ("entry_id", "saga_id", "session_id", "step", "participant", "error",
+                     "deliveries", "attempt", "dead_at", "source_id"):  # fmt: skip
+            console.print(f"[bold]{name}[/bold]: {getattr(letter, name)}")
+        if letter.slip is not None:
+            console.print_json(json_format.MessageToJson(letter.slip))
+        return 0
+    new_id = await replay_dead_letter(redis, keys, entry_id)
+    if new_id is None:
+        console.print(f"no dead letter {entry_id} to replay (already replayed?)")
+        return 1
+    console.print(f"replayed {entry_id} as {new_id}")
+    return 0
+
+
+async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
+    table = Table(title=f"consumer groups in namespace {keys.namespace}")
+    for column in ("participant", "length", "consumers", "pending", "lag", "delayed", "stuck"):
+        table.add_column(column)
+    figures = await group_figures(redis, keys, stuck_after_ms=stuck_after_ms)
+    for f in figures:
+        table.add_row(
+            f.participant, str(f.length), str(f.consumers), str(f.pending), str(f.lag),
+            str(f.delayed_retries), str(len(f.stuck)),
+        )  # fmt: skip
+    console.print(table)
+    for f in figures:
+        for s in f.stuck:
+            console.print(
+                f"stuck: {f.participant} {s.entry_id} consumer={s.consumer} "
+                f"idle={s.idle_ms}ms deliveries={s.deliveries}"
+            )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bus.cli", description=__doc__)
+    p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    p.add_argument("--namespace", default=os.environ.get("BUS_NAMESPACE", "travel"))
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("timeline", help="a saga's history").add_argument("saga_id")
+    sub.add_parser("session", help="every saga of a session").add_argument("session_id")
+    dead = sub.add_parser("dead-letters", help="list, show or replay dead letters")
+    dead.add_argument("action", choices=("list", "show", "replay"))
+    dead.add_argument("entry_id", nargs="?")
+    lag_parser = sub.add_parser("lag", help="lag and pending per consumer group")
+    lag_parser.add_argument("--stuck-after-ms", type=int, default=60_000)
+    return p
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    keys = BusKeys(args.namespace)
+    redis = Redis.from_url(args.redis_url, decode_responses=True)
+    try:
+        if args.command == "timeline":
+            return await timeline(redis, keys, args.saga_id)
+        if args.command == "session":
+            return await session(redis, keys, args.session_id)
+        if args.command == "dead-letters":
+            return await dead_letters(redis, keys, args.action, args.entry_id)
+        return await lag(redis, keys, args.stuck_after_ms)
+    finally:
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,97 @@
+"""Dead letters: list them, show one, and replay it to its participant with a fresh budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus import slip_json
+from bus.entries import entry_fields
+from bus.errors import UndecodableEntry
+from bus.history import HistoryEvent, history_fields
+from bus.keys import BusKeys
+from bus.replies import parse_entries
+from bus.scripts import REPLAY_SCRIPT
+from bus.slip import reset_attempts
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An entry the bus gave up on, with the last error and where it came from."""
+
+    entry_id: str
+    saga_id: str
+    session_id: str
+    step: str
+    participant: str
+    error: str
+    deliveries: int
+    attempt: int
+    dead_at: datetime
+    source_id: str
+    slip: pb.RoutingSlip | None
+
+
+def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
+    try:
+        slip: pb.RoutingSlip | None = slip_json.loads(fields.get("slip", ""))
+    except UndecodableEntry:
+        slip = None
+    return DeadLetter(
+        entry_id=entry_id,
+        saga_id=fields.get("saga_id", ""),
+        session_id=fields.get("session_id", ""),
+        step=fields.get("step", ""),
+        participant=fields.get("participant", ""),
+        error=fields.get("error", ""),
+        deliveries=int(fields.get("deliveries", "0") or 0),
+        attempt=int(fields.get("attempt", "0") or 0),
+        dead_at=datetime.fromtimestamp(int(fields.get("dead_at_ms", "0")) / 1000, tz=UTC),
+        source_id=fields.get("source_id", ""),
+        slip=slip,
+    )
+
+
+async def list_dead_letters(redis: Redis, keys: BusKeys, count: int = 100) -> list[DeadLetter]:
+    """Oldest dead letters first."""
+    raw = await redis.xrange(keys.dead_letters(), count=count)
+    return [_dead_letter(eid, fields) for eid, fields in parse_entries(raw) if fields]
+
+
+async def get_dead_letter(redis: Redis, keys: BusKeys, entry_id: str) -> DeadLetter | None:
+    raw = await redis.xrange(keys.dead_letters(), min=entry_id, max=entry_id)
+    found = [_dead_letter(eid, fields) for eid, fields in parse_entries(raw) if fields]
+    return found[0] if found else None
+
+
+async def replay_dead_letter(
+    redis: Redis, keys: BusKeys, entry_id: str, *, clock: Callable[[], float] = time.time
+) -> str | None:
+    """Send the dead letter's slip back to its participant; None if absent or already replayed."""
+    letter = await get_dead_letter(redis, keys, entry_id)
+    if letter is None or letter.slip is None:
+        return None
+    now = clock()
+    fresh = reset_attempts(letter.slip, datetime.fromtimestamp(now, tz=UTC))
+    fields = entry_fields(fresh, now)
+    history = history_fields(
+        event=HistoryEvent.REPLAYED,
+        at=now,
+        step=letter.step,
+        participant=letter.participant,
+        detail=f"dead letter {entry_id} replayed after: {letter.error}",
+    )
+    script_keys = [
+        keys.dead_letters(),
+        keys.stream(letter.participant),
+        keys.saga_history(letter.saga_id),
+    ]
+    new_id = await REPLAY_SCRIPT.call(redis, script_keys, [entry_id, len(fields), *fields, *history])
+    if new_id is None:
+        return None
+    return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
