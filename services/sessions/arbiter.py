@@ -180,14 +180,14 @@ class Arbiter:
     async def complete(self, session_id: str) -> Session:
         return await self._settle(session_id, domain.complete, "complete")
 
-    async def cancelled(self, session_id: str) -> Session:
-        return await self._settle(session_id, domain.cancelled, "cancelled")
+    async def finish_cancellation(self, session_id: str, reason_if_confirming: Reason) -> Session:
+        """The cancellation saga, or a failed confirmation's compensation, has finished."""
 
-    async def confirmation_failed(self, session_id: str, reason: Reason) -> Session:
         def decide(current: Session, now: datetime) -> Session | None:
-            return domain.confirmation_failed(current, reason, now)
+            failing = domain.confirmation_failed(current, reason_if_confirming, now)
+            return domain.cancelled(failing or current, now)
 
-        return await self._settle(session_id, decide, "confirmation.failed")
+        return await self._settle(session_id, decide, "cancelled")
 
     async def needs_attention(self, session_id: str) -> Session:
         return await self._settle(session_id, domain.needs_attention, "needs_attention")

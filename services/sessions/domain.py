@@ -221,28 +221,37 @@ def customer_cancel(session: Session, now: datetime) -> Session:
     return start_cancelling(session, Reason.CUSTOMER_CANCELLED, State.CANCELLED, now)
 
 
+def _confirming(session: Session) -> bool:
+    """Confirming, or stopped while confirming and since replayed by an operator."""
+    return session.state is State.CONFIRMING or (
+        session.state is State.NEEDS_ATTENTION and session.cancel_target is None
+    )
+
+
 def complete(session: Session, now: datetime) -> Session | None:
-    if session.state is State.CONFIRMING:
+    if _confirming(session):
         return _advance(session, now, state=State.CONFIRMED, reason="")
     return None
 
 
 def confirmation_failed(session: Session, reason: Reason, now: datetime) -> Session | None:
     """A confirm step was refused for good: the session heads for CANCELLED while the saga compensates."""
-    if session.state is State.CONFIRMING:
+    if _confirming(session):
         return start_cancelling(session, reason, State.CANCELLED, now)
     return None
 
 
 def cancelled(session: Session, now: datetime) -> Session | None:
     """The cancellation (or compensation) saga finished: settle in the target terminal state."""
-    if session.state in (State.CANCELLING, State.NEEDS_ATTENTION):
+    if session.state is State.CANCELLING or (
+        session.state is State.NEEDS_ATTENTION and session.cancel_target is not None
+    ):
         return _advance(session, now, state=session.cancel_target or State.CANCELLED)
     return None
 
 
 def needs_attention(session: Session, now: datetime) -> Session | None:
+    # cancel_target stays as it was: None while confirming, so a replay can still confirm.
     if session.state in (State.CANCELLING, State.CONFIRMING):
-        target = session.cancel_target or State.CANCELLED
-        return _advance(session, now, state=State.NEEDS_ATTENTION, cancel_target=target)
+        return _advance(session, now, state=State.NEEDS_ATTENTION)
     return None

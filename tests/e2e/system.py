@@ -69,7 +69,9 @@ class RunningSystem:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def system_env(base: dict[str, str], data_dir: Path, redis_url: str, extra: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
+def system_env(
+    base: dict[str, str], data_dir: Path, redis_url: str, extra: dict[str, str]
+) -> tuple[dict[str, str], dict[str, int]]:
     ports = {name: free_port() for name in SERVICES}
     ports |= {f"provider-{kind}": free_port() for kind in PROVIDERS}
     env = dict(base)
