@@ -33,4 +33,4 @@ class ExpiryPolicy:
 
 
 def to_ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)

@@ -39,7 +39,7 @@ class DeadlineSchedule:
 
     async def schedule_many(self, deadlines: dict[str, int]) -> None:
         if deadlines:
-            await self._redis.zadd(self.deadlines_key, deadlines)  # type: ignore[arg-type]
+            await self._redis.zadd(self.deadlines_key, deadlines)
 
     async def unschedule(self, session_id: str) -> None:
         await self._redis.zrem(self.deadlines_key, session_id)

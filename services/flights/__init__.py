@@ -1,1 +1,1 @@
-"""The flights service: catalog search and round-trip pre-reservations at the flight provider; flight saga steps."""
+"""The flights service: flight search, round-trip pre-reservations and the flight saga steps."""

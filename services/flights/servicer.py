@@ -34,13 +34,13 @@ class FlightsServicer(flights_pb2_grpc.FlightsServiceServicer):
     def __init__(self, reservations: FlightReservations) -> None:
         self._reservations = reservations
 
-    async def SearchFlights(self, request: pb.SearchFlightsRequest, context: Any) -> pb.SearchFlightsResponse:  # noqa: N802
+    async def SearchFlights(self, request: pb.SearchFlightsRequest, context: Any) -> pb.SearchFlightsResponse:
         items = await self._reservations.search(request.origin, request.destination, request.date)
         return pb.SearchFlightsResponse(flights=[_flight_message(item) for item in items])
 
     async def ReserveFlights(
         self, request: pb.ReserveFlightsRequest, context: Any
-    ) -> pb.ReserveFlightsResponse:  # noqa: N802
+    ) -> pb.ReserveFlightsResponse:
         session = await self._reservations.reserve(
             current_caller().subject,
             request.session_id,

@@ -31,13 +31,13 @@ class HotelServicer(hotel_pb2_grpc.HotelServiceServicer):
     def __init__(self, reservations: HotelReservations) -> None:
         self._reservations = reservations
 
-    async def SearchHotels(self, request: pb.SearchHotelsRequest, context: Any) -> pb.SearchHotelsResponse:  # noqa: N802
+    async def SearchHotels(self, request: pb.SearchHotelsRequest, context: Any) -> pb.SearchHotelsResponse:
         items = await self._reservations.search(
             request.city, request.check_in, request.check_out, request.guests
         )
         return pb.SearchHotelsResponse(hotels=[_hotel_message(item) for item in items])
 
-    async def ReserveHotel(self, request: pb.ReserveHotelRequest, context: Any) -> pb.ReserveHotelResponse:  # noqa: N802
+    async def ReserveHotel(self, request: pb.ReserveHotelRequest, context: Any) -> pb.ReserveHotelResponse:
         session = await self._reservations.reserve(
             current_caller().subject,
             request.session_id,

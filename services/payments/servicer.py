@@ -18,7 +18,7 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
     def __init__(self, payments: Payments) -> None:
         self._payments = payments
 
-    async def Checkout(self, request: pb.CheckoutRequest, context: Any) -> pb.CheckoutResponse:  # noqa: N802
+    async def Checkout(self, request: pb.CheckoutRequest, context: Any) -> pb.CheckoutResponse:
         session, payment = await self._payments.checkout(
             current_caller().subject, request.session_id, request.return_url
         )
@@ -32,7 +32,7 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
             ),
         )
 
-    async def HandleProviderEvent(  # noqa: N802
+    async def HandleProviderEvent(
         self, request: pb.HandleProviderEventRequest, context: Any
     ) -> pb.HandleProviderEventResponse:
         require_service_caller()

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from bus.history import read_session_history
+from bus.history import HistoryRecord, read_session_history
 from bus.keys import BusKeys
 from services.expiry.schedule import DeadlineSchedule
 from services.kit.auth import AuthInterceptor
@@ -90,8 +90,8 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     rescheduled = await reschedule_open_sessions(repository, schedule)
     log.info("reconciled %d session deadlines", rescheduled)
 
-    async def saga_history(session_id: str) -> dict[str, list[object]]:
-        return dict(await read_session_history(redis, keys, session_id))
+    async def saga_history(session_id: str) -> dict[str, list[HistoryRecord]]:
+        return await read_session_history(redis, keys, session_id)
 
     servicer = SessionsServicer(arbiter, SessionTimeline(repository, saga_history))
     server = await start_server(

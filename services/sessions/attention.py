@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -39,7 +40,7 @@ class DeadLetterWatcher:
         cursor = "0"  # our own pending entries first, then new ones
         while not self._stopping:
             try:
-                reply = await self._redis.xreadgroup(
+                reply: Any = await self._redis.xreadgroup(
                     GROUP, self._consumer, {self._stream: cursor}, count=50, block=200
                 )
             except ResponseError as error:

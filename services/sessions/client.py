@@ -44,7 +44,7 @@ class ArbiterClient:
         return (await self._call(self._stub.ReopenCheckout, request)).session
 
     async def record_payment(
-        self, session_id: str, payment_id: str, outcome: pb.PaymentOutcome.ValueType
+        self, session_id: str, payment_id: str, outcome: pb.PaymentOutcome
     ) -> pb.RecordPaymentResponse:
         request = pb.RecordPaymentRequest(session_id=session_id, payment_id=payment_id, outcome=outcome)
         return await self._call(self._stub.RecordPayment, request)

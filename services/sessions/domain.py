@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 
 from services.kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
@@ -25,7 +25,7 @@ TERMINAL = frozenset({State.CONFIRMED, State.CANCELLED, State.EXPIRED})
 EXPIRABLE = frozenset({State.OPEN, State.PAYMENT_PENDING})
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     EXPIRED = "EXPIRED"
     CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"

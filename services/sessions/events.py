@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from services.sessions.messages import timestamp
 from services.sessions.repository import SessionRepository
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
-SagaHistoryReader = Callable[[str], Awaitable[dict[str, Sequence[Any]]]]
+SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]
 
 
 def _utc(value: datetime) -> datetime:

@@ -103,7 +103,7 @@ def session_message(session: Session) -> pb.Session:
     message = pb.Session(
         id=session.id,
         customer_id=session.customer_id,
-        state=pb.State.Value(f"STATE_{session.state.value}"),
+        state=f"STATE_{session.state.value}",
         create_time=timestamp(session.created_at),
         update_time=timestamp(session.updated_at),
         expires_at=timestamp(session.expires_at),

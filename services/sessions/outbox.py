@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -77,7 +78,5 @@ class SagaOutbox:
                 self.wakeup.clear()
                 # The event wakes the relay at once for writes made in this process; the timeout
                 # catches writes of other replicas and rows left by a crash.
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=0.2)
-                except TimeoutError:
-                    pass

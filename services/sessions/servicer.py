@@ -38,15 +38,15 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         self._arbiter = arbiter
         self._timeline = timeline
 
-    async def CreateSession(self, request: pb.CreateSessionRequest, context: Any) -> pb.CreateSessionResponse:  # noqa: N802
+    async def CreateSession(self, request: pb.CreateSessionRequest, context: Any) -> pb.CreateSessionResponse:
         session = await self._arbiter.open(_customer())
         return pb.CreateSessionResponse(session=session_message(session))
 
-    async def GetSession(self, request: pb.GetSessionRequest, context: Any) -> pb.GetSessionResponse:  # noqa: N802
+    async def GetSession(self, request: pb.GetSessionRequest, context: Any) -> pb.GetSessionResponse:
         session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
         return pb.GetSessionResponse(session=session_message(session))
 
-    async def ListSessions(self, request: pb.ListSessionsRequest, context: Any) -> pb.ListSessionsResponse:  # noqa: N802
+    async def ListSessions(self, request: pb.ListSessionsRequest, context: Any) -> pb.ListSessionsResponse:
         size, offset = _page(request)
         sessions = await self._arbiter.list_owned(_customer(), size + 1, offset)
         token = str(offset + size) if len(sessions) > size else ""
@@ -54,17 +54,17 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
             sessions=[session_message(s) for s in sessions[:size]], next_page_token=token
         )
 
-    async def CancelSession(self, request: pb.CancelSessionRequest, context: Any) -> pb.CancelSessionResponse:  # noqa: N802
+    async def CancelSession(self, request: pb.CancelSessionRequest, context: Any) -> pb.CancelSessionResponse:
         session = await self._arbiter.customer_cancel(parse_session_id(request.id), _customer())
         return pb.CancelSessionResponse(session=session_message(session))
 
-    async def ListSessionEvents(  # noqa: N802
+    async def ListSessionEvents(
         self, request: pb.ListSessionEventsRequest, context: Any
     ) -> pb.ListSessionEventsResponse:
         session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
         return pb.ListSessionEventsResponse(events=await self._timeline.events(session.id))
 
-    async def AuthorizeItemChange(  # noqa: N802
+    async def AuthorizeItemChange(
         self, request: pb.AuthorizeItemChangeRequest, context: Any
     ) -> pb.AuthorizeItemChangeResponse:
         require_service_caller()
@@ -73,7 +73,7 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         )
         return pb.AuthorizeItemChangeResponse(session=session_message(session))
 
-    async def AttachItem(self, request: pb.AttachItemRequest, context: Any) -> pb.AttachItemResponse:  # noqa: N802
+    async def AttachItem(self, request: pb.AttachItemRequest, context: Any) -> pb.AttachItemResponse:
         require_service_caller()
         session, replaced = await self._arbiter.attach(
             parse_session_id(request.session_id, "session_id"), request.customer_id, item_of(request.item)
@@ -83,21 +83,21 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
             response.replaced.CopyFrom(item_message(replaced))
         return response
 
-    async def BeginCheckout(self, request: pb.BeginCheckoutRequest, context: Any) -> pb.BeginCheckoutResponse:  # noqa: N802
+    async def BeginCheckout(self, request: pb.BeginCheckoutRequest, context: Any) -> pb.BeginCheckoutResponse:
         require_service_caller()
         session = await self._arbiter.begin_checkout(
             parse_session_id(request.session_id, "session_id"), request.customer_id
         )
         return pb.BeginCheckoutResponse(session=session_message(session))
 
-    async def ReopenCheckout(  # noqa: N802
+    async def ReopenCheckout(
         self, request: pb.ReopenCheckoutRequest, context: Any
     ) -> pb.ReopenCheckoutResponse:
         require_service_caller()
         session = await self._arbiter.reopen_checkout(parse_session_id(request.session_id, "session_id"))
         return pb.ReopenCheckoutResponse(session=session_message(session))
 
-    async def RecordPayment(self, request: pb.RecordPaymentRequest, context: Any) -> pb.RecordPaymentResponse:  # noqa: N802
+    async def RecordPayment(self, request: pb.RecordPaymentRequest, context: Any) -> pb.RecordPaymentResponse:
         require_service_caller()
         if request.outcome == pb.PAYMENT_OUTCOME_UNSPECIFIED:
             raise InvalidArgument(FieldViolation("outcome", "is required"))
@@ -112,7 +112,7 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
             session=session_message(result.session), refund_started=result.refund_started
         )
 
-    async def ExpireSession(self, request: pb.ExpireSessionRequest, context: Any) -> pb.ExpireSessionResponse:  # noqa: N802
+    async def ExpireSession(self, request: pb.ExpireSessionRequest, context: Any) -> pb.ExpireSessionResponse:
         require_service_caller()
         session, expired = await self._arbiter.expire(parse_session_id(request.session_id, "session_id"))
         return pb.ExpireSessionResponse(session=session_message(session), expired=expired)
