@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bus.context import Handler, StepContext
@@ -108,7 +108,7 @@ class Participant:
                         log.warning("group %s missing, recreating it", self._group)
                         await self.ensure_group()
                         self._pending_cursor = "0"
-                    elif "NOSCRIPT" in str(error):
+                    elif isinstance(error, NoScriptError):
                         await load_all(self.redis)
                     else:
                         raise
@@ -251,6 +251,7 @@ class Participant:
             attempt=slip.attempt,
             published_at=delivery.sent_at,
             entry_id=delivery.entry_id,
+            failure_reason=slip.failure_reason,
         )
         try:
             undo = await handler(context)
@@ -270,7 +271,7 @@ class Participant:
             pipe.evalsha(COMMIT_SCRIPT.sha, len(commit.keys), *commit.keys, *commit.args)
         results: list[Any] = await pipe.execute(raise_on_error=False)
         errors = [r for r in results if isinstance(r, Exception)]
-        if any("NOSCRIPT" in str(e) for e in errors):
+        if any(isinstance(e, NoScriptError) for e in errors):
             await load_all(self.redis)
             retry = [c for c, r in zip(commits, results, strict=True) if isinstance(r, Exception)]
             await self._apply(retry)

@@ -24,6 +24,8 @@ class StepContext:
     attempt: int
     published_at: float
     entry_id: str
+    # Why the saga turned to compensation (empty while going forward).
+    failure_reason: str = ""
 
     @property
     def compensating(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
@@ -61,7 +62,9 @@ async def create_outbox_table(engine: AsyncEngine) -> None:
         await conn.run_sync(metadata.create_all)
 
 
-async def add(session: AsyncSession, slip: pb.RoutingSlip, now: datetime | None = None) -> None:
+async def add(
+    session: AsyncSession | AsyncConnection, slip: pb.RoutingSlip, now: datetime | None = None
+) -> None:
     """Queue `slip` for publishing, inside the caller's transaction: commit both or neither."""
     step = current_step(slip)
     if step is None:
@@ -125,9 +128,7 @@ class OutboxRelay:
                 pipe.evalsha(PUBLISH_SCRIPT.sha, len(script_keys), *script_keys, *args)
             try:
                 await pipe.execute()
-            except Exception as error:
-                if "NOSCRIPT" not in str(error):
-                    raise
+            except NoScriptError:
                 await PUBLISH_SCRIPT.load(self.redis)
                 return 0  # rows stay unsent; the next pass publishes them
             sent_at = datetime.fromtimestamp(now, tz=UTC)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 # Step commit: mark the step, write where the slip goes next, log history, ack. All or nothing,
 # so a crash can never leave a forwarded slip without its ack marker or the other way round.
@@ -108,9 +109,7 @@ class LuaScript:
         """EVALSHA, loading the script first if the server forgot it (e.g. after a restart)."""
         try:
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
-        except Exception as error:
-            if "NOSCRIPT" not in str(error):
-                raise
+        except NoScriptError:
             await self.load(redis)
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
 

@@ -55,7 +55,9 @@ def _fields(descriptor: Descriptor) -> tuple[_Field, ...]:
 
 
 def _is_repeated(f: FieldDescriptor) -> bool:
-    return bool(getattr(f, "is_repeated", None) or f.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
+    if hasattr(f, "is_repeated"):  # protobuf >= 6 deprecates `label`
+        return bool(f.is_repeated)
+    return bool(f.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
 
 
 @cache

