@@ -40,7 +40,7 @@ class AmbiguousFailure(DependencyUnavailable):
 
 @dataclass(frozen=True)
 class RetryBudget:
-    attempts: int = 4
+    attempts: int = 6
     max_seconds: float = 5.0
     initial_wait: float = 0.05
     max_wait: float = 1.0

@@ -14,6 +14,7 @@ from travel.sessions.v1 import sessions_pb2_grpc
 
 from bus.history import HistoryRecord, read_session_history
 from bus.keys import BusKeys
+from bus.outbox import OutboxRelay, create_outbox_table
 from services.expiry.schedule import DeadlineSchedule
 from services.kit.auth import AuthInterceptor
 from services.kit.bus_runtime import RunningParticipant, redis_client
@@ -25,14 +26,12 @@ from services.sessions.attention import DeadLetterWatcher
 from services.sessions.config import SessionsConfig
 from services.sessions.domain import EXPIRABLE
 from services.sessions.events import SessionTimeline
-from services.sessions.outbox import SagaOutbox, outbox_table
 from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer
 
 log = logging.getLogger(__name__)
-OUTBOX = outbox_table(metadata)
 
 
 def utc_now() -> datetime:
@@ -46,12 +45,12 @@ class SessionsProcess:
     redis: Redis
     participant: RunningParticipant
     watcher: DeadLetterWatcher
+    relay: OutboxRelay
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    stopping: bool = False
 
     async def stop(self) -> None:
         await self.server.stop()
-        self.stopping = True
+        self.relay.stop()
         self.watcher.stop()
         await self.participant.stop()
         await asyncio.gather(*self.tasks)
@@ -74,14 +73,14 @@ async def reschedule_open_sessions(repository: SessionRepository, schedule: Dead
 async def start(config: SessionsConfig) -> SessionsProcess:
     engine = make_engine(config.database_url, config.schema)
     await create_schema(engine, config.schema, metadata)
+    await create_outbox_table(engine)
     redis = redis_client(config.bus.redis_url)
     keys = BusKeys(config.bus.namespace)
     repository = SessionRepository(engine)
     schedule = DeadlineSchedule(redis, config.bus.namespace)
-    outbox = SagaOutbox(OUTBOX, utc_now)
     arbiter = Arbiter(
         repository=repository,
-        sagas=OutboxSagaStarter(outbox, utc_now),
+        sagas=OutboxSagaStarter(utc_now),
         deadlines=schedule,
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),
@@ -107,9 +106,8 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     participant = RunningParticipant(redis, config.bus, "sessions", session_handlers(arbiter))
     participant.start()
     watcher = DeadLetterWatcher(redis, keys, arbiter, config.bus.consumer_name)
-    process = SessionsProcess(server, engine, redis, participant, watcher)
-    process.tasks = [
-        asyncio.create_task(outbox.relay_forever(engine, redis, keys, lambda: process.stopping)),
-        asyncio.create_task(watcher.run()),
-    ]
+    # A short poll: the relay's pause is the delay between a payment and its saga's first step.
+    relay = OutboxRelay(engine, redis, keys, poll_interval_s=0.01)
+    process = SessionsProcess(server, engine, redis, participant, watcher, relay)
+    process.tasks = [asyncio.create_task(relay.run()), asyncio.create_task(watcher.run())]
     return process

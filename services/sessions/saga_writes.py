@@ -6,26 +6,38 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus import outbox
 from services.sessions import sagas
 from services.sessions.domain import Item, Session
-from services.sessions.outbox import SagaOutbox
 from services.sessions.repository import TransactionalWrite
 
 
+def _outbox_write(slip: pb.RoutingSlip, now: datetime) -> TransactionalWrite:
+    async def write(conn: AsyncConnection) -> None:
+        await outbox.add(conn, slip, now)
+
+    return write
+
+
 class OutboxSagaStarter:
-    def __init__(self, outbox: SagaOutbox, clock: Callable[[], datetime]) -> None:
-        self._outbox = outbox
+    def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
 
     def cancellation(self, session: Session) -> TransactionalWrite:
-        return self._outbox.write(sagas.cancellation_slip(session, self._clock()))
+        now = self._clock()
+        return _outbox_write(sagas.cancellation_slip(session, now), now)
 
     def confirmation(self, session: Session) -> TransactionalWrite:
-        return self._outbox.write(sagas.confirmation_slip(session, self._clock()))
+        now = self._clock()
+        return _outbox_write(sagas.confirmation_slip(session, now), now)
 
     def refund(self, session: Session, payment_id: str, reason: str) -> TransactionalWrite:
-        return self._outbox.write(sagas.refund_slip(session.id, payment_id, self._clock()))
+        now = self._clock()
+        return _outbox_write(sagas.refund_slip(session.id, payment_id, now), now)
 
     def release(self, session: Session, item: Item) -> TransactionalWrite:
-        slip = sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", self._clock())
-        return self._outbox.write(slip)
+        now = self._clock()
+        return _outbox_write(sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", now), now)
