@@ -107,7 +107,7 @@ async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bus.cli", description=__doc__)
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    p.add_argument("--namespace", default=os.environ.get("BUS_NAMESPACE", "travel"))
+    p.add_argument("--namespace", default=os.environ.get("TRAVEL_NAMESPACE", "travel"))
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("timeline", help="a saga's history").add_argument("saga_id")
     sub.add_parser("session", help="every saga of a session").add_argument("session_id")

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bus.backoff import RetryPolicy
 from bus.consumer import Participant
 from bus.context import Handler
+from bus.settings import ConsumerSettings
 from services.kit.settings import ConfigError, Env
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ class BusConfig:
     redis_url: str
     namespace: str
     consumer_name: str
+    consumer: ConsumerSettings
 
     @classmethod
     def from_env(cls, env: Env, service: str) -> BusConfig:
@@ -36,6 +39,20 @@ class BusConfig:
             namespace=env.str("TRAVEL_NAMESPACE", "travel"),
             # Stable across restarts, so a restarted replica first rereads its own pending entries.
             consumer_name=env.str("CONSUMER_NAME", f"{service}-{socket.gethostname()}-{replica}"),
+            consumer=ConsumerSettings(
+                claim_idle_ms=env.int("BUS_CLAIM_IDLE_MS", 30_000, minimum=100),
+                claim_interval_s=env.float("BUS_CLAIM_INTERVAL_SECONDS", 5.0, minimum=0.05),
+                retry=RetryPolicy(
+                    max_attempts=env.int("BUS_RETRY_ATTEMPTS", 8, minimum=1),
+                    base_delay_s=env.float("BUS_RETRY_BASE_DELAY_SECONDS", 0.2, minimum=0.001),
+                    max_delay_s=env.float("BUS_RETRY_MAX_DELAY_SECONDS", 30.0, minimum=0.001),
+                ),
+                compensation_retry=RetryPolicy(
+                    max_attempts=env.int("BUS_COMPENSATION_ATTEMPTS", 20, minimum=1),
+                    base_delay_s=env.float("BUS_RETRY_BASE_DELAY_SECONDS", 0.2, minimum=0.001),
+                    max_delay_s=env.float("BUS_COMPENSATION_MAX_DELAY_SECONDS", 60.0, minimum=0.001),
+                ),
+            ),
         )
 
 
@@ -55,6 +72,7 @@ class RunningParticipant:
             participant=participant,
             consumer=config.consumer_name,
             handlers=handlers,
+            settings=config.consumer,
         )
         self._task: asyncio.Task[None] | None = None
 

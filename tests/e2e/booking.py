@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -10,6 +12,8 @@ from typing import Any
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
+from operations.invariants import SessionRecords
+from services.kit.webhook_signature import sign
 from tests.e2e.system import RunningSystem, wait_for
 
 TERMINAL = {"STATE_CONFIRMED", "STATE_CANCELLED", "STATE_EXPIRED"}
@@ -145,3 +149,30 @@ def assert_released(system: RunningSystem, session_id: str) -> None:
     holds = holds_of(system, session_id)
     assert holds, "the session held nothing: the check would prove nothing"
     assert {h["status"] for h in holds} == {"CANCELLED"}, holds
+
+
+def pay_on_page(system: RunningSystem, payment_id: str, outcome: str = "succeed") -> None:
+    """Pay through the hosted checkout form, as a browser does (never subject to provider chaos)."""
+    response = httpx.post(
+        f"{system.provider_url('payment')}/payments/{payment_id}/checkout",
+        content=f"outcome={outcome}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def records_of(customer: Customer, session_id: str) -> SessionRecords:
+    return SessionRecords(
+        session=customer.session(session_id),
+        holds=holds_of(customer.system, session_id),
+        payments=payments_of(customer.system, session_id),
+    )
+
+
+def send_webhook(
+    system: RunningSystem, event: dict[str, Any], secret: str = "dev-webhook-secret"
+) -> httpx.Response:
+    body = json.dumps(event).encode()
+    headers = {"Travel-Signature": sign(secret, int(time.time()), body), "Content-Type": "application/json"}
+    return system.http.post("/v1/webhooks/payments", content=body, headers=headers)
