@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -266,15 +266,9 @@ class Participant:
         """Send every commit of the batch in one pipeline round trip."""
         if not commits:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        for commit in commits:
-            pipe.evalsha(COMMIT_SCRIPT.sha, len(commit.keys), *commit.keys, *commit.args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        errors = [r for r in results if isinstance(r, Exception)]
-        if any(isinstance(e, NoScriptError) for e in errors):
-            await load_all(self.redis)
-            retry = [c for c, r in zip(commits, results, strict=True) if isinstance(r, Exception)]
-            await self._apply(retry)
-        elif errors:
-            # Not acked: the entries stay pending and are redelivered, so nothing is lost.
-            raise errors[0]
+        keys = [key for commit in commits for key in commit.keys]
+        batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
+        # On failure nothing is acked: the entries stay pending and are redelivered.
+        await COMMIT_SCRIPT.call(
+            self.redis, keys, [batch, self._group, self.settings.retention_ms]
+        )

@@ -27,10 +27,10 @@ from bus.slip import (
 
 @dataclass(frozen=True)
 class Commit:
-    """Keys and arguments of one COMMIT script call, and the headline event it records."""
+    """One step's part of a batch COMMIT: its four keys, its JSON item, its headline event."""
 
     keys: list[str]
-    args: list[Any]
+    item: list[Any]
     event: HistoryEvent
 
 
@@ -60,14 +60,7 @@ class CommitBuilder:
             self.keys.stream(self.participant),
             target,
         ]
-        args: list[Any] = [
-            self.keys.group(self.participant), entry_id, marker, mode, self.settings.retention_ms,
-            len(payload), *payload,
-        ]  # fmt: skip
-        for record in history:
-            args.append(len(record))
-            args.extend(record)
-        return Commit(keys, args, HistoryEvent(history[0][1]))
+        return Commit(keys, [marker, mode, entry_id, payload, history], HistoryEvent(history[0][1]))
 
     def _event(self, slip: pb.RoutingSlip, event: HistoryEvent, now: float, detail: str = "") -> list[str]:
         step = current_step(slip)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -75,6 +76,10 @@ def _timestamp_text(seconds: int, nanos: int) -> str:
 
 @lru_cache(maxsize=65536)
 def _timestamp_value(text: str) -> tuple[int, int]:
+    if text.endswith("Z") and len(text) <= 27:  # up to microseconds: the C parser is exact
+        moment = datetime.fromisoformat(text)
+        whole = moment.replace(microsecond=0)
+        return int(whole.timestamp()), moment.microsecond * 1000
     stamp = Timestamp()
     stamp.FromJsonString(text)
     return stamp.seconds, stamp.nanos

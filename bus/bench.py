@@ -1,0 +1,179 @@
+"""Benchmark: bus step hops per second against a raw redis-py loop, and hop latency at light load.
+
+Run with `make bench-bus` (python -m bus.bench). Uses a fresh namespace and deletes it after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.consumer import Participant
+from bus.context import StepContext
+from bus.entries import entry_fields
+from bus.keys import BusKeys
+from bus.outbox import OutboxRelay, add, create_outbox_table
+from bus.publisher import publish_call
+from bus.replies import parse_read_reply
+from bus.scripts import PUBLISH_SCRIPT, load_all
+from bus.settings import ConsumerSettings
+from bus.slip import RETRIABLE, StepDeclaration, build_slip
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+BATCH = 100
+HOPS = int(os.environ.get("BUS_BENCH_HOPS", "20000"))
+STEPS_PER_SAGA = 4  # a realistic saga: a few steps, so the slip stays small
+LATENCY_RATE = 1000  # hops per second for the latency run
+LATENCY_SECONDS = 3.0
+
+
+def bench_slip(saga_id: str, hops: int) -> pb.RoutingSlip:
+    """A saga of `hops` no-op steps, all run by the one participant under test."""
+    steps = [StepDeclaration(f"bench.step{n}", "bench", RETRIABLE) for n in range(hops)]
+    return build_slip(
+        saga_id=saga_id, session_id=f"s-{saga_id}", kind=pb.SAGA_KIND_CONFIRM,
+        steps=steps, now=datetime.now(UTC),
+    )  # fmt: skip
+
+
+async def _noop(context: StepContext) -> Mapping[str, str] | None:
+    return None
+
+
+async def seed(redis: Redis, keys: BusKeys, sagas: int, hops_each: int) -> None:
+    """Start sagas through the outbox (SQLite in memory) and its relay, as a service would."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine("sqlite+aiosqlite:///:memory:")
+    await create_outbox_table(engine)
+    async with engine.begin() as conn:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async with AsyncSession(bind=conn) as session:
+            for n in range(sagas):
+                await add(session, bench_slip(f"g{n}", hops_each))
+            await session.flush()
+    relay = OutboxRelay(engine, redis, keys, batch_size=500)
+    while await relay.relay_once():
+        pass
+    await engine.dispose()
+
+
+async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
+    hops_each = STEPS_PER_SAGA
+    sagas = hops // hops_each
+    await seed(redis, keys, sagas, hops_each)
+    handlers = {f"bench.step{n}": _noop for n in range(hops_each)}
+    settings = ConsumerSettings(batch_size=BATCH, block_ms=50, trim_interval_s=3600)
+    participant = Participant(
+        redis, namespace=keys.namespace, participant="bench", consumer="b1",
+        handlers=handlers, settings=settings,
+    )  # fmt: skip
+    task = asyncio.create_task(participant.run())
+    start = time.perf_counter()
+    total = sagas * hops_each
+    while participant.processed < total:
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    participant.stop()
+    await task
+    return total / elapsed
+
+
+async def raw_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
+    """The same read / forward / ack loop with no bus logic: same batch, same one pipeline."""
+    stream = keys.stream("raw")
+    await redis.xgroup_create(stream, "raw", id="0", mkstream=True)
+    fields = entry_fields(bench_slip("raw", 3), time.time())
+    payload = dict(zip(fields[::2], fields[1::2], strict=True))
+    pipe = redis.pipeline(transaction=False)
+    for _ in range(BATCH * 2):
+        pipe.xadd(stream, payload)  # type: ignore[arg-type]
+    await pipe.execute()
+    done = 0
+    start = time.perf_counter()
+    while done < hops:
+        reply = await redis.xreadgroup("raw", "r1", {stream: ">"}, count=BATCH, block=50)
+        entries = parse_read_reply(reply)
+        pipe = redis.pipeline(transaction=False)
+        for _, entry in entries:
+            pipe.xadd(stream, entry)  # type: ignore[arg-type]
+        if entries:
+            pipe.xack(stream, "raw", *[entry_id for entry_id, _ in entries])
+        await pipe.execute()
+        done += len(entries)
+    return done / (time.perf_counter() - start)
+
+
+async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
+    """Milliseconds from the XADD of one step to the start of the next step's handler."""
+    samples: list[float] = []
+
+    async def timed(context: StepContext) -> Mapping[str, str] | None:
+        samples.append((time.time() - context.published_at) * 1000)
+        return None
+
+    hops_each = 2
+    sagas = int(LATENCY_RATE * LATENCY_SECONDS / hops_each)
+    settings = ConsumerSettings(batch_size=BATCH, block_ms=50, trim_interval_s=3600)
+    participant = Participant(
+        redis, namespace=keys.namespace, participant="bench", consumer="lat",
+        handlers={f"bench.step{n}": timed for n in range(hops_each)}, settings=settings,
+    )  # fmt: skip
+    task = asyncio.create_task(participant.run())
+    await load_all(redis)
+    interval = hops_each / LATENCY_RATE  # one saga start every interval keeps 1,000 hops/s
+    begin = time.perf_counter()
+    for n in range(sagas):
+        delay = begin + n * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        script_keys, args = publish_call(keys, bench_slip(f"lat{n}", hops_each), time.time())
+        await PUBLISH_SCRIPT.call(redis, script_keys, args)
+    deadline = time.perf_counter() + 5
+    while len(samples) < sagas * hops_each and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    participant.stop()
+    await task
+    return samples
+
+
+async def main() -> None:
+    namespace = f"bench-{uuid.uuid4().hex[:10]}"
+    keys = BusKeys(namespace)
+    redis = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await load_all(redis)
+        version = (await redis.info("server"))["redis_version"]
+        print(f"redis {version} at {REDIS_URL}, namespace {namespace}, batch {BATCH}")
+        raw = raw_throughput(redis, keys, HOPS)
+        raw_rate = await raw
+        print(f"raw redis-py loop      : {raw_rate:10.0f} hops/s (XREADGROUP, pipelined XADD+XACK)")
+        bus_rate = await bus_throughput(redis, keys, HOPS)
+        print(f"bus, all guarantees on : {bus_rate:10.0f} hops/s (dedupe, history, atomic commit)")
+        ratio = bus_rate / raw_rate
+        print(f"ratio bus / raw        : {ratio:10.2f} (target >= 0.50) {'OK' if ratio >= 0.5 else 'MISSED'}")
+        samples = sorted(await hop_latency(redis, keys))
+        p50 = statistics.median(samples)
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        print(
+            f"hop latency @ {LATENCY_RATE}/s    : p50 {p50:.2f} ms, p99 {p99:.2f} ms over "
+            f"{len(samples)} hops (target p99 < 5 ms) {'OK' if p99 < 5 else 'MISSED'}"
+        )
+    finally:
+        found = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        for n in range(0, len(found), 500):
+            await redis.delete(*found[n : n + 500])
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
