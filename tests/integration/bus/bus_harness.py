@@ -105,7 +105,7 @@ async def running(
             consumer=consumer,
             handlers=steps,
             settings=settings,
-        )  # fmt: skip
+        )
         for name, steps in handlers.items()
     ]
     tasks = [asyncio.create_task(p.run()) for p in participants]
