@@ -131,8 +131,10 @@ def pay(system: RunningSystem, payment_id: str, outcome: str = "succeed") -> Non
     assert response.status_code == 200, response.text
 
 
-def set_chaos(system: RunningSystem, settings: dict[str, Any]) -> None:
-    for kind in ("hotel", "flight", "payment"):
+def set_chaos(
+    system: RunningSystem, settings: dict[str, Any], kinds: tuple[str, ...] = ("hotel", "flight", "payment")
+) -> None:
+    for kind in kinds:
         response = httpx.put(f"{system.provider_url(kind)}/admin/chaos", json=settings, timeout=10)
         assert response.status_code == 200, response.text
 

@@ -136,8 +136,7 @@ def test_duplicate_and_reordered_webhooks_change_nothing(system: RunningSystem) 
 def test_ambiguous_confirm_failures_are_resolved_at_the_provider(system: RunningSystem) -> None:
     customer = Customer.signed_up(system)
     session_id, payment = checked_out(customer)
-    for kind in ("hotel", "flight"):
-        set_chaos_of(system, kind, {"ambiguousRate": 0.6, "seed": 11})
+    set_chaos(system, {"ambiguousRate": 0.6, "seed": 11}, kinds=("hotel", "flight"))
     pay(system, payment["id"])
     final = customer.wait_state(session_id, {"STATE_CONFIRMED", "STATE_CANCELLED"}, timeout=90)
     assert final["state"] == "STATE_CONFIRMED"
@@ -182,10 +181,3 @@ def test_checkout_refusals(system: RunningSystem) -> None:
     owner.ok("POST", f"/v1/sessions/{cancelled}:cancel", {})
     assert owner.call("POST", f"/v1/sessions/{cancelled}/checkout", {}).status_code == 400
     assert owner.session(empty)["state"] == "STATE_OPEN"
-
-
-def set_chaos_of(system: RunningSystem, kind: str, settings: dict) -> None:
-    import httpx
-
-    response = httpx.put(f"{system.provider_url(kind)}/admin/chaos", json=settings, timeout=10)
-    assert response.status_code == 200, response.text
