@@ -1,0 +1,102 @@
+"""The arbiter's compare-and-set under concurrent writers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bus.outbox import create_outbox_table, outbox_table
+from services.kit.db import create_schema, make_engine
+from services.kit.errors import Conflict
+from services.sessions.arbiter import Arbiter
+from services.sessions.domain import HotelStay, Money, State
+from services.sessions.repository import SessionRepository, metadata
+from services.sessions.saga_writes import OutboxSagaStarter
+
+
+class Deadlines:
+    def __init__(self) -> None:
+        self.scheduled: dict[str, int] = {}
+
+    async def schedule(self, session_id: str, deadline_ms: int) -> None:
+        self.scheduled[session_id] = deadline_ms
+
+
+@pytest.fixture
+async def arbiter(database: tuple[str, str | None]) -> AsyncIterator[Arbiter]:
+    url, schema = database
+    engine = make_engine(url, schema)
+    await create_schema(engine, schema, metadata)
+    await create_outbox_table(engine)
+    yield Arbiter(
+        repository=SessionRepository(engine),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        deadlines=Deadlines(),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
+    await engine.dispose()
+
+
+def stay(n: int) -> HotelStay:
+    return HotelStay(
+        f"h{n}", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(1000 + n, "EUR")
+    )
+
+
+async def outbox_sagas(arbiter: Arbiter) -> list[str]:
+    engine = arbiter._repository.engine
+    async with engine.connect() as conn:
+        return [row.saga_id for row in (await conn.execute(select(outbox_table.c.saga_id))).all()]
+
+
+async def test_concurrent_writers_never_lose_an_update(arbiter: Arbiter) -> None:
+    session = await arbiter.open("c1")
+    results = await asyncio.gather(
+        *(arbiter.attach(session.id, "c1", stay(n)) for n in range(8)), return_exceptions=True
+    )
+    attached = [r for r in results if not isinstance(r, Exception)]
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
+    final = await arbiter.get(session.id)
+    # Every successful attach bumped the version exactly once, and each one replaced the one before.
+    assert final.version == len(attached)
+    replaced = [r[1].hold_id for r in attached if r[1] is not None]
+    assert len(replaced) == len(attached) - 1
+    assert final.hotel is not None and final.hotel.hold_id not in replaced
+    assert len([s for s in await outbox_sagas(arbiter) if s.startswith("release-")]) == len(replaced)
+
+
+async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> None:
+    for attempt in range(5):
+        session = await arbiter.open(f"c{attempt}")
+        await arbiter.attach(session.id, f"c{attempt}", stay(attempt))
+        await arbiter.begin_checkout(session.id, f"c{attempt}")
+        # Deadline passed for the expiry path; the payment arrives at the same moment.
+        arbiter._clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
+        paid, (expired_session, expired) = await asyncio.gather(
+            arbiter.record_payment(session.id, f"pay-{attempt}", succeeded=True), arbiter.expire(session.id)
+        )
+        arbiter._clock = lambda: datetime.now(UTC)
+        final = await arbiter.get(session.id)
+        assert final.state is State.CANCELLING and final.reason == "EXPIRED"
+        assert paid.refund_started  # the payment lost: it is refunded, never confirmed
+        sagas = await outbox_sagas(arbiter)
+        assert f"refund-pay-{attempt}" in sagas and f"confirm-{session.id}" not in sagas
+
+
+async def test_every_transition_is_written_once_under_concurrent_expiry(arbiter: Arbiter) -> None:
+    session = await arbiter.open("c1")
+    arbiter._clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
+    outcomes = await asyncio.gather(*(arbiter.expire(session.id) for _ in range(6)), return_exceptions=True)
+    expired = [o for o in outcomes if not isinstance(o, Exception) and o[1]]
+    assert len(expired) == 1
+    sagas = await outbox_sagas(arbiter)
+    assert sagas.count(f"cancel-{session.id}") == 1
+    assert list(itertools.islice(sagas, 1)) == [f"cancel-{session.id}"]
