@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import Counter
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -77,7 +77,7 @@ async def test_concurrent_writers_never_lose_an_update(arbiter: Arbiter) -> None
 async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> None:
     # A second arbiter on the same database whose clock is past every deadline: the expiry side.
     late = Arbiter(
-        repository=arbiter._repository,  # noqa: SLF001
+        repository=arbiter._repository,
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=11),
