@@ -1,4 +1,4 @@
-"""Run the gateway: `python -m gateway`, with the payment webhook route beside the transcoded ones."""
+"""Run the gateway: `python -m gateway`, with the webhook, session event stream and web page routes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from gateway.app import build_app
 from gateway.config import GatewayConfig
 from gateway.descriptors import load_generated_files, service_key
 from gateway.payment_webhooks import payment_webhook_route
+from gateway.session_events import session_events_route
+from gateway.web import web_routes
 from services.kit.service_identity import ServiceCredentials
 from services.kit.settings import ConfigError, Env
 from services.kit.tokens import TokenIssuer, load_keys
@@ -43,7 +45,7 @@ def main() -> None:
     except ConfigError as error:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
         sys.exit(2)
-    app = build_app(config, [webhook], files=files)
+    app = build_app(config, [webhook, session_events_route(), *web_routes()], files=files)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
 
 
