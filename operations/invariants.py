@@ -66,3 +66,18 @@ def violations_of(records: SessionRecords) -> list[str]:
 
 def is_stuck(session: Mapping[str, Any]) -> bool:
     return session["state"] not in TERMINAL
+
+
+def repeated_steps(session_id: str, events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Saga steps (and whole sagas) that the session's history shows finishing more than once."""
+    finished: dict[tuple[str, str, str], int] = {}
+    for event in events:
+        finishing = event.get("outcome") in {"COMPLETED", "SAGA_COMPLETED", "SAGA_COMPENSATED"}
+        if finishing and event.get("sagaId"):
+            key = (str(event["sagaId"]), str(event.get("step", "")), str(event["outcome"]))
+            finished[key] = finished.get(key, 0) + 1
+    return [
+        f"{session_id}: saga {saga} {step} {outcome} {count} times"
+        for (saga, step, outcome), count in sorted(finished.items())
+        if count > 1
+    ]

@@ -1,0 +1,292 @@
+"""`python -m operations.load`: simulated customers under chaos and process kills, judged on records."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from operations.audit import Auditor, Owner
+from operations.customer import CustomerOptions, GaveUp, SimulatedCustomer
+from operations.http_calls import CallLog, TimedHttp
+from operations.invariants import TERMINAL
+from operations.killer import Kill, ProcessKiller
+from operations.options import LoadOptions, parse_options
+from operations.report import AuditedSession, LoadReport, build_report
+from operations.supervised_system import SupervisedSystem, SystemSettings
+
+# Calls that belong to signing up, not to booking: argon2 is slow on purpose.
+SIGN_UP_CALLS = {"register", "login"}
+
+
+@dataclass
+class Progress:
+    started: int = 0
+    finished: int = 0
+    not_opened: int = 0
+    phase: str = "starting"
+    kills: list[Kill] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    report: LoadReport
+    sessions: list[AuditedSession]
+    kills: list[Kill]
+    signed_up: int
+
+
+class BookingBudget:
+    """How many more trips may start: bounded by count and by time."""
+
+    def __init__(self, bookings: int, duration_seconds: float) -> None:
+        self._left = bookings if bookings > 0 else None
+        self._deadline = time.monotonic() + duration_seconds
+
+    def take(self) -> bool:
+        if time.monotonic() >= self._deadline:
+            return False
+        if self._left is None:
+            return True
+        if self._left <= 0:
+            return False
+        self._left -= 1
+        return True
+
+
+async def _put_with_retries(client: httpx.AsyncClient, url: str, body: Mapping[str, object]) -> None:
+    for _ in range(50):
+        try:
+            response = await client.put(url, json=body)
+            if response.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"PUT {url} kept failing")
+
+
+async def set_chaos(client: httpx.AsyncClient, system: SupervisedSystem, body: Mapping[str, object]) -> None:
+    for kind in ("hotel", "flight", "payment"):
+        await _put_with_retries(client, f"{system.topology.provider_url(kind)}/admin/chaos", body)
+
+
+async def _customer_loop(customer: SimulatedCustomer, budget: BookingBudget, progress: Progress) -> None:
+    while budget.take():
+        progress.started += 1
+        if await customer.book() is None:
+            progress.not_opened += 1
+        progress.finished += 1
+
+
+async def _settle(
+    auditor: Auditor, owners: Sequence[Owner], bound_seconds: float, progress: Progress
+) -> None:
+    """Wait until every session the arbiter knows is terminal, or the bound passes (then they are stuck)."""
+    deadline = time.monotonic() + bound_seconds
+    while time.monotonic() < deadline:
+        states = await auditor.states(owners)
+        waiting = sum(1 for _, state in states.values() if state not in TERMINAL)
+        progress.phase = f"settling: {waiting} of {len(states)} sessions not terminal yet"
+        if waiting == 0:
+            return
+        await asyncio.sleep(1.0)
+
+
+async def run_load(
+    options: LoadOptions, system: SupervisedSystem, progress: Progress | None = None
+) -> LoadResult:
+    progress = progress or Progress()
+    rng = random.Random(options.seed)
+    calls = CallLog()
+    limits = httpx.Limits(max_connections=options.customers * 4 + 32)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        http = TimedHttp(client, calls)
+        topology = system.topology
+        customer_options = CustomerOptions(
+            decline_rate=options.decline_rate,
+            hosted_form_share=options.hosted_form_share,
+            terminal_timeout=options.stuck_after_seconds,
+        )
+        customers = [
+            SimulatedCustomer(
+                http,
+                topology.gateway_url,
+                topology.provider_url("payment"),
+                random.Random(rng.random()),
+                customer_options,
+            )
+            for _ in range(options.customers)
+        ]
+        progress.phase = f"signing up {len(customers)} customers"
+        signed = await asyncio.gather(*(c.sign_up() for c in customers), return_exceptions=True)
+        failures = [s for s in signed if isinstance(s, BaseException)]
+        if failures and not isinstance(failures[0], GaveUp):
+            raise failures[0]
+        customers = [c for c in customers if c.token]
+        if not customers:
+            raise RuntimeError(f"no customer could sign up: {failures[:3]}")
+        await set_chaos(client, system, options.chaos.as_body())
+
+        progress.phase = "booking"
+        budget = BookingBudget(options.bookings, options.duration_seconds)
+        stop_killing = asyncio.Event()
+        killer = ProcessKiller(system, options.killer, rng) if options.killer.enabled else None
+        progress.kills = killer.kills if killer else []
+        killing = asyncio.create_task(killer.run(stop_killing)) if killer else None
+        await asyncio.gather(*(_customer_loop(c, budget, progress) for c in customers))
+        stop_killing.set()
+        if killing is not None:
+            await killing
+
+        auditor = Auditor(
+            http,
+            topology.gateway_url,
+            topology.provider_url("hotel"),
+            topology.provider_url("flight"),
+            topology.provider_url("payment"),
+        )
+        owners = [Owner(c.token) for c in customers]
+        await _settle(auditor, owners, options.stuck_after_seconds, progress)
+        progress.phase = "auditing every session at the providers"
+        known = await auditor.states(owners)
+        audited = await auditor.audit_settled(
+            {sid: owner for sid, (owner, _) in known.items()}, options.settle_seconds
+        )
+    booking_calls = {name: values for name, values in calls.latencies_ms.items() if name not in SIGN_UP_CALLS}
+    booking_calls.pop("audit read", None)
+    report = build_report(audited, booking_calls, calls.failures)
+    return LoadResult(report, audited, list(progress.kills), len(customers))
+
+
+# -- presentation ---------------------------------------------------------------------------------
+
+
+def _progress_view(progress: Progress, started: float) -> Table:
+    table = Table.grid(padding=(0, 2))
+    kills = ", ".join(k.name for k in progress.kills[-6:]) or "none"
+    table.add_row(
+        f"[bold]{time.monotonic() - started:6.1f}s[/]",
+        progress.phase,
+        f"trips started {progress.started}, finished {progress.finished}",
+        f"kills: {len(progress.kills)} ({kills})",
+    )
+    return table
+
+
+def print_report(console: Console, result: LoadResult, options: LoadOptions) -> None:
+    report = result.report
+    console.rule("[bold]load report (counted from the sessions' and providers' records)")
+    console.print(
+        f"customers {result.signed_up}, replicas {options.replicas}, "
+        f"{'PostgreSQL' if options.database_url else 'SQLite'}, chaos {options.chaos.as_body()}"
+    )
+    console.print(
+        f"sessions {report.bookings}; confirmed {report.confirmed} over {report.window_seconds:.1f}s "
+        f"= [bold]{report.rate:.2f} confirmed bookings/s[/]"
+    )
+    outcomes = Table(title="outcomes by reason")
+    for column in ("state", "reason", "sessions"):
+        outcomes.add_column(column)
+    for (state, reason), count in sorted(report.outcomes.items()):
+        outcomes.add_row(state, reason, str(count))
+    console.print(outcomes)
+    latency = Table(title="latency (ms)")
+    for column in ("what", "count", "p50", "p95", "p99", "max", "failed answers"):
+        latency.add_column(column, justify="right" if column != "what" else "left")
+    if report.webhook_to_terminal:
+        w = report.webhook_to_terminal
+        latency.add_row(
+            "payment recorded -> terminal state",
+            str(w.count),
+            f"{w.p50_ms:.0f}",
+            f"{w.p95_ms:.0f}",
+            f"{w.p99_ms:.0f}",
+            f"{w.max_ms:.0f}",
+            "",
+        )
+    for name, s in report.calls.items():
+        failed = report.call_failures.get(name)
+        detail = ", ".join(f"{k} x{v}" for k, v in sorted(failed.items())) if failed else ""
+        latency.add_row(
+            name,
+            str(s.count),
+            f"{s.p50_ms:.0f}",
+            f"{s.p95_ms:.0f}",
+            f"{s.p99_ms:.0f}",
+            f"{s.max_ms:.0f}",
+            detail,
+        )
+    console.print(latency)
+    if result.kills:
+        console.print(
+            "kills: "
+            + ", ".join(f"{k.name}@{k.at_seconds:.0f}s (back in {k.down_seconds:.1f}s)" for k in result.kills)
+        )
+    console.rule("[bold]invariant report")
+    if report.violations:
+        for violation in report.violations:
+            console.print(f"[red]VIOLATION[/] {violation}")
+    else:
+        console.print(
+            f"[green]no violation[/] across {report.bookings} sessions "
+            "(holds, payments, refunds, repeated saga steps)"
+        )
+    if report.stuck:
+        for stuck in report.stuck:
+            console.print(f"[red]STUCK[/] {stuck}")
+    else:
+        console.print(f"[green]no stuck session[/] (bound {options.stuck_after_seconds:.0f}s)")
+
+
+def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> int:
+    options = parse_options(sys.argv[1:] if argv is None else argv)
+    console = Console(stderr=False)
+    settings = SystemSettings(
+        replicas=options.replicas,
+        redis_url=options.redis_url,
+        database_url=options.database_url,
+        default_ports=options.default_ports,
+        keep_data=options.keep_data,
+        env=options.system_env(),
+    )
+    progress = Progress()
+    result: LoadResult | None = None
+    try:
+        with SupervisedSystem(settings, log=console.print) as system:
+            started = time.monotonic()
+            with Live(_progress_view(progress, started), console=console, refresh_per_second=4) as live:
+                task = run_load(options, system, progress)
+
+                async def with_display() -> LoadResult:
+                    running = asyncio.ensure_future(task)
+                    while not running.done():
+                        live.update(_progress_view(progress, started))
+                        await asyncio.sleep(0.25)
+                    return running.result()
+
+                result = asyncio.run(with_display())
+            if options.keep_data:
+                console.print(f"logs kept in {system.log_dir}")
+        print_report(console, result, options)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted")
+    except Exception as error:  # the summary line must still close the output
+        console.print(f"[red]load run failed:[/] {type(error).__name__}: {error}")
+    if result is None:
+        out("bookings=0 confirmed=0 cancelled=0 expired=0 violations=0 stuck=0 rate=0.00/s p99_ms=0")
+        return 2
+    out(result.report.summary_line())
+    return 1 if result.report.violations or result.report.stuck else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
