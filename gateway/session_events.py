@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import json_format
@@ -61,6 +61,12 @@ def bearer_token(request: Request) -> str | None:
     if header:
         return header.removeprefix("Bearer ").removeprefix("bearer ").strip() or None
     return request.query_params.get("access_token") or None
+
+
+class SessionReader(Protocol):
+    async def session(self) -> sessions_pb2.Session: ...
+
+    async def events(self) -> list[sessions_pb2.SessionEvent]: ...
 
 
 @dataclass
@@ -120,7 +126,9 @@ class StreamState:
         return self.settle_polls_left < 0
 
 
-async def event_frames(request: Request, poller: SessionPoller) -> AsyncIterator[str]:
+async def event_frames(
+    request: Request, poller: SessionReader, poll_seconds: float = POLL_SECONDS
+) -> AsyncIterator[str]:
     yield f"retry: {CLIENT_RETRY_MS}\n\n"
     state = StreamState()
     last_write = time.monotonic()
@@ -146,7 +154,7 @@ async def event_frames(request: Request, poller: SessionPoller) -> AsyncIterator
             last_write = time.monotonic()
         if await request.is_disconnected():
             return
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(poll_seconds)
 
 
 async def stream_session_events(request: Request) -> Response:
