@@ -57,3 +57,21 @@ bench-expiry: setup
 
 clean:
 	rm -rf $(VENV) gen .data .pytest_cache .mypy_cache .ruff_cache
+
+# The demo and the load/chaos driver (docs/operations.md). Load options as make variables,
+# e.g. `make load CUSTOMERS=16 DURATION=60 FAILURE_RATE=0.3 KILL_EVERY=10`, or any flag in ARGS.
+demo: setup
+	$(PY) -m operations.demo $(ARGS)
+
+LOAD_FLAGS = $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(DURATION),--duration $(DURATION)) \
+  $(if $(BOOKINGS),--bookings $(BOOKINGS)) $(if $(REPLICAS),--replicas $(REPLICAS)) \
+  $(if $(DATABASE_URL),--database-url $(DATABASE_URL)) $(if $(REDIS_URL),--redis-url $(REDIS_URL)) \
+  $(if $(FAILURE_RATE),--failure-rate $(FAILURE_RATE)) $(if $(AMBIGUOUS_RATE),--ambiguous-rate $(AMBIGUOUS_RATE)) \
+  $(if $(LATENCY_MS),--latency-ms $(LATENCY_MS)) \
+  $(if $(WEBHOOK_DUPLICATE_RATE),--webhook-duplicate-rate $(WEBHOOK_DUPLICATE_RATE)) \
+  $(if $(WEBHOOK_DELAY_MS),--webhook-delay-ms $(WEBHOOK_DELAY_MS)) \
+  $(if $(KILL_EVERY),--kill-every $(KILL_EVERY)) $(if $(KILL_PAUSE),--kill-pause $(KILL_PAUSE)) \
+  $(if $(KILL_TARGETS),--kill-targets $(KILL_TARGETS)) $(if $(SEED),--seed $(SEED))
+
+load: setup
+	$(PY) -m operations.load $(LOAD_FLAGS) $(ARGS)
