@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -62,22 +62,33 @@ async def create_outbox_table(engine: AsyncEngine) -> None:
         await conn.run_sync(metadata.create_all)
 
 
+def _row(slip: pb.RoutingSlip, now: datetime) -> dict[str, object]:
+    step = current_step(slip)
+    if step is None:
+        raise InvalidSlip(f"saga {slip.saga_id} has no step to publish")
+    return {
+        "saga_id": slip.saga_id,
+        "step": step.name,
+        "participant": step.participant,
+        "slip": slip_json.dumps(slip),
+        "created_at": now,
+    }
+
+
 async def add(
     session: AsyncSession | AsyncConnection, slip: pb.RoutingSlip, now: datetime | None = None
 ) -> None:
     """Queue `slip` for publishing, inside the caller's transaction: commit both or neither."""
-    step = current_step(slip)
-    if step is None:
-        raise InvalidSlip(f"saga {slip.saga_id} has no step to publish")
-    await session.execute(
-        outbox_table.insert().values(
-            saga_id=slip.saga_id,
-            step=step.name,
-            participant=step.participant,
-            slip=slip_json.dumps(slip),
-            created_at=now or datetime.now(UTC),
-        )
-    )
+    await session.execute(outbox_table.insert().values(**_row(slip, now or datetime.now(UTC))))
+
+
+async def add_many(
+    session: AsyncSession | AsyncConnection, slips: Sequence[pb.RoutingSlip], now: datetime | None = None
+) -> None:
+    """Queue several slips in one statement, inside the caller's transaction."""
+    if slips:
+        stamp = now or datetime.now(UTC)
+        await session.execute(outbox_table.insert(), [_row(slip, stamp) for slip in slips])
 
 
 class OutboxRelay:

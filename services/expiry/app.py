@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -40,8 +41,8 @@ async def start(config: ExpiryConfig) -> ExpiryProcess:
     channel = peer_channel(config.sessions_address)
     arbiter = ArbiterClient(channel, ServiceCredentials(TokenIssuer(config.keys.private_pem, 600), "expiry"))
 
-    async def expire(session_id: str) -> bool:
-        return (await arbiter.expire(session_id)).expired
+    async def expire(session_ids: Sequence[str]) -> int:
+        return len(await arbiter.expire_many(session_ids))
 
     worker = ExpiryWorker(
         DeadlineSchedule(redis, config.bus.namespace), expire, config.policy, concurrency=config.concurrency

@@ -35,5 +35,5 @@ class ExpiryConfig:
             bus=BusConfig.from_env(env, "expiry"),
             sessions_address=grpc_address(env, "sessions"),
             keys=load_keys(env),
-            concurrency=env.int("EXPIRY_CONCURRENCY", 32, minimum=1),
+            concurrency=env.int("EXPIRY_CONCURRENCY", 4, minimum=1),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from redis.exceptions import RedisError
 
@@ -15,8 +15,8 @@ from services.kit.errors import DomainError, TransientError
 
 log = logging.getLogger(__name__)
 
-# Asks the arbiter to expire a session; True if it expired now.
-ExpirePort = Callable[[str], Awaitable[bool]]
+# Asks the arbiter to expire a batch of sessions; returns how many expired now.
+ExpirePort = Callable[[Sequence[str]], Awaitable[int]]
 
 IDLE_POLL_SECONDS = 0.05
 RETRY_DELAY_MS = 1000
@@ -29,13 +29,15 @@ class ExpiryWorker:
         expire: ExpirePort,
         policy: ExpiryPolicy,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-        concurrency: int = 32,
+        concurrency: int = 4,
+        chunk: int = 100,
     ) -> None:
         self._schedule = schedule
         self._expire = expire
         self._policy = policy
         self._clock_ms = clock_ms
         self._limit = asyncio.Semaphore(concurrency)
+        self._chunk = chunk
         self._stopping = False
         self.expired = 0
 
@@ -50,27 +52,25 @@ class ExpiryWorker:
         )
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._expire_one(session_id) for session_id in claimed))
-        answered = [sid for sid, ok in zip(claimed, outcomes, strict=True) if ok]
-        retry = [sid for sid, ok in zip(claimed, outcomes, strict=True) if not ok]
-        await self._schedule.release(answered)
+        chunks = [claimed[i : i + self._chunk] for i in range(0, len(claimed), self._chunk)]
+        answered = await asyncio.gather(*(self._expire_chunk(chunk) for chunk in chunks))
+        retry = [sid for chunk, ok in zip(chunks, answered, strict=True) if not ok for sid in chunk]
         if retry:
             # The arbiter could not answer: try again shortly, not after the whole lease.
             await self._schedule.schedule_many({sid: now + RETRY_DELAY_MS for sid in retry})
-            await self._schedule.release(retry)
+        await self._schedule.release(claimed)
         return len(claimed)
 
-    async def _expire_one(self, session_id: str) -> bool:
+    async def _expire_chunk(self, session_ids: list[str]) -> bool:
         async with self._limit:
             try:
-                if await self._expire(session_id):
-                    self.expired += 1
+                self.expired += await self._expire(session_ids)
                 return True
             except DomainError as error:
-                log.info("session %s not expired: %s", session_id, error)
+                log.warning("arbiter refused an expiry batch: %s", error)
                 return True
             except TransientError as error:
-                log.warning("arbiter unavailable for %s: %s", session_id, error)
+                log.warning("arbiter unavailable for %d sessions: %s", len(session_ids), error)
                 return False
 
     async def run(self) -> None:

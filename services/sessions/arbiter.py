@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,6 +22,8 @@ class SagaStarter(Protocol):
     """Builds the saga a transition implies, as a write in the transition's own transaction."""
 
     def cancellation(self, session: Session) -> TransactionalWrite: ...
+
+    def cancellations(self, sessions: Sequence[Session]) -> TransactionalWrite: ...
 
     def confirmation(self, session: Session) -> TransactionalWrite: ...
 
@@ -143,6 +145,36 @@ class Arbiter:
 
         session = await self._transition(session_id, decide, step="expire", saga=self._sagas.cancellation)
         return session, expired
+
+    async def expire_many(self, session_ids: Sequence[str]) -> list[str]:
+        """Expire a batch of due sessions in one transaction; returns the ids that expired now.
+
+        The batch is all-or-nothing: if any session changed meanwhile, each is retried on its own.
+        """
+        now = self._clock()
+        changes = []
+        for current in await self._repository.get_many(session_ids):
+            updated = domain.expire(current, now)
+            if updated is not None:
+                changes.append((updated, current.version))
+        events = [
+            {
+                **_event(now, "state", updated.state.value, f"expire: {updated.reason}"),
+                "session_id": updated.id,
+            }
+            for updated, _ in changes
+        ]
+        try:
+            await self._repository.compare_and_set_all(
+                changes, events, [self._sagas.cancellations([updated for updated, _ in changes])]
+            )
+            return [updated.id for updated, _ in changes]
+        except Conflict:
+            expired = []
+            for updated, _ in changes:
+                if (await self.expire(updated.id))[1]:
+                    expired.append(updated.id)
+            return expired
 
     async def record_payment(self, session_id: str, payment_id: str, succeeded: bool) -> PaymentResult:
         for _ in range(CAS_ATTEMPTS):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import grpc
@@ -49,5 +49,6 @@ class ArbiterClient:
         request = pb.RecordPaymentRequest(session_id=session_id, payment_id=payment_id, outcome=outcome)
         return await self._call(self._stub.RecordPayment, request)
 
-    async def expire(self, session_id: str) -> pb.ExpireSessionResponse:
-        return await self._call(self._stub.ExpireSession, pb.ExpireSessionRequest(session_id=session_id))
+    async def expire_many(self, session_ids: Sequence[str]) -> list[str]:
+        request = pb.ExpireSessionsRequest(session_ids=list(session_ids))
+        return list((await self._call(self._stub.ExpireSessions, request)).expired_session_ids)

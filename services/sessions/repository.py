@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -106,6 +107,11 @@ class SessionRepository:
             row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
         return None if row is None else _row_to_session(row)
 
+    async def get_many(self, session_ids: Sequence[str]) -> list[Session]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(sessions).where(sessions.c.id.in_(list(session_ids))))).all()
+        return [_row_to_session(row) for row in rows]
+
     async def list_for(self, customer_id: str, limit: int, offset: int) -> list[Session]:
         query = (
             select(sessions)
@@ -154,6 +160,31 @@ class SessionRepository:
             if result.rowcount != 1:
                 raise Conflict(f"session {session.id} changed concurrently")
             await self._add_events(conn, session.id, events)
+            for write in also:
+                await write(conn)
+
+    async def compare_and_set_all(
+        self,
+        changes: Sequence[tuple[Session, int]],
+        events: Sequence[dict[str, Any]],
+        also: Sequence[TransactionalWrite] = (),
+    ) -> None:
+        """Write many sessions in one transaction, all or none: Conflict if any changed meanwhile."""
+        if not changes:
+            return
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(and_(sessions.c.id == bindparam("_id"), sessions.c.version == bindparam("_expected")))
+                .values({name: bindparam(f"v_{name}") for name in _values(changes[0][0])}),
+                [
+                    {"_id": s.id, "_expected": expected, **{f"v_{k}": v for k, v in _values(s).items()}}
+                    for s, expected in changes
+                ],
+            )
+            if result.rowcount != len(changes):
+                raise Conflict("a session in the batch changed concurrently")
+            await conn.execute(session_events.insert(), list(events))
             for write in also:
                 await write(conn)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +29,15 @@ class OutboxSagaStarter:
     def cancellation(self, session: Session) -> TransactionalWrite:
         now = self._clock()
         return _outbox_write(sagas.cancellation_slip(session, now), now)
+
+    def cancellations(self, sessions: Sequence[Session]) -> TransactionalWrite:
+        now = self._clock()
+        slips = [sagas.cancellation_slip(session, now) for session in sessions]
+
+        async def write(conn: AsyncConnection) -> None:
+            await outbox.add_many(conn, slips, now)
+
+        return write
 
     def confirmation(self, session: Session) -> TransactionalWrite:
         now = self._clock()

@@ -16,6 +16,7 @@ from services.sessions.messages import item_message, item_of, session_message
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SessionsService"].full_name
 MAX_PAGE = 100
+MAX_EXPIRE_BATCH = 500
 
 
 def _customer() -> str:
@@ -112,7 +113,11 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
             session=session_message(result.session), refund_started=result.refund_started
         )
 
-    async def ExpireSession(self, request: pb.ExpireSessionRequest, context: Any) -> pb.ExpireSessionResponse:
+    async def ExpireSessions(
+        self, request: pb.ExpireSessionsRequest, context: Any
+    ) -> pb.ExpireSessionsResponse:
         require_service_caller()
-        session, expired = await self._arbiter.expire(parse_session_id(request.session_id, "session_id"))
-        return pb.ExpireSessionResponse(session=session_message(session), expired=expired)
+        if len(request.session_ids) > MAX_EXPIRE_BATCH:
+            raise InvalidArgument(FieldViolation("session_ids", f"at most {MAX_EXPIRE_BATCH} per call"))
+        ids = [parse_session_id(sid, "session_ids") for sid in request.session_ids]
+        return pb.ExpireSessionsResponse(expired_session_ids=await self._arbiter.expire_many(ids))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from redis.asyncio import Redis
@@ -57,12 +57,12 @@ async def test_two_racing_workers_expire_each_session_once(schedule: DeadlineSch
     await schedule.schedule_many({sid: 1000 + n for n, sid in enumerate(sessions)})
     calls: Counter[str] = Counter()
 
-    async def expire(session_id: str) -> bool:
-        calls[session_id] += 1
+    async def expire(session_ids: Sequence[str]) -> int:
+        calls.update(session_ids)
         await asyncio.sleep(0)
-        return True
+        return len(session_ids)
 
-    workers = [ExpiryWorker(schedule, expire, POLICY, clock_ms=lambda: 10_000) for _ in range(2)]
+    workers = [ExpiryWorker(schedule, expire, POLICY, clock_ms=lambda: 10_000, chunk=20) for _ in range(2)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
 
     async def drained() -> None:
@@ -81,7 +81,7 @@ async def test_two_racing_workers_expire_each_session_once(schedule: DeadlineSch
 async def test_arbiter_unavailable_reschedules_shortly(schedule: DeadlineSchedule) -> None:
     await schedule.schedule("s1", 1000)
 
-    async def unavailable(session_id: str) -> bool:
+    async def unavailable(session_ids: Sequence[str]) -> int:
         raise DependencyUnavailable("arbiter down")
 
     worker = ExpiryWorker(schedule, unavailable, POLICY, clock_ms=lambda: 2000)

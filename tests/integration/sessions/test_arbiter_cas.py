@@ -110,8 +110,11 @@ async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> 
 async def test_every_transition_is_written_once_under_concurrent_expiry(arbiter: Arbiter) -> None:
     session = await arbiter.open("c1")
     arbiter._clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
-    outcomes = await asyncio.gather(*(arbiter.expire(session.id) for _ in range(6)), return_exceptions=True)
-    expired = [o for o in outcomes if not isinstance(o, Exception) and o[1]]
+    singles = [arbiter.expire(session.id) for _ in range(3)]
+    batches = [arbiter.expire_many([session.id]) for _ in range(3)]
+    outcomes = await asyncio.gather(*singles, *batches, return_exceptions=True)
+    expired = [o for o in outcomes[:3] if not isinstance(o, Exception) and o[1]]
+    expired += [o for o in outcomes[3:] if not isinstance(o, Exception) and o]
     assert len(expired) == 1
     sagas = await outbox_sagas(arbiter)
     assert sagas.count(f"cancel-{session.id}") == 1
