@@ -81,3 +81,9 @@ def repeated_steps(session_id: str, events: Sequence[Mapping[str, Any]]) -> list
         for (saga, step, outcome), count in sorted(finished.items())
         if count > 1
     ]
+
+
+def unattached_live_holds(records: SessionRecords) -> list[str]:
+    """Holds still live at a provider that the session never attached: a pre-reserve nobody released."""
+    attached = _held_ids(records.session)
+    return sorted(h["id"] for h in records.holds if h["status"] == "HELD" and h["id"] not in attached)

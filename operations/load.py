@@ -240,6 +240,11 @@ def print_report(console: Console, result: LoadResult, options: LoadOptions) -> 
             f"[green]no violation[/] across {report.bookings} sessions "
             "(holds, payments, refunds, repeated saga steps)"
         )
+    if report.leaked_holds:
+        console.print(
+            f"{sum(len(h) for h in report.leaked_holds.values())} of those are holds still HELD that their "
+            f"session never attached (a pre-reserve left unreleased), in {len(report.leaked_holds)} sessions"
+        )
     if report.stuck:
         for stuck in report.stuck:
             console.print(f"[red]STUCK[/] {stuck}")

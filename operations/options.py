@@ -63,6 +63,7 @@ class LoadOptions:
     hosted_form_share: float = 0.5
     session_ttl_seconds: int = 60
     claim_idle_ms: int = 2000
+    retry_attempts: int = 30
     stuck_after_seconds: float = 120.0
     settle_seconds: float = 30.0
     seed: int | None = None
@@ -88,6 +89,10 @@ class LoadOptions:
             "SESSION_TTL_SECONDS": str(self.session_ttl_seconds),
             "BUS_CLAIM_IDLE_MS": str(self.claim_idle_ms),
             "BUS_CLAIM_INTERVAL_SECONDS": "0.5",
+            # At 30% failures plus 10% ambiguous ones, a two-leg confirm fails an attempt about half
+            # the time: the services' default budget of 8 would dead-letter about 1% of them.
+            "BUS_RETRY_ATTEMPTS": str(self.retry_attempts),
+            "BUS_COMPENSATION_ATTEMPTS": str(max(self.retry_attempts, 20)),
             "BUS_RETRY_BASE_DELAY_SECONDS": "0.05",
             "BUS_RETRY_MAX_DELAY_SECONDS": "2",
             "BUS_COMPENSATION_MAX_DELAY_SECONDS": "2",
@@ -160,6 +165,9 @@ def parser() -> argparse.ArgumentParser:
     bounds.add_argument("--session-ttl", type=int, default=60, help="SESSION_TTL_SECONDS of the system")
     bounds.add_argument("--claim-idle-ms", type=int, default=2000, help="BUS_CLAIM_IDLE_MS of the system")
     bounds.add_argument(
+        "--retry-attempts", type=int, default=30, help="BUS_RETRY_ATTEMPTS (and compensation) of the system"
+    )
+    bounds.add_argument(
         "--stuck-after",
         type=float,
         default=120.0,
@@ -208,6 +216,7 @@ def parse_options(argv: Sequence[str], environ: Mapping[str, str] | None = None)
             hosted_form_share=args.hosted_form_share,
             session_ttl_seconds=args.session_ttl,
             claim_idle_ms=args.claim_idle_ms,
+            retry_attempts=args.retry_attempts,
             stuck_after_seconds=args.stuck_after,
             settle_seconds=args.settle,
             seed=args.seed,

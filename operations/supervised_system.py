@@ -108,8 +108,12 @@ class SupervisedSystem:
         if self.supervisor is not None:
             self.supervisor.shutdown()
             self.supervisor = None
-        self._drop_schemas()
-        self._forget_namespace()
+        if self.settings.keep_data:
+            # Kept for a post-mortem: the provider records and the streams of the run stay readable.
+            self._log(f"system: kept namespace {self.namespace} and schemas {self.schema_prefix}*")
+        else:
+            self._drop_schemas()
+            self._forget_namespace()
         if self._embedded_redis is not None:
             self._embedded_redis.stop()
             self._embedded_redis = None

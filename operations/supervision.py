@@ -43,9 +43,9 @@ def program_section(process: Process, directory: Path, log_dir: Path) -> str:
         f"directory={directory}",
         f"environment={_environment_line(process.environment)}",
         "autostart=true",
-        # A process that dies by itself comes back at once; one stopped on purpose stays down.
-        "autorestart=unexpected",
-        "exitcodes=0",
+        # A process that ends by itself, however it ends, comes back at once; one stopped on purpose
+        # (the killer's pause) stays down until started again.
+        "autorestart=true",
         "startsecs=1",
         "startretries=30",
         # Stopping is the process killer's SIGKILL: no graceful shutdown to hide a lost message.
