@@ -1,0 +1,47 @@
+"""100 bookings under 30% provider failures and 10% ambiguous ones, with every saga process SIGKILLed once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from operations.load import LoadResult, run_load
+from operations.options import ChaosSettings, KillerSettings, LoadOptions
+from operations.supervised_system import SupervisedSystem, SystemSettings
+
+pytestmark = pytest.mark.e2e
+
+KILLED = ("sessions", "hotel", "flights", "payments", "expiry")
+
+
+def judge(result: LoadResult) -> None:
+    """Stuck sessions and violations fail; a hold left unreleased by an interrupted pre-reserve is
+    the one known bug (see docs/operations.md), reported as an expected failure with its evidence."""
+    report = result.report
+    assert report.stuck == [], "\n".join(report.stuck)
+    assert report.violations_beyond_leaked_holds() == [], "\n".join(report.violations)
+    if report.leaked_holds:
+        pytest.xfail(f"known bug, pre-reserved holds never released: {dict(report.leaked_holds)}")
+
+
+def test_bookings_survive_provider_chaos_and_process_kills(tmp_path: Path, redis_url: str) -> None:
+    options = LoadOptions(
+        customers=10,
+        bookings=100,
+        duration_seconds=600,
+        chaos=ChaosSettings(failure_rate=0.3, ambiguous_rate=0.1, seed=2024),
+        killer=KillerSettings(every_seconds=4, pause_seconds=2, targets=KILLED, each_once=True),
+        session_ttl_seconds=30,
+        stuck_after_seconds=120,
+        seed=7,
+    )
+    settings = SystemSettings(redis_url=redis_url, data_dir=tmp_path / "data", env=options.system_env())
+    with SupervisedSystem(settings) as system:
+        result = asyncio.run(run_load(options, system))
+
+    assert sorted(kill.name for kill in result.kills) == sorted(KILLED)
+    assert result.report.bookings >= 100
+    assert result.report.confirmed > 0
+    judge(result)

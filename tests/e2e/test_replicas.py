@@ -1,0 +1,67 @@
+"""Two replicas of every saga participant on PostgreSQL, one consumer killed mid-run: each saga once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from operations.invariants import repeated_steps
+from operations.load import run_load
+from operations.options import ChaosSettings, KillerSettings, LoadOptions
+from operations.supervised_system import SupervisedSystem, SystemSettings
+from tests.e2e.test_chaos import judge
+
+pytestmark = pytest.mark.e2e
+
+
+def test_every_saga_completes_once_across_replicas(tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    options = LoadOptions(
+        customers=8,
+        bookings=60,
+        duration_seconds=600,
+        replicas=2,
+        database_url=postgres_url,
+        chaos=ChaosSettings(failure_rate=0.1, seed=99),
+        # The first hotel consumer dies mid-run; its pending entries go to the other one.
+        killer=KillerSettings(every_seconds=12, pause_seconds=4, targets=("hotel-1",), each_once=True),
+        session_ttl_seconds=30,
+        stuck_after_seconds=120,
+        seed=11,
+    )
+    settings = SystemSettings(
+        replicas=2,
+        redis_url=redis_url,
+        database_url=postgres_url,
+        data_dir=tmp_path / "data",
+        env=options.system_env(),
+    )
+    with SupervisedSystem(settings) as system:
+        assert len(system.topology.of_role("hotel")) == 2
+        assert system.topology.shared_env["HOTEL_GRPC_ADDR"].count(",") == 1
+        result = asyncio.run(run_load(options, system))
+
+    assert [kill.name for kill in result.kills] == ["hotel-1"]
+    confirmed = [s for s in result.sessions if s.state == "CONFIRMED"]
+    assert confirmed, "no booking confirmed: the check would prove nothing"
+    for audited in result.sessions:
+        # Each step of each saga finished exactly once in the session's history.
+        assert repeated_steps(audited.records.session_id, audited.events) == []
+    for audited in confirmed:
+        steps = Counter(
+            e["step"] for e in audited.events if e.get("outcome") == "COMPLETED" and e.get("sagaId")
+        )
+        for step in ("hotel.confirm", "flights.confirm", "sessions.complete"):
+            assert steps[step] == 1, (audited.records.session_id, steps)
+        # The provider confirmed exactly the attached hotel stay and both legs, and took one payment.
+        held = audited.records.session["items"]
+        attached = {i["hotel"]["holdId"] for i in held if "hotel" in i}
+        attached |= {
+            i["flights"][leg]["holdId"] for i in held if "flights" in i for leg in ("outbound", "returnLeg")
+        }
+        confirmed_holds = {h["id"] for h in audited.records.holds if h["status"] == "CONFIRMED"}
+        assert confirmed_holds == attached and len(attached) == 3
+        assert [p["status"] for p in audited.records.payments if p["status"] != "PENDING"] == ["SUCCEEDED"]
+    judge(result)
