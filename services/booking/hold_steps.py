@@ -22,7 +22,7 @@ async def _status(provider: ProviderClient, hold_id: str) -> str:
 async def confirm_hold(provider: ProviderClient, hold_id: str, key: str, rejection: str) -> None:
     """Confirm once; a refusal is final (raises BusinessRefusal with the rejection code)."""
     try:
-        await provider.post_once(f"/holds/{hold_id}/confirm", None, idempotency_key=key)
+        await provider.post_unambiguous(f"/holds/{hold_id}/confirm", None, idempotency_key=key)
         return
     except ProviderRefusal as refusal:
         raise BusinessRefusal(f"{rejection}: {refusal.code}: {refusal.message}") from None
@@ -44,7 +44,7 @@ async def confirm_hold(provider: ProviderClient, hold_id: str, key: str, rejecti
 async def cancel_hold(provider: ProviderClient, hold_id: str, key: str) -> None:
     """Cancel (release a hold or cancel a confirmation); idempotent, and never refused for good."""
     try:
-        await provider.post_once(f"/holds/{hold_id}/cancel", None, idempotency_key=key)
+        await provider.post_unambiguous(f"/holds/{hold_id}/cancel", None, idempotency_key=key)
     except NotFound:
         log.warning("hold %s unknown to the provider; nothing to cancel", hold_id)
     except AmbiguousFailure as error:
@@ -52,3 +52,26 @@ async def cancel_hold(provider: ProviderClient, hold_id: str, key: str) -> None:
             raise TransientFailure(f"cancel of {hold_id} did not take effect: {error}") from None
     except TransientError as error:
         raise TransientFailure(str(error)) from None
+
+
+async def release_holds(provider: ProviderClient, reference: str, keep: set[str], key: str) -> int:
+    """Cancel every hold the provider keeps for `reference` except `keep`.
+
+    This finds holds no session item points to: one made by a reserve request that was cut off
+    (process killed, caller gone) before it could attach the hold or release it.
+    """
+    released = 0
+    offset = 0
+    while True:
+        try:
+            page = await provider.get("/holds", {"reference": reference, "pageSize": 100, "offset": offset})
+        except TransientError as error:
+            raise TransientFailure(f"cannot list holds of {reference}: {error}") from None
+        items = page.get("items", [])
+        for hold in items:
+            if hold["id"] not in keep and hold.get("status") != "CANCELLED":
+                await cancel_hold(provider, hold["id"], f"{key}:{hold['id']}")
+                released += 1
+        if not page.get("nextPageToken") or not items:
+            return released
+        offset += len(items)

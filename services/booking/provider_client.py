@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from tenacity import (
     AsyncRetrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_exponential_jitter,
@@ -59,12 +59,23 @@ class ProviderClient:
         """POST with the same idempotency key on every attempt, so a retry never doubles an effect."""
         return await self._with_retries("POST", path, body=body or {}, idempotency_key=idempotency_key)
 
-    async def post_once(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
-        return await self._send("POST", path, body=body or {}, idempotency_key=idempotency_key)
+    async def post_unambiguous(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
+        """POST, retrying only failures where the provider surely did nothing (refused, unreachable).
 
-    async def _with_retries(self, method: str, path: str, **kwargs: Any) -> Any:
+        An ambiguous failure is raised at once: the caller must read the provider's state first.
+        """
+        return await self._with_retries(
+            "POST", path, body=body or {}, idempotency_key=idempotency_key, retry_ambiguous=False
+        )
+
+    async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
+        def retryable(error: BaseException) -> bool:
+            if isinstance(error, AmbiguousFailure):
+                return retry_ambiguous
+            return isinstance(error, DependencyUnavailable)
+
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(DependencyUnavailable),
+            retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self._budget.attempts) | stop_after_delay(self._budget.max_seconds),
             wait=wait_exponential_jitter(initial=self._budget.initial_wait, max=self._budget.max_wait),
             reraise=True,

@@ -14,7 +14,7 @@ def payment_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
     async def refund(ctx: StepContext) -> None:
         payment_id = ctx.arguments["payment_id"]
         try:
-            await provider.post_once(
+            await provider.post_unambiguous(
                 f"/payments/{payment_id}/refund", None, idempotency_key=ctx.idempotency_key
             )
         except ProviderRefusal as refusal:

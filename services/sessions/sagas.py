@@ -6,7 +6,7 @@ from datetime import datetime
 
 from travel.saga.v1 import saga_pb2 as pb
 
-from bus.slip import COMPENSATABLE, PIVOT, RETRIABLE, StepDeclaration, build_slip
+from bus.slip import COMPENSATABLE, RETRIABLE, StepDeclaration, build_slip
 from services.sessions.domain import HotelStay, Item, RoundTrip, Session
 
 
@@ -18,18 +18,26 @@ def _flight_args(trip: RoundTrip) -> dict[str, str]:
     return {"outbound_hold_id": trip.outbound.hold_id, "return_hold_id": trip.return_leg.hold_id}
 
 
-def _release_steps(session: Session) -> list[StepDeclaration]:
-    """Release in reverse order of booking: legs first, then the stay."""
-    steps = []
-    if session.flights is not None:
-        steps.append(
-            StepDeclaration("flights.cancel", "flights", RETRIABLE, arguments=_flight_args(session.flights))
-        )
+def _release_steps(keep: set[str] | None = None) -> list[StepDeclaration]:
+    """Release every hold the providers keep for the session, but `keep`; legs first, then the stay.
+
+    Releasing by the session's reference, not only its items, also frees a hold whose reserve
+    request was cut off before it could be attached or released.
+    """
+    kept = ",".join(sorted(keep or ()))
+    return [
+        StepDeclaration("flights.release", "flights", RETRIABLE, arguments={"keep": kept}),
+        StepDeclaration("hotel.release", "hotel", RETRIABLE, arguments={"keep": kept}),
+    ]
+
+
+def _item_holds(session: Session) -> set[str]:
+    holds = set()
     if session.hotel is not None:
-        steps.append(
-            StepDeclaration("hotel.cancel", "hotel", RETRIABLE, arguments=_hotel_args(session.hotel))
-        )
-    return steps
+        holds.add(session.hotel.hold_id)
+    if session.flights is not None:
+        holds |= {session.flights.outbound.hold_id, session.flights.return_leg.hold_id}
+    return holds
 
 
 def _refund_step(payment_id: str) -> StepDeclaration:
@@ -41,7 +49,8 @@ def _finish_step() -> StepDeclaration:
 
 
 def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
-    """hotel.confirm -> flights.confirm -> sessions.complete; on refusal undo, release, refund, cancel."""
+    """hotel.confirm -> flights.confirm -> release strays -> sessions.complete; on refusal undo,
+    release, refund, cancel."""
     steps = []
     if session.hotel is not None:
         steps.append(
@@ -59,9 +68,12 @@ def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
                 arguments=_flight_args(session.flights),
             )
         )
-    steps.append(StepDeclaration("sessions.complete", "sessions", PIVOT))
+    # Once every confirm is done there is no way back: anything held for the session that it did
+    # not buy is let go, then the session is CONFIRMED.
+    steps += _release_steps(keep=_item_holds(session))
+    steps.append(StepDeclaration("sessions.complete", "sessions", RETRIABLE))
     # Cancels are idempotent at the providers, so releasing what compensation already undid is harmless.
-    after = [*_release_steps(session), _refund_step(session.payment_id), _finish_step()]
+    after = [*_release_steps(), _refund_step(session.payment_id), _finish_step()]
     return build_slip(
         saga_id=f"confirm-{session.id}",
         session_id=session.id,
@@ -78,7 +90,7 @@ def cancellation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
     No payment has been captured on this path: a capture that arrives later meets a session that is
     no longer PAYMENT_PENDING and gets its own refund saga.
     """
-    steps = [*_release_steps(session), _finish_step()]
+    steps = [*_release_steps(), _finish_step()]
     return build_slip(
         saga_id=f"cancel-{session.id}",
         session_id=session.id,

@@ -84,7 +84,7 @@ def test_late_attach_after_expiry_releases_its_hold(system: RunningSystem) -> No
     finally:
         set_chaos(system, {"latencyMs": 0})
     assert response.status_code == 400, response.text
-    assert customer.session(session_id)["state"] == "STATE_EXPIRED"
+    customer.wait_state(session_id, {"STATE_EXPIRED"})
     assert_released(system, session_id)
 
 
