@@ -63,7 +63,7 @@ class LoadOptions:
     hosted_form_share: float = 0.5
     session_ttl_seconds: int = 60
     claim_idle_ms: int = 2000
-    retry_attempts: int = 30
+    retry_attempts: int = 8
     stuck_after_seconds: float = 120.0
     settle_seconds: float = 30.0
     seed: int | None = None
