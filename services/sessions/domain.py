@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
@@ -95,7 +95,6 @@ class Session:
     payment_id: str = ""
     # The terminal state a running cancellation ends in: EXPIRED for a deadline, else CANCELLED.
     cancel_target: State | None = None
-    history: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def items(self) -> list[Item]:
