@@ -16,12 +16,15 @@ const STEP_LABELS = {
   "hotel.confirm": "Confirm hotel stay", "flights.confirm": "Confirm both flight legs",
   "sessions.complete": "Mark trip confirmed", "hotel.cancel": "Release hotel stay",
   "flights.cancel": "Release flight legs", "payments.refund": "Refund payment",
+  "hotel.release": "Release every hotel hold", "flights.release": "Release every flight hold",
   "sessions.cancelled": "Mark trip cancelled", "attach.hotel": "Hotel held",
   "attach.flights": "Round trip held", payment: "Payment",
 };
-// Steps that undo earlier work are tagged as compensations in the timeline.
-const isCompensation = (step, events) =>
-  /\.(cancel|refund)$/.test(step) || events.some((e) => e.outcome === "COMPENSATED");
+// Steps that undo earlier work are tagged as compensations in the timeline. Releasing holds is
+// undoing, except in a confirmation going forward, where it only lets go of what was not bought.
+const isCompensation = (step, events, undoing) =>
+  /\.(cancel|refund)$/.test(step) || (undoing && /\.release$/.test(step)) ||
+  events.some((e) => e.outcome === "COMPENSATED");
 const TOKEN_KEY = "travel.token";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -526,12 +529,14 @@ function sessionEntry(event) {
 
 function sagaBlock(saga) {
   const compensating = saga.kind !== "confirm";
+  const undoing = compensating || [...saga.steps.values()].some((events) =>
+    events.some((e) => e.outcome === "REFUSED" || e.outcome === "COMPENSATING"));
   const steps = [...saga.steps.entries()].map(([step, events]) => {
     const last = events[events.length - 1];
     const attempts = events.filter((e) => e.outcome !== "STARTED").length;
     return el("li", { class: "tl-step", "data-step": step, "data-outcome": last.outcome },
       el("div", { class: "tl-title" },
-        isCompensation(step, events) ? el("span", { class: "tag compensation" }, "compensation") : null,
+        isCompensation(step, events, undoing) ? el("span", { class: "tag compensation" }, "compensation") : null,
         el("strong", {}, STEP_LABELS[step] || step), " ", el("code", { class: "small" }, step), " ", outcomeBadge(last.outcome),
         attempts > 1 ? el("span", { class: "muted small" }, ` ${attempts} attempts`) : null),
       el("ol", { class: "attempts" }, ...events.map((e) => el("li", { "data-outcome": e.outcome },
