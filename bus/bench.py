@@ -6,6 +6,7 @@ Run with `make bench-bus` (python -m bus.bench). Uses a fresh namespace and dele
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import statistics
 import time
@@ -113,6 +114,25 @@ async def raw_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
     return done / (time.perf_counter() - start)
 
 
+def publish_at_rate(redis_url: str, namespace: str, sagas: int, interval: float) -> None:
+    """Start one saga every `interval` seconds (a subprocess's entry point)."""
+
+    async def publish() -> None:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        keys = BusKeys(namespace)
+        await load_all(redis)
+        begin = time.perf_counter()
+        for n in range(sagas):
+            delay = begin + n * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            script_keys, args = publish_call(keys, bench_slip(f"lat{n}", 2), time.time())
+            await PUBLISH_SCRIPT.call(redis, script_keys, args)
+        await redis.aclose()
+
+    asyncio.run(publish())
+
+
 async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
     """Milliseconds from the XADD of one step to the start of the next step's handler."""
     samples: list[float] = []
@@ -130,14 +150,12 @@ async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
     )  # fmt: skip
     task = asyncio.create_task(participant.run())
     await load_all(redis)
-    interval = hops_each / LATENCY_RATE  # one saga start every interval keeps 1,000 hops/s
-    begin = time.perf_counter()
-    for n in range(sagas):
-        delay = begin + n * interval - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        script_keys, args = publish_call(keys, bench_slip(f"lat{n}", hops_each), time.time())
-        await PUBLISH_SCRIPT.call(redis, script_keys, args)
+    # The publisher is another service: it runs in its own process, not on the consumer's loop.
+    publisher = multiprocessing.get_context("spawn").Process(
+        target=publish_at_rate, args=(REDIS_URL, keys.namespace, sagas, hops_each / LATENCY_RATE)
+    )
+    publisher.start()
+    await asyncio.to_thread(publisher.join)
     deadline = time.perf_counter() + 5
     while len(samples) < sagas * hops_each and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
