@@ -26,6 +26,7 @@ EXPIRABLE = frozenset({State.OPEN, State.PAYMENT_PENDING})
 
 
 class Reason(StrEnum):
+    ALL_CONFIRMED = "ALL_CONFIRMED"
     EXPIRED = "EXPIRED"
     CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
@@ -229,7 +230,7 @@ def _confirming(session: Session) -> bool:
 
 def complete(session: Session, now: datetime) -> Session | None:
     if _confirming(session):
-        return _advance(session, now, state=State.CONFIRMED, reason="")
+        return _advance(session, now, state=State.CONFIRMED, reason=Reason.ALL_CONFIRMED.value)
     return None
 
 

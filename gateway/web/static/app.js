@@ -255,6 +255,7 @@ $("#new-trip").addEventListener("click", async (event) => {
 // ---- one session -------------------------------------------------------------------------------
 
 const REASONS = {
+  ALL_CONFIRMED: "Every reservation is confirmed and the payment captured.",
   PAYMENT_DECLINED: "The payment was declined, so every hold was released.",
   EXPIRED: "The session's time ran out before payment, so every hold was released.",
   CUSTOMER_CANCELLED: "You cancelled this trip.",

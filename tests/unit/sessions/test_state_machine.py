@@ -60,6 +60,7 @@ def test_payment_success_moves_to_confirming_then_confirmed() -> None:
     assert confirming.payment_id == "pay-1"
     confirmed = domain.complete(confirming, T0)
     assert confirmed is not None and confirmed.state is State.CONFIRMED
+    assert confirmed.reason == "ALL_CONFIRMED"
 
 
 def test_payment_after_deadline_is_refused() -> None:
