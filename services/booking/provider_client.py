@@ -17,10 +17,12 @@ from tenacity import (
 
 from services.kit.errors import (
     DependencyUnavailable,
+    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
+    TransientError,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,14 @@ class ProviderClient:
         return await self._with_retries(
             "POST", path, body=body or {}, idempotency_key=idempotency_key, retry_ambiguous=False
         )
+
+    async def release_hold(self, hold_id: str, key: str) -> None:
+        """Release a hold now, on a best-effort basis: the session's closing saga releases every
+        hold left under its reference anyway, so a failure here is logged, not raised."""
+        try:
+            await self.post(f"/holds/{hold_id}/cancel", None, idempotency_key=f"{key}:release")
+        except (DomainError, TransientError):
+            log.exception("could not release hold %s now; the session's closing saga will", hold_id)
 
     async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
         def retryable(error: BaseException) -> bool:

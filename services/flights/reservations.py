@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from services.kit.errors import DomainError, FieldViolation, InvalidArgument, No
 from services.sessions.client import ArbiterClient
 from services.sessions.messages import timestamp
 
-log = logging.getLogger(__name__)
 SEARCH_PAGE = 50
 
 
@@ -82,7 +80,7 @@ class FlightReservations:
         except (DomainError, TransientError):
             # Both or neither: a leg held before the failure is released at once.
             for hold_id, leg_key in held:
-                await self._release(hold_id, leg_key)
+                await self._provider.release_hold(hold_id, leg_key)
             raise
         return attached.session
 
@@ -99,9 +97,3 @@ class FlightReservations:
             price={"amount": int(hold["amount"]), "currency": hold["currency"]},
             status=hold["status"],
         )
-
-    async def _release(self, hold_id: str, key: str) -> None:
-        try:
-            await self._provider.post(f"/holds/{hold_id}/cancel", None, idempotency_key=f"{key}:release")
-        except (DomainError, TransientError):
-            log.exception("could not release hold %s; the hold window will free it", hold_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -15,7 +14,6 @@ from services.hotel.domain import validate_search, validate_stay
 from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from services.sessions.client import ArbiterClient
 
-log = logging.getLogger(__name__)
 SEARCH_PAGE = 50
 
 
@@ -74,12 +72,6 @@ class HotelReservations:
             attached = await self._arbiter.attach(session_id, customer_id, item)
         except (DomainError, TransientError):
             # The session moved on (expired, checked out...): the hold must not outlive the refusal.
-            await self._release(hold["id"], key)
+            await self._provider.release_hold(hold["id"], key)
             raise
         return attached.session
-
-    async def _release(self, hold_id: str, key: str) -> None:
-        try:
-            await self._provider.post(f"/holds/{hold_id}/cancel", None, idempotency_key=f"{key}:release")
-        except (DomainError, TransientError):
-            log.exception("could not release hold %s; the hold window will free it", hold_id)
