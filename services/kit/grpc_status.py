@@ -25,6 +25,8 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.TransientError, grpc.StatusCode.UNAVAILABLE),
+    # Any other business outcome is a refusal the caller can act on, never an internal error.
+    (errors.DomainError, grpc.StatusCode.FAILED_PRECONDITION),
 ]
 
 
