@@ -30,7 +30,3 @@ class ExpiryPolicy:
 
     def lease_until_ms(self, now_ms: int) -> int:
         return now_ms + int(self.lease_seconds * 1000)
-
-
-def to_ms(seconds: float) -> int:
-    return round(seconds * 1000)

@@ -41,9 +41,6 @@ class DeadlineSchedule:
         if deadlines:
             await self._redis.zadd(self.deadlines_key, deadlines)
 
-    async def unschedule(self, session_id: str) -> None:
-        await self._redis.zrem(self.deadlines_key, session_id)
-
     async def claim_due(self, now_ms: int, lease_until_ms: int, limit: int) -> list[str]:
         members = await self._claim(
             keys=[self.deadlines_key, self.leases_key], args=[now_ms, lease_until_ms, limit]
@@ -54,12 +51,6 @@ class DeadlineSchedule:
         """Forget claimed deadlines once the arbiter has answered for them."""
         if session_ids:
             await self._redis.zrem(self.leases_key, *session_ids)
-
-    async def next_deadline_ms(self) -> int | None:
-        first = await self._redis.zrange(self.deadlines_key, 0, 0, withscores=True)
-        leased = await self._redis.zrange(self.leases_key, 0, 0, withscores=True)
-        scores = [int(score) for _, score in [*first, *leased]]
-        return min(scores) if scores else None
 
     async def pending(self) -> int:
         return int(await self._redis.zcard(self.deadlines_key)) + int(

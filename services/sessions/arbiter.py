@@ -27,7 +27,7 @@ class SagaStarter(Protocol):
 
     def confirmation(self, session: Session) -> TransactionalWrite: ...
 
-    def refund(self, session: Session, payment_id: str, reason: str) -> TransactionalWrite: ...
+    def refund(self, session: Session, payment_id: str) -> TransactionalWrite: ...
 
     def release(self, session: Session, item: Item) -> TransactionalWrite: ...
 
@@ -185,24 +185,22 @@ class Arbiter:
                 return PaymentResult(current, refund_started=False)
             if succeeded:
                 updated = domain.payment_succeeded(current, payment_id, now)
-                saga = self._sagas.confirmation
-                step, outcome = "payment", "SUCCEEDED"
+                saga, outcome = self._sagas.confirmation, "SUCCEEDED"
             else:
                 updated = domain.payment_declined(current, payment_id, now)
-                saga = self._sagas.cancellation
-                step, outcome = "payment", "DECLINED"
+                saga, outcome = self._sagas.cancellation, "DECLINED"
             try:
                 if updated is None:
                     if not succeeded:
                         return PaymentResult(current, refund_started=False)
-                    write = self._sagas.refund(current, payment_id, Reason.PAID_TOO_LATE.value)
+                    write = self._sagas.refund(current, payment_id)
                     event = _event(now, "payment", "REFUSED", f"session was {current.state.value}; refunding")
                     await self._repository.compare_and_set(
                         domain.touch(current, now), current.version, [event], [write]
                     )
                     return PaymentResult(current, refund_started=True)
                 await self._repository.compare_and_set(
-                    updated, current.version, [_event(now, step, outcome)], [saga(updated)]
+                    updated, current.version, [_event(now, "payment", outcome)], [saga(updated)]
                 )
                 return PaymentResult(updated, refund_started=False)
             except Conflict:

@@ -32,7 +32,6 @@ class Reason(StrEnum):
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
     HOTEL_REJECTED = "HOTEL_REJECTED"
     FLIGHT_REJECTED = "FLIGHT_REJECTED"
-    PAID_TOO_LATE = "PAID_TOO_LATE"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
 
@@ -110,10 +109,6 @@ class Session:
         if len(currencies) > 1:
             raise FailedPrecondition("items are priced in different currencies")
         return Money(sum(p.amount for p in prices), prices[0].currency)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL
 
 
 def parse_session_id(text: str, field_name: str = "id") -> str:

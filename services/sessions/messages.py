@@ -9,7 +9,7 @@ from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from services.kit.errors import FieldViolation, InvalidArgument
-from services.sessions.domain import FlightLeg, HotelStay, Item, Money, RoundTrip, Session, State
+from services.sessions.domain import FlightLeg, HotelStay, Item, Money, RoundTrip, Session
 
 
 def timestamp(value: datetime) -> Timestamp:
@@ -116,22 +116,3 @@ def session_message(session: Session) -> pb.Session:
     if total is not None:
         message.total.CopyFrom(money_message(total))
     return message
-
-
-def session_of(message: pb.Session) -> Session:
-    """The reverse mapping, for services that receive sessions from the arbiter."""
-    hotel = next((item_of(i) for i in message.items if i.WhichOneof("kind") == "hotel"), None)
-    flights = next((item_of(i) for i in message.items if i.WhichOneof("kind") == "flights"), None)
-    return Session(
-        id=message.id,
-        customer_id=message.customer_id,
-        state=State(pb.State.Name(message.state).removeprefix("STATE_")),
-        created_at=message.create_time.ToDatetime(tzinfo=UTC),
-        updated_at=message.update_time.ToDatetime(tzinfo=UTC),
-        expires_at=message.expires_at.ToDatetime(tzinfo=UTC),
-        version=message.version,
-        hotel=hotel if isinstance(hotel, HotelStay) else None,
-        flights=flights if isinstance(flights, RoundTrip) else None,
-        reason=message.reason,
-        payment_id=message.payment_id,
-    )

@@ -15,9 +15,9 @@ from services.sessions.domain import Item, Session
 from services.sessions.repository import TransactionalWrite
 
 
-def _outbox_write(slip: pb.RoutingSlip, now: datetime) -> TransactionalWrite:
+def _outbox_write(slips: Sequence[pb.RoutingSlip], now: datetime) -> TransactionalWrite:
     async def write(conn: AsyncConnection) -> None:
-        await outbox.add(conn, slip, now)
+        await outbox.add_many(conn, slips, now)
 
     return write
 
@@ -27,26 +27,21 @@ class OutboxSagaStarter:
         self._clock = clock
 
     def cancellation(self, session: Session) -> TransactionalWrite:
-        now = self._clock()
-        return _outbox_write(sagas.cancellation_slip(session, now), now)
+        return self.cancellations([session])
 
     def cancellations(self, sessions: Sequence[Session]) -> TransactionalWrite:
         now = self._clock()
-        slips = [sagas.cancellation_slip(session, now) for session in sessions]
-
-        async def write(conn: AsyncConnection) -> None:
-            await outbox.add_many(conn, slips, now)
-
-        return write
+        return _outbox_write([sagas.cancellation_slip(session, now) for session in sessions], now)
 
     def confirmation(self, session: Session) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write(sagas.confirmation_slip(session, now), now)
+        return _outbox_write([sagas.confirmation_slip(session, now)], now)
 
-    def refund(self, session: Session, payment_id: str, reason: str) -> TransactionalWrite:
+    def refund(self, session: Session, payment_id: str) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write(sagas.refund_slip(session.id, payment_id, now), now)
+        return _outbox_write([sagas.refund_slip(session.id, payment_id, now)], now)
 
     def release(self, session: Session, item: Item) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write(sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", now), now)
+        slip = sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", now)
+        return _outbox_write([slip], now)
