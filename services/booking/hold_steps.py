@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bus.context import Handler, StepContext
 from bus.errors import BusinessRefusal, TransientFailure
 from services.booking.provider_client import AmbiguousFailure, ProviderClient, ProviderRefusal
 from services.kit.errors import NotFound, TransientError
@@ -75,3 +76,13 @@ async def release_holds(provider: ProviderClient, reference: str, keep: set[str]
         if not page.get("nextPageToken") or not items:
             return released
         offset += len(items)
+
+
+def release_step(provider: ProviderClient) -> Handler:
+    """The `<service>.release` step: release every hold of the session but the `keep` list."""
+
+    async def release(ctx: StepContext) -> None:
+        keep = {hold for hold in ctx.arguments.get("keep", "").split(",") if hold}
+        await release_holds(provider, ctx.session_id, keep, ctx.idempotency_key)
+
+    return release

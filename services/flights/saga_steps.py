@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bus.context import Handler, StepContext
-from services.booking.hold_steps import cancel_hold, confirm_hold, release_holds
+from services.booking.hold_steps import cancel_hold, confirm_hold, release_step
 from services.booking.provider_client import ProviderClient
 
 LEGS = ("outbound_hold_id", "return_hold_id")
@@ -24,8 +24,4 @@ def flight_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
         for leg in reversed(LEGS):
             await cancel_hold(provider, ctx.arguments[leg], f"{ctx.idempotency_key}:{leg}")
 
-    async def release(ctx: StepContext) -> None:
-        keep = {hold for hold in ctx.arguments.get("keep", "").split(",") if hold}
-        await release_holds(provider, ctx.session_id, keep, ctx.idempotency_key)
-
-    return {"flights.confirm": confirm, "flights.cancel": cancel, "flights.release": release}
+    return {"flights.confirm": confirm, "flights.cancel": cancel, "flights.release": release_step(provider)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bus.context import Handler, StepContext
-from services.booking.hold_steps import cancel_hold, confirm_hold, release_holds
+from services.booking.hold_steps import cancel_hold, confirm_hold, release_step
 from services.booking.provider_client import ProviderClient
 
 
@@ -18,8 +18,4 @@ def hotel_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
     async def cancel(ctx: StepContext) -> None:
         await cancel_hold(provider, ctx.arguments["hold_id"], ctx.idempotency_key)
 
-    async def release(ctx: StepContext) -> None:
-        keep = {hold for hold in ctx.arguments.get("keep", "").split(",") if hold}
-        await release_holds(provider, ctx.session_id, keep, ctx.idempotency_key)
-
-    return {"hotel.confirm": confirm, "hotel.cancel": cancel, "hotel.release": release}
+    return {"hotel.confirm": confirm, "hotel.cancel": cancel, "hotel.release": release_step(provider)}
