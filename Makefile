@@ -5,18 +5,34 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GEN_STAMP := gen/.generated
 PROTOS := $(shell find protos -name '*.proto')
+LOCK := requirements/dev.lock
+# What `make buf-breaking` compares the protos with: the image of the published protos (made by
+# `make buf-publish`), or a git revision.
+BUF_AGAINST ?= protos/published/v1.binpb
+# The running gateway whose /openapi.json `make rest-client` generates a REST client from.
+OPENAPI_URL ?= http://localhost:8080/openapi.json
 
-.PHONY: setup gen run test test-unit test-integration test-e2e lint buf-lint bench bench-bus bench-expiry demo load clean
+.PHONY: setup gen run test test-fast test-unit test-integration test-e2e lint buf-lint buf-breaking \
+  buf-publish client rest-client \
+  browser lock secrets bench bench-bus bench-expiry demo load clean
 
 setup: $(STAMP) $(GEN_STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly what the lock file pins, hashes checked; the project itself runs from the
+# checkout (a .pth file puts it and gen/ on the path), so nothing is built or installed from it.
+$(STAMP): $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "travel_paths.pth").write_text("$(CURDIR)\n$(CURDIR)/gen\n")'
-	@if ! command -v redis-server >/dev/null 2>&1; then $(PY) -m pip install -q -e '.[embedded]'; fi
 	touch $@
+
+# Refresh the lock files from pyproject.toml (uv, hashes included): runtime only for the image's
+# final stage, runtime + code generation for its build stage, everything for development.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml -q --generate-hashes --universal --python-version 3.11 $(ARGS)
+lock: $(STAMP)
+	$(UV_COMPILE) -o requirements/runtime.lock
+	$(UV_COMPILE) --extra codegen -o requirements/codegen.lock
+	$(UV_COMPILE) --extra dev -o requirements/dev.lock
 
 # Generated code lives in gen/ only, is never edited and is never committed.
 gen: $(GEN_STAMP)
@@ -25,11 +41,23 @@ $(GEN_STAMP): $(STAMP) $(PROTOS)
 	$(PY) protos/generate.py
 	touch $@
 
+# Every file docker-compose.yml mounts, under ./secrets (never overwritten; ARGS=--force renews).
+secrets: $(STAMP)
+	$(PY) -m services.kit.secrets secrets $(ARGS)
+
+# The web page's browser tests drive the machine's Chromium (Playwright never downloads one).
+browser:
+	@./operations/ensure_chromium.sh
+
 run: setup
 	$(PY) -m launcher
 
-test: setup lint
+test: setup lint buf-breaking browser
 	$(PY) -m pytest -q tests
+
+# The edit-test loop: lint, unit and integration, no processes started.
+test-fast: setup lint
+	$(PY) -m pytest -q tests/unit tests/integration
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -37,7 +65,7 @@ test-unit: setup
 test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
-test-e2e: setup
+test-e2e: setup browser
 	$(PY) -m pytest -q tests/e2e
 
 lint: setup buf-lint
@@ -46,6 +74,24 @@ lint: setup buf-lint
 
 buf-lint: $(GEN_STAMP)
 	$(VENV)/bin/buf lint
+
+# Wire compatibility of the protos with what published clients were built from (additions pass).
+buf-breaking: $(GEN_STAMP)
+	BUF=$(VENV)/bin/buf protos/breaking.sh $(BUF_AGAINST)
+
+# Record the committed protos as published, when a client version is released; commit the image.
+buf-publish: $(GEN_STAMP)
+	BUF=$(VENV)/bin/buf protos/publish.sh
+
+# The Python client wheel (travel-agency-client) from the generated code of every proto, into dist/.
+client: $(GEN_STAMP)
+	$(VENV)/bin/uv build -q --wheel clients/python -o dist
+	@ls dist/travel_agency_client-*.whl
+
+# A REST client generated from a running gateway's /openapi.json, into dist/rest-client (never committed).
+rest-client: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/uv tool run --from 'openapi-python-client>=0.29,<0.30' \
+	  openapi-python-client generate --url $(OPENAPI_URL) --meta uv --output-path dist/rest-client --overwrite
 
 # Every benchmark in one run; rewrites the README's performance table.
 bench: setup

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """Capped exponential backoff with full jitter, and an attempt budget."""
 
-    max_attempts: int = 8
+    # A saga step calls its provider once per attempt (no retry loop inside the call), so the
+    # budget alone must ride out a flaky provider: a two-call step failing half its attempts
+    # gives up about once in 50,000.
+    max_attempts: int = 16
     base_delay_s: float = 0.2
     max_delay_s: float = 30.0
     multiplier: float = 2.0
@@ -27,3 +31,15 @@ class RetryPolicy:
         ceiling = min(self.max_delay_s, self.base_delay_s * self.multiplier**exponent)
         # Half fixed, half random: never retries instantly, still spreads the herd.
         return ceiling / 2 + (ceiling / 2) * random_unit
+
+
+class Retries(StrEnum):
+    """The retry policy a step declares for its transient failures; a deployment sets its numbers.
+
+    BOUNDED: the step may still be compensated, so after its budget it is dead-lettered for an
+    operator rather than holding the saga forever. MUST_FINISH: a compensation, or a step past the
+    point of no return, that the saga cannot end without, so it keeps retrying for much longer.
+    """
+
+    BOUNDED = "bounded"
+    MUST_FINISH = "must_finish"

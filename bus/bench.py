@@ -9,6 +9,7 @@ import asyncio
 import multiprocessing
 import os
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,12 +22,15 @@ from bus.consumer import Participant
 from bus.context import StepContext
 from bus.entries import entry_fields
 from bus.keys import BusKeys
-from bus.outbox import OutboxRelay, add, create_outbox_table
+from bus.outbox import OutboxRelay, add_many
+from bus.outbox import metadata as outbox_metadata
 from bus.publisher import publish_call
 from bus.replies import parse_read_reply
 from bus.scripts import PUBLISH_SCRIPT, load_all
 from bus.settings import ConsumerSettings
 from bus.slip import RETRIABLE, StepDeclaration, build_slip
+from services.kit.db import open_database
+from services.kit.redis_connection import RedisSettings, masked_url, redis_client
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 BATCH = 100
@@ -50,22 +54,15 @@ async def _noop(context: StepContext) -> Mapping[str, str] | None:
 
 
 async def seed(redis: Redis, keys: BusKeys, sagas: int, hops_each: int) -> None:
-    """Start sagas through the outbox (SQLite in memory) and its relay, as a service would."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine("sqlite+aiosqlite:///:memory:")
-    await create_outbox_table(engine)
-    async with engine.begin() as conn:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        async with AsyncSession(bind=conn) as session:
-            for n in range(sagas):
-                await add(session, bench_slip(f"g{n}", hops_each))
-            await session.flush()
-    relay = OutboxRelay(engine, redis, keys, batch_size=500)
-    while await relay.relay_once():
-        pass
-    await engine.dispose()
+    """Start sagas through the outbox (a scratch SQLite file) and its relay, as a service would."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = await open_database(f"sqlite:///{folder}/outbox.sqlite3", None, "bench", outbox_metadata)
+        slips = [bench_slip(f"g{n}", hops_each) for n in range(sagas)]
+        await database.transaction(lambda conn: add_many(conn, slips))
+        relay = OutboxRelay(database, redis, keys, batch_size=500)
+        while await relay.relay_once():
+            pass
+        await database.close()
 
 
 async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
@@ -118,7 +115,7 @@ def publish_at_rate(redis_url: str, namespace: str, sagas: int, interval: float)
     """Start one saga every `interval` seconds (a subprocess's entry point)."""
 
     async def publish() -> None:
-        redis = Redis.from_url(redis_url, decode_responses=True)
+        redis = redis_client(RedisSettings.checked(redis_url), decode_responses=True)
         keys = BusKeys(namespace)
         await load_all(redis)
         begin = time.perf_counter()
@@ -167,11 +164,11 @@ async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
 async def main() -> None:
     namespace = f"bench-{uuid.uuid4().hex[:10]}"
     keys = BusKeys(namespace)
-    redis = Redis.from_url(REDIS_URL, decode_responses=True)
+    redis = redis_client(RedisSettings.checked(REDIS_URL), decode_responses=True)
     try:
         await load_all(redis)
         version = (await redis.info("server"))["redis_version"]
-        print(f"redis {version} at {REDIS_URL}, namespace {namespace}, batch {BATCH}")
+        print(f"redis {version} at {masked_url(REDIS_URL)}, namespace {namespace}, batch {BATCH}")
         raw = raw_throughput(redis, keys, HOPS)
         raw_rate = await raw
         print(f"raw redis-py loop      : {raw_rate:10.0f} hops/s (XREADGROUP, pipelined XADD+XACK)")

@@ -17,17 +17,22 @@ from bus.dead_letters import get_dead_letter, list_dead_letters, replay_dead_let
 from bus.history import HistoryRecord, read_history, read_session_history
 from bus.keys import BusKeys
 from bus.monitoring import group_figures
+from bus.vocabulary import STEPS, outcome
+from services.kit.redis_connection import RedisSettings, check_access, redis_client
+from services.kit.settings import ConfigError, Env
 
 console = Console()
 
 
 def _timeline_table(title: str, records: Sequence[HistoryRecord]) -> Table:
     table = Table(title=title)
-    for column in ("at (UTC)", "event", "step", "participant", "phase", "attempt", "detail"):
+    for column in ("at (UTC)", "outcome", "step", "what", "participant", "phase", "attempt", "detail"):
         table.add_column(column)
     for r in records:
         at = r.at.strftime("%H:%M:%S.%f")[:-3]
-        table.add_row(at, r.event.value, r.step, r.participant, r.phase, str(r.attempt), r.detail)
+        what = STEPS[r.step].label if r.step in STEPS else ""
+        # Outcomes spelled as the session timeline and the saga protos spell them.
+        table.add_row(at, outcome(r.event), r.step, what, r.participant, r.phase, str(r.attempt), r.detail)
     return table
 
 
@@ -71,7 +76,8 @@ async def dead_letters(redis: Redis, keys: BusKeys, action: str, entry_id: str |
             console.print(f"no dead letter {entry_id}")
             return 1
         for name in ("entry_id", "saga_id", "session_id", "step", "participant", "error",
-                     "deliveries", "attempt", "dead_at", "source_id"):  # fmt: skip
+                     "failure_kind", "error_type", "error_message", "deliveries", "attempt", "dead_at",
+                     "source_id"):  # fmt: skip
             console.print(f"[bold]{name}[/bold]: {getattr(letter, name)}")
         if letter.slip is not None:
             console.print_json(json_format.MessageToJson(letter.slip))
@@ -122,7 +128,16 @@ def parser() -> argparse.ArgumentParser:
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     keys = BusKeys(args.namespace)
-    redis = Redis.from_url(args.redis_url, decode_responses=True)
+    redis: Redis | None = None
+    try:
+        settings = RedisSettings.from_env(Env(), url=args.redis_url)
+        redis = redis_client(settings, decode_responses=True)
+        await check_access(redis, settings)
+    except ConfigError as error:
+        if redis is not None:
+            await redis.aclose()
+        print(f"bus.cli: configuration error: {error}", file=sys.stderr)
+        return 2
     try:
         if args.command == "timeline":
             return await timeline(redis, keys, args.saga_id)

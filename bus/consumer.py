@@ -5,31 +5,41 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bus.context import Handler, StepContext
+from bus.backoff import RetryPolicy
+from bus.commit_metrics import count_commits
+from bus.context import Handler, Step, StepContext
 from bus.entries import Delivery, decode_entry
-from bus.errors import BusinessRefusal, UndecodableEntry
+from bus.errors import BusinessRefusal, FailureKind, StepFailure, UndecodableEntry
 from bus.keys import BusKeys
 from bus.outcomes import Commit, CommitBuilder
 from bus.replies import Entry, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
 from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
 from bus.settings import ConsumerSettings
-from bus.slip import current_step, idempotency_key, step_marker
+from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
+from bus.slip_trace import step_scope
+from bus.stoppable import StoppableWait
 from bus.trimming import trim_stream
+from services.kit import log_context
+from services.kit.redis_connection import RedisSettings, redis_client
 
 log = logging.getLogger(__name__)
 
 
 def _client(url: str, timeout_s: float) -> Redis:
-    return Redis.from_url(url, decode_responses=True, socket_timeout=timeout_s)
+    return redis_client(RedisSettings.checked(url), decode_responses=True, socket_timeout=timeout_s)
 
 
 def _reader_for(redis: Redis, timeout_s: float) -> Redis:
@@ -53,7 +63,9 @@ class Participant:
         settings: ConsumerSettings | None = None,
         clock: Callable[[], float] = time.time,
         random_unit: Callable[[], float] = random.random,
+        tracer: trace.Tracer | None = None,
     ) -> None:
+        """`tracer`: one that records, for a span per step; None continues each saga's trace spanless."""
         self.settings = settings or ConsumerSettings()
         self.keys = BusKeys(namespace)
         self.participant = participant
@@ -61,6 +73,7 @@ class Participant:
         self.handlers = dict(handlers)
         self._clock = clock
         self._random_unit = random_unit
+        self._tracer = tracer
         self._owns_client = isinstance(redis, str)
         if isinstance(redis, str):
             self.redis = _client(redis, self.settings.command_timeout_s)
@@ -78,11 +91,13 @@ class Participant:
         self._next_promote = 0.0
         self._next_claim = 0.0
         self._next_trim = 0.0
+        self.reads = StoppableWait()
         self.processed = 0
 
     def stop(self) -> None:
-        """Ask the loop to finish its current batch and return; nothing in flight is cancelled."""
+        """Ask the loop to finish its current batch and return; only a read still waiting is cut short."""
         self._stopping = True
+        self.reads.stop()
 
     async def ensure_group(self) -> None:
         """Create the group (and stream) if missing; from id 0 so nothing published earlier is lost."""
@@ -97,33 +112,42 @@ class Participant:
         """Consume until stop(): own pending entries first, then new ones."""
         await load_all(self.redis)
         await self.ensure_group()
-        failures = 0
         try:
-            while not self._stopping:
-                try:
-                    await self.run_once()
-                    failures = 0
-                except ResponseError as error:
-                    if "NOGROUP" in str(error):
-                        log.warning("group %s missing, recreating it", self._group)
-                        await self.ensure_group()
-                        self._pending_cursor = "0"
-                    elif isinstance(error, NoScriptError):
-                        await load_all(self.redis)
-                    else:
-                        raise
-                except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-                    failures += 1
-                    pause = min(0.05 * 2**failures, 2.0)
-                    log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
-                    await asyncio.sleep(pause)
+            # The loop's own reads and commits belong to no saga's trace; each step restores its own.
+            with suppress_instrumentation():
+                await self._consume()
         finally:
             await self._reader.aclose()
             if self._owns_client:
                 await self.redis.aclose()
 
+    async def _consume(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                await self.run_once()
+                failures = 0
+            except ResponseError as error:
+                if "NOGROUP" in str(error):
+                    log.warning("group %s missing, recreating it", self._group)
+                    await self.ensure_group()
+                    self._pending_cursor = "0"
+                elif isinstance(error, NoScriptError):
+                    await load_all(self.redis)
+                else:
+                    raise
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                failures += 1
+                pause = min(0.05 * 2**failures, 2.0)
+                log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
+                await asyncio.sleep(pause)
+
     async def run_once(self) -> int:
-        """One pass: due retries, claims, trim, then one batch read; returns entries handled."""
+        """One pass: due retries, claims, trim, then one batch read; returns entries handled.
+
+        The read blocks until an entry arrives or the next of those chores is due, so an idle
+        consumer sleeps in Redis instead of waking on a short timer.
+        """
         now = self._clock()
         handled = 0
         if now >= self._next_promote:
@@ -146,16 +170,34 @@ class Participant:
                 return handled
             self._pending_cursor = entries[-1][0]
             return handled + await self.process(entries, redelivered=True)
-        reply = await self._reader.xreadgroup(
-            self._group, self.consumer, {self._stream: ">"},
-            count=self.settings.batch_size, block=self.settings.block_ms,
-        )  # fmt: skip
+        reply = await self._read_new(self._block_ms())
         return handled + await self.process(parse_read_reply(reply), redelivered=False)
+
+    def _block_ms(self) -> int:
+        """How long the next read may wait: until the next chore is due, at most BLOCK."""
+        due = min(self._next_promote, self._next_claim, self._next_trim)
+        # Never 0, which would mean "forever" to Redis.
+        return max(1, min(self.settings.block_ms, math.ceil((due - self._clock()) * 1000)))
+
+    async def _read_new(self, block_ms: int) -> Any:
+        """XREADGROUP of new entries; None when stop() cut the wait short.
+
+        Whatever Redis delivered to a read cut short stays pending in our name: reread on restart.
+        """
+        streams: dict[Any, Any] = {self._stream: ">"}
+        group, count = self._group, self.settings.batch_size
+        return await self.reads.wait(
+            lambda: self._reader.xreadgroup(group, self.consumer, streams, count=count, block=block_ms)
+        )
 
     async def promote_due(self, now: float) -> int:
         """Move retries whose time has come from the delay set back into the stream."""
         keys = [self.keys.delayed(self.participant), self._stream]
-        moved = await PROMOTE_SCRIPT.call(self.redis, keys, [int(now * 1000), self.settings.batch_size])
+        moved, earliest_ms = await PROMOTE_SCRIPT.call(
+            self.redis, keys, [int(now * 1000), self.settings.batch_size]
+        )
+        if float(earliest_ms) >= 0:
+            self._next_promote = min(self._next_promote, float(earliest_ms) / 1000)
         return int(moved)
 
     async def claim_abandoned(self) -> int:
@@ -195,6 +237,10 @@ class Participant:
         if deliveries:
             commits.extend(await asyncio.gather(*(self._run_step(d) for d in deliveries)))
         await self._apply(commits)
+        count_commits(self.participant, commits)
+        for commit in commits:
+            if commit.retry_at is not None:
+                self._next_promote = min(self._next_promote, commit.retry_at)
         self.processed += len(commits)
         return len(commits)
 
@@ -252,15 +298,55 @@ class Participant:
             published_at=delivery.sent_at,
             entry_id=delivery.entry_id,
             failure_reason=slip.failure_reason,
+            refusal_reason=slip.refusal_reason,
         )
+        with log_context.bound(saga_id=slip.saga_id, session_id=slip.session_id, step=step.name):
+            if self._tracer is None and not slip.trace.traceparent:
+                return await self._handle(handler, context, delivery)
+            with step_scope(slip, step, self._tracer):
+                return await self._handle(handler, context, delivery)
+
+    async def _handle(self, handler: Handler, context: StepContext, delivery: Delivery) -> Commit:
+        """Run the handler and turn its outcome into a commit; each failure is logged here."""
         try:
             undo = await handler(context)
-        except BusinessRefusal as refusal:
-            return self._commits.refused(delivery, str(refusal) or "refused", self._clock())
-        except Exception as error:  # anything unexpected is treated as transient, then dead-lettered
-            reason = f"{type(error).__name__}: {error}"
-            return self._commits.failed(delivery, reason, self._clock(), self._random_unit())
+        except Exception as error:  # classified below: only declared failures are retried as such
+            return self._failed(handler, context, delivery, error)
+        log.info("step %s completed", context.step)
         return self._commits.completed(delivery, undo, self._clock())
+
+    def _failed(self, handler: Handler, context: StepContext, delivery: Delivery, error: Exception) -> Commit:
+        failure = StepFailure.of(error)
+        now = self._clock()
+        if isinstance(error, BusinessRefusal):
+            log.info("step %s refused: %s", context.step, error)
+            return self._commits.refused(delivery, str(error) or "refused", now, error.reason, failure)
+        span = trace.get_current_span()
+        span.record_exception(error)
+        span.set_status(trace.StatusCode.ERROR, failure.error_type)
+        if failure.kind == FailureKind.TRANSIENT:
+            log.info("step %s failed, attempt %d: %s", context.step, context.attempt + 1, failure)
+            policy = self._declared_policy(handler, context.phase)
+        else:
+            policy = self.settings.unexpected_retry
+            if delivery.slip.unexpected_failures == 0:
+                # The traceback once, when the step first raises it; later attempts say it again briefly.
+                log.error(
+                    "step %s raised %s, attempt %d", context.step, failure.error_type, context.attempt + 1,
+                    exc_info=error,
+                )  # fmt: skip
+            else:
+                log.warning(
+                    "step %s raised %s again, attempt %d of %d", context.step, failure,
+                    delivery.slip.unexpected_failures + 1, policy.max_attempts,
+                )  # fmt: skip
+        return self._commits.failed(delivery, failure, policy, now, self._random_unit())
+
+    def _declared_policy(self, handler: Handler, phase: int) -> RetryPolicy:
+        """The retry policy a step declares next to its handler; a bare handler's follows the phase."""
+        if isinstance(handler, Step):
+            return self.settings.policy(handler.retries)
+        return self.settings.compensation_retry if phase == COMPENSATING else self.settings.retry
 
     async def _apply(self, commits: list[Commit]) -> None:
         """Send every commit of the batch in one pipeline round trip."""

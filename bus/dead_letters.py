@@ -35,6 +35,10 @@ class DeadLetter:
     dead_at: datetime
     source_id: str
     slip: pb.RoutingSlip | None
+    # What the step raised when the bus gave up on it (empty for an over-delivered or unreadable entry).
+    failure_kind: str = ""
+    error_type: str = ""
+    error_message: str = ""
 
 
 def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
@@ -54,6 +58,9 @@ def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
         dead_at=datetime.fromtimestamp(int(fields.get("dead_at_ms", "0")) / 1000, tz=UTC),
         source_id=fields.get("source_id", ""),
         slip=slip,
+        failure_kind=fields.get("failure_kind", ""),
+        error_type=fields.get("error_type", ""),
+        error_message=fields.get("error_message", ""),
     )
 
 

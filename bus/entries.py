@@ -10,12 +10,9 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import slip_json
 from bus.errors import UndecodableEntry
 from bus.slip import current_step
+from bus.vocabulary import kind_label
 
-KIND_LABELS: dict[int, str] = {
-    pb.SAGA_KIND_CONFIRM: "confirm",
-    pb.SAGA_KIND_CANCEL: "cancel",
-    pb.SAGA_KIND_REFUND: "refund",
-}
+KIND_LABELS: dict[int, str] = {kind: kind_label(kind) for kind in pb.SagaKind.values() if kind}
 PHASE_LABELS: dict[int, str] = {pb.SLIP_PHASE_FORWARD: "forward", pb.SLIP_PHASE_COMPENSATING: "compensating"}
 
 

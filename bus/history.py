@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -9,7 +10,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from bus.keys import BusKeys
-from bus.replies import parse_entries
+from bus.replies import parse_entries, text
 
 
 class HistoryEvent(StrEnum):
@@ -23,6 +24,7 @@ class HistoryEvent(StrEnum):
     DUPLICATE_SKIPPED = "duplicate_skipped"
     DEAD_LETTERED = "dead_lettered"
     REPLAYED = "replayed"
+    FLAGGED_STUCK = "flagged_stuck"
     SAGA_COMPLETED = "saga_completed"
     SAGA_COMPENSATED = "saga_compensated"
 
@@ -67,6 +69,19 @@ def history_fields(
     ]  # fmt: skip
 
 
+def next_step_detail(step: str, participant: str) -> str:
+    """A completed step's detail: the step the saga goes to next, and who runs it."""
+    return f"next {step} at {participant}"
+
+
+def next_step_of(detail: str) -> tuple[str, str] | None:
+    """The (step, participant) a completed step's detail names, if it names one."""
+    words = detail.split()
+    if len(words) == 4 and words[0] == "next" and words[2] == "at":
+        return words[1], words[3]
+    return None
+
+
 def _record(saga_id: str, entry_id: str, fields: dict[str, str]) -> HistoryRecord:
     return HistoryRecord(
         saga_id=saga_id,
@@ -97,8 +112,39 @@ async def session_saga_ids(redis: Redis, keys: BusKeys, session_id: str) -> list
 async def read_session_history(
     redis: Redis, keys: BusKeys, session_id: str
 ) -> dict[str, list[HistoryRecord]]:
-    """Every saga of a session with its timeline, in start order."""
+    """Every saga of a session with its timeline, in start order: two round trips however many sagas."""
+    saga_ids = await session_saga_ids(redis, keys, session_id)
+    if not saga_ids:
+        return {}
+    pipe = redis.pipeline(transaction=False)
+    for saga_id in saga_ids:
+        pipe.xrange(keys.saga_history(saga_id))
+    replies = await pipe.execute()
     return {
-        saga_id: await read_history(redis, keys, saga_id)
-        for saga_id in await session_saga_ids(redis, keys, session_id)
+        saga_id: [_record(saga_id, eid, fields) for eid, fields in parse_entries(raw) if fields]
+        for saga_id, raw in zip(saga_ids, replies, strict=True)
+    }
+
+
+async def read_sessions_history(
+    redis: Redis, keys: BusKeys, session_ids: Sequence[str]
+) -> dict[str, dict[str, list[HistoryRecord]]]:
+    """`read_session_history` for many sessions at once, still in two round trips."""
+    if not session_ids:
+        return {}
+    pipe = redis.pipeline(transaction=False)
+    for session_id in session_ids:
+        pipe.zrange(keys.session_sagas(session_id), 0, -1)
+    saga_lists = [[text(v) for v in raw] for raw in await pipe.execute()]
+    pipe = redis.pipeline(transaction=False)
+    for saga_ids in saga_lists:
+        for saga_id in saga_ids:
+            pipe.xrange(keys.saga_history(saga_id))
+    replies = iter(await pipe.execute())
+    return {
+        session_id: {
+            saga_id: [_record(saga_id, eid, fields) for eid, fields in parse_entries(next(replies)) if fields]
+            for saga_id in saga_ids
+        }
+        for session_id, saga_ids in zip(session_ids, saga_lists, strict=True)
     }

@@ -51,6 +51,10 @@ class BusKeys:
         """Sorted set of a session's saga ids, scored by start time (ms)."""
         return f"{self.namespace}:session:{{{_checked(session_id, 'session id')}}}:sagas"
 
+    def session_changes(self, session_id: str) -> str:
+        """Pub/sub channel told each time a session, or the history of one of its sagas, changes."""
+        return f"{self.namespace}:session:{{{_checked(session_id, 'session id')}}}:changes"
+
     def group(self, participant: str) -> str:
         """Consumer group name: one per participant service, shared by its replicas."""
         return _checked(participant, "participant")

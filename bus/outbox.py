@@ -1,7 +1,22 @@
 """Transactional outbox: a service writes slips in its own DB transaction; a relay publishes them.
 
-The relay may crash after XADD and before marking the row sent; the next pass publishes the
-row again, and the PUBLISH script's per-saga-step marker turns that second XADD into a no-op.
+A relay pass is three steps, and no transaction stays open across the Redis round trip:
+
+1. claim: one short write transaction takes a lease on a batch of unsent rows (a row in
+   `bus_outbox_leases` per outbox row, upserted only where no other relay's lease is live), so
+   replicas sharing one outbox on PostgreSQL publish different rows;
+2. publish: the slips go to Redis outside any transaction;
+3. mark: one short write transaction marks the rows sent and drops their leases. A failed publish
+   drops the leases instead, so the rows stay pending for the next pass.
+
+A row may still be published twice: a relay that dies after XADD and before the mark leaves its
+lease to expire, and one slower than its lease shares the rows with whoever claims them next.
+That costs nothing: a saga's id is deterministic (`confirm-<session>`, `cancel-<session>`, ...),
+and the PUBLISH script sets a per-saga-step marker in the saga's step hash with HSETNX before it
+XADDs, so a second publish of the same saga step is a no-op on the bus.
+
+The relay sleeps until a commit of its own process wakes it; a slow sweep picks up the rows
+another replica or a crash left behind.
 """
 
 from __future__ import annotations
@@ -9,8 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
@@ -24,10 +42,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
+    delete,
+    exists,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
@@ -36,16 +58,21 @@ from bus.keys import BusKeys
 from bus.publisher import DEFAULT_RETENTION_MS, publish_call
 from bus.scripts import PUBLISH_SCRIPT
 from bus.slip import current_step
+from bus.slip_trace import stamp_current_trace
+from services.kit.database import Connection, Database
+from services.kit.statements import Statement
 
 log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants a BIGINT.
+_ROW_ID = BigInteger().with_variant(Integer, "sqlite")
+
 outbox_table = Table(
     "bus_outbox",
     metadata,
-    # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants a BIGINT.
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("id", _ROW_ID, primary_key=True),
     Column("saga_id", String(128), nullable=False),
     Column("step", String(128), nullable=False),
     Column("participant", String(64), nullable=False),
@@ -55,17 +82,84 @@ outbox_table = Table(
     Index("ix_bus_outbox_unsent", "sent_at", "id"),
 )
 
+# A table of its own rather than a column: outboxes made before leases existed get it from
+# create_all, with nothing to migrate. A row lives only while a relay publishes its outbox row.
+lease_table = Table(
+    "bus_outbox_leases",
+    metadata,
+    Column("outbox_id", _ROW_ID, primary_key=True),
+    Column("holder", String(32), nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
 
-async def create_outbox_table(engine: AsyncEngine) -> None:
-    """Create the outbox table if missing (services with migrations can use `metadata`)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+# A publish is one pipelined round trip, so a lease of seconds is ample; it is also how long the
+# rows of a relay killed mid-publish wait before another pass (of any process) takes them over.
+DEFAULT_LEASE_SECONDS = 5.0
+
+_ADD = Statement(
+    outbox_table.insert().values(
+        {name: bindparam(name) for name in ("saga_id", "step", "participant", "slip", "created_at")}
+    )
+)
+
+_LIVE_LEASE = exists().where(
+    lease_table.c.outbox_id == outbox_table.c.id, lease_table.c.expires_ms > bindparam("now_ms")
+)
+# Replicas on PostgreSQL skip the rows another relay is claiming this instant and take the next
+# ones; the lock lasts only as long as the claim transaction (SQLite has one writer and no FOR).
+_CLAIMABLE = Statement(
+    select(outbox_table.c.id, outbox_table.c.saga_id, outbox_table.c.slip)
+    .where(outbox_table.c.sent_at.is_(None), ~_LIVE_LEASE)
+    .order_by(outbox_table.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
+def _build_take_leases(dialect_name: str) -> Executable:
+    # The lease is taken only where none is live: a relay whose statement saw the rows free before
+    # another relay's claim committed gets no row back for them, and does not publish them.
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    rows = select(
+        outbox_table.c.id, bindparam("holder", type_=String), bindparam("expires_ms", type_=BigInteger)
+    ).where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+    statement = insert(lease_table).from_select(["outbox_id", "holder", "expires_ms"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=[lease_table.c.outbox_id],
+        set_={"holder": statement.excluded.holder, "expires_ms": statement.excluded.expires_ms},
+        where=lease_table.c.expires_ms <= bindparam("now_ms"),
+    ).returning(lease_table.c.outbox_id)
+
+
+_TAKE_LEASES = Statement(_build_take_leases)
+_MARK_SENT = Statement(
+    update(outbox_table)
+    .where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+    .values(sent_at=bindparam("sent_at"))
+)
+# Once a row is sent nobody needs its lease, whichever relay holds it now.
+_DROP_LEASES = Statement(
+    delete(lease_table).where(lease_table.c.outbox_id.in_(bindparam("ids", expanding=True)))
+)
+_RELEASE = Statement(
+    delete(lease_table).where(
+        lease_table.c.outbox_id.in_(bindparam("ids", expanding=True)),
+        lease_table.c.holder == bindparam("holder"),
+    )
+)
+
+
+async def create_outbox_table(database: Database) -> None:
+    """Create the outbox tables if missing (services with migrations can use `metadata`)."""
+    await database.create_tables(metadata)
 
 
 def _row(slip: pb.RoutingSlip, now: datetime) -> dict[str, object]:
     step = current_step(slip)
     if step is None:
         raise InvalidSlip(f"saga {slip.saga_id} has no step to publish")
+    # The row keeps the starting request's trace in its slip, so the relay publishes the saga in it.
+    stamp_current_trace(slip)
     return {
         "saga_id": slip.saga_id,
         "step": step.name,
@@ -75,20 +169,65 @@ def _row(slip: pb.RoutingSlip, now: datetime) -> dict[str, object]:
     }
 
 
-async def add(
-    session: AsyncSession | AsyncConnection, slip: pb.RoutingSlip, now: datetime | None = None
-) -> None:
+def add(conn: Connection, slip: pb.RoutingSlip, now: datetime | None = None) -> None:
     """Queue `slip` for publishing, inside the caller's transaction: commit both or neither."""
-    await session.execute(outbox_table.insert().values(**_row(slip, now or datetime.now(UTC))))
+    conn.execute(_ADD, _row(slip, now or datetime.now(UTC)))
 
 
-async def add_many(
-    session: AsyncSession | AsyncConnection, slips: Sequence[pb.RoutingSlip], now: datetime | None = None
-) -> None:
-    """Queue several slips in one statement, inside the caller's transaction."""
+def add_many(conn: Connection, slips: Sequence[pb.RoutingSlip], now: datetime | None = None) -> None:
+    """Queue several slips in one driver call, inside the caller's transaction."""
     if slips:
         stamp = now or datetime.now(UTC)
-        await session.execute(outbox_table.insert(), [_row(slip, stamp) for slip in slips])
+        conn.execute_many(_ADD, [_row(slip, stamp) for slip in slips])
+
+
+@dataclass(frozen=True)
+class PendingSlip:
+    """An outbox row a relay holds the lease of: its id, its saga and the slip as protobuf JSON."""
+
+    id: int
+    saga_id: str
+    slip: str
+
+
+class SlipPublisher(Protocol):
+    """Where a relay's claimed slips go; raising leaves them pending for a later pass."""
+
+    async def publish(self, slips: Sequence[PendingSlip]) -> None: ...
+
+
+class RedisSlipPublisher:
+    """Publishes slips with the PUBLISH script, all of a batch in one pipeline (one round trip)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: BusKeys,
+        *,
+        retention_ms: int = DEFAULT_RETENTION_MS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention_ms = retention_ms
+        self._clock = clock
+
+    async def publish(self, slips: Sequence[PendingSlip]) -> None:
+        try:
+            await self._send(slips)
+        except NoScriptError:
+            # Redis forgot the script (a restart): load it and send again; a slip the first try
+            # did publish is a no-op the second time.
+            await PUBLISH_SCRIPT.load(self.redis)
+            await self._send(slips)
+
+    async def _send(self, slips: Sequence[PendingSlip]) -> None:
+        now = self._clock()
+        pipe = self.redis.pipeline(transaction=False)
+        for pending in slips:
+            script_keys, args = publish_call(self.keys, slip_json.loads(pending.slip), now, self.retention_ms)
+            pipe.evalsha(PUBLISH_SCRIPT.sha, len(script_keys), *script_keys, *args)
+        await pipe.execute()
 
 
 class OutboxRelay:
@@ -96,68 +235,102 @@ class OutboxRelay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         redis: Redis,
         keys: BusKeys,
         *,
         batch_size: int = 100,
-        poll_interval_s: float = 0.2,
+        sweep_interval_s: float = 1.0,
         retention_ms: int = DEFAULT_RETENTION_MS,
+        lease_s: float = DEFAULT_LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
+        publisher: SlipPublisher | None = None,
     ) -> None:
-        self.engine = engine
+        self.database = database
         self.redis = redis
         self.keys = keys
         self.batch_size = batch_size
-        self.poll_interval_s = poll_interval_s
-        self.retention_ms = retention_ms
+        self.sweep_interval_s = sweep_interval_s
+        self.lease_ms = int(lease_s * 1000)
+        self.publisher = publisher or RedisSlipPublisher(redis, keys, retention_ms=retention_ms, clock=clock)
+        # Names this relay's leases, so a failed publish drops its own and no other relay's.
+        self.holder = uuid.uuid4().hex
         self._clock = clock
         self._stopping = False
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Rows were committed (call it after the commit): publish them now, not at the next sweep."""
+        self._woken.set()
 
     def stop(self) -> None:
         self._stopping = True
+        self._woken.set()
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows were handled."""
-        async with self.engine.begin() as conn:
-            query = (
-                select(outbox_table.c.id, outbox_table.c.slip)
-                .where(outbox_table.c.sent_at.is_(None))
-                .order_by(outbox_table.c.id)
-                .limit(self.batch_size)
+        """Claim, publish and mark one batch; how many rows were sent. A failed publish raises,
+        after giving the batch's leases back."""
+        now_ms = int(self._clock() * 1000)
+        claimed = await self.database.transaction(lambda conn: self._claim(conn, now_ms))
+        if not claimed:
+            return 0
+        ids = [pending.id for pending in claimed]
+        try:
+            await self.publisher.publish(claimed)
+        except Exception:
+            await self._release(ids)
+            raise
+        sent_at = datetime.fromtimestamp(self._clock(), tz=UTC)
+        await self.database.transaction(lambda conn: _mark_sent(conn, ids, sent_at))
+        return len(claimed)
+
+    def _claim(self, conn: Connection, now_ms: int) -> list[PendingSlip]:
+        rows = conn.rows(_CLAIMABLE, {"limit": self.batch_size, "now_ms": now_ms})
+        if not rows:
+            return []
+        params = {
+            "ids": [row.id for row in rows],
+            "holder": self.holder,
+            "expires_ms": now_ms + self.lease_ms,
+            "now_ms": now_ms,
+        }
+        leased = {row[0] for row in conn.rows(_TAKE_LEASES, params)}
+        return [PendingSlip(row.id, row.saga_id, row.slip) for row in rows if row.id in leased]
+
+    async def _release(self, ids: list[int]) -> None:
+        """Give the leases back so the next pass (of any replica) retries the rows at once; if even
+        that fails, the leases run out by themselves."""
+        params = {"ids": ids, "holder": self.holder}
+        try:
+            await self.database.transaction(lambda conn: conn.execute(_RELEASE, params))
+        except Exception:
+            log.warning(
+                "could not release %d outbox leases; they expire on their own", len(ids), exc_info=True
             )
-            if conn.dialect.name == "postgresql":
-                # Several relay replicas share the table without publishing the same rows at once.
-                query = query.with_for_update(skip_locked=True)
-            rows = (await conn.execute(query)).all()
-            if not rows:
-                return 0
-            now = self._clock()
-            pipe = self.redis.pipeline(transaction=False)
-            for row in rows:
-                script_keys, args = publish_call(self.keys, slip_json.loads(row.slip), now, self.retention_ms)
-                pipe.evalsha(PUBLISH_SCRIPT.sha, len(script_keys), *script_keys, *args)
-            try:
-                await pipe.execute()
-            except NoScriptError:
-                await PUBLISH_SCRIPT.load(self.redis)
-                return 0  # rows stay unsent; the next pass publishes them
-            sent_at = datetime.fromtimestamp(now, tz=UTC)
-            await conn.execute(
-                update(outbox_table)
-                .where(outbox_table.c.id.in_([row.id for row in rows]))
-                .values(sent_at=sent_at)
-            )
-            return len(rows)
 
     async def run(self) -> None:
         """Relay until stop(); a failing pass is logged and retried, never fatal."""
         await PUBLISH_SCRIPT.load(self.redis)
         while not self._stopping:
+            # Cleared before the pass: a commit that lands while it runs wakes the next one.
+            self._woken.clear()
             try:
                 handled = await self.relay_once()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 handled = 0
             if handled < self.batch_size:
-                await asyncio.sleep(self.poll_interval_s)
+                await self._sleep()
+
+    async def _sleep(self) -> None:
+        """Until a commit wakes the relay, or the safety sweep is due."""
+        try:
+            async with asyncio.timeout(self.sweep_interval_s):
+                await self._woken.wait()
+        except TimeoutError:
+            pass
+
+
+def _mark_sent(conn: Connection, ids: list[int], sent_at: datetime) -> None:
+    conn.execute(_MARK_SENT, {"ids": ids, "sent_at": sent_at})
+    conn.execute(_DROP_LEASES, {"ids": ids})

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from travel.saga.v1 import saga_pb2 as pb
 
-from bus.entries import Delivery, entry_fields, phase_label
-from bus.history import HistoryEvent, history_fields
+from bus.backoff import RetryPolicy
+from bus.entries import KIND_LABELS, Delivery, entry_fields, phase_label
+from bus.errors import FailureKind, StepFailure
+from bus.history import HistoryEvent, history_fields, next_step_detail
 from bus.keys import BusKeys
 from bus.settings import ConsumerSettings
 from bus.slip import (
@@ -32,6 +34,17 @@ class Commit:
     keys: list[str]
     item: list[Any]
     event: HistoryEvent
+    retry_at: float | None = None  # when a retry it schedules falls due, so the consumer wakes then
+    finished: SagaEnd | None = None  # the saga's last step, for its duration
+
+
+@dataclass(frozen=True)
+class SagaEnd:
+    """How a saga ended: its kind, `completed` or `compensated`, and when it was created (epoch s)."""
+
+    kind: str
+    outcome: str
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class CommitBuilder:
         target: str,
         payload: list[str],
         history: list[list[str]],
+        session_id: str,
     ) -> Commit:
         keys = [
             self.keys.saga_steps(saga_id),
@@ -60,7 +74,15 @@ class CommitBuilder:
             self.keys.stream(self.participant),
             target,
         ]
-        return Commit(keys, [marker, mode, entry_id, payload, history], HistoryEvent(history[0][1]))
+        item = [marker, mode, entry_id, payload, history, self._changes_channel(session_id)]
+        return Commit(keys, item, HistoryEvent(history[0][1]))
+
+    def _changes_channel(self, session_id: str) -> str:
+        """Where the session's watchers hear that its saga history grew; '' for no session."""
+        try:
+            return self.keys.session_changes(session_id) if session_id else ""
+        except ValueError:  # an id no key may carry (an undecodable entry's): nobody watches it
+            return ""
 
     def _event(self, slip: pb.RoutingSlip, event: HistoryEvent, now: float, detail: str = "") -> list[str]:
         step = current_step(slip)
@@ -81,64 +103,98 @@ class CommitBuilder:
         """Forward `moved` to its next participant, or close the saga if nothing is left."""
         slip = delivery.slip
         following = current_step(moved)
+        end = None
         if following is None:
             done = (
                 HistoryEvent.SAGA_COMPENSATED if moved.phase == COMPENSATING else HistoryEvent.SAGA_COMPLETED
             )
             history.append(self._event(moved, done, now, moved.failure_reason))
             target, mode, payload = self.keys.saga_history(slip.saga_id), "finish", []
+            outcome = "compensated" if done == HistoryEvent.SAGA_COMPENSATED else "completed"
+            end = SagaEnd(KIND_LABELS.get(slip.kind, "unspecified"), outcome, slip.create_time.ToSeconds())
         else:
             target, mode = self.keys.stream(following.participant), "forward"
             payload = entry_fields(moved, now)
-        return self._commit(
+        commit = self._commit(
             slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode=mode,
-            target=target, payload=payload, history=history,
+            target=target, payload=payload, history=history, session_id=slip.session_id,
         )  # fmt: skip
+        return replace(commit, finished=end) if end else commit
 
     def completed(self, delivery: Delivery, undo: Mapping[str, str] | None, now: float) -> Commit:
         moved = complete_current(delivery.slip, undo, _utc(now))
-        history = [self._event(delivery.slip, HistoryEvent.COMPLETED, now)]
+        # Names the step the saga waits for next, so a saga that stops here says where it stopped.
+        following = current_step(moved)
+        detail = next_step_detail(following.name, following.participant) if following else ""
+        history = [self._event(delivery.slip, HistoryEvent.COMPLETED, now, detail)]
         return self._route(delivery, moved, history, now)
 
-    def refused(self, delivery: Delivery, reason: str, now: float) -> Commit:
+    def refused(
+        self,
+        delivery: Delivery,
+        reason: str,
+        now: float,
+        refusal_reason: pb.RefusalReason.ValueType = pb.REFUSAL_REASON_UNSPECIFIED,
+        failure: StepFailure | None = None,
+    ) -> Commit:
         slip = delivery.slip
         if not can_compensate(slip):
             why = "compensation cannot refuse" if slip.phase == COMPENSATING else "past the pivot"
-            return self.dead(delivery, f"refused ({why}): {reason}", now)
-        moved = start_compensation(slip, reason, _utc(now))
+            return self.dead(delivery, f"refused ({why}): {reason}", now, failure=failure)
+        moved = start_compensation(slip, reason, _utc(now), refusal_reason)
         history = [
             self._event(slip, HistoryEvent.REFUSED, now, reason),
             self._event(moved, HistoryEvent.COMPENSATING, now, f"{len(moved.itinerary)} steps"),
         ]
         return self._route(delivery, moved, history, now)
 
-    def failed(self, delivery: Delivery, error: str, now: float, random_unit: float) -> Commit:
-        """A transient failure: schedule a retry in the delay set, or dead-letter if spent."""
+    def failed(
+        self, delivery: Delivery, failure: StepFailure, policy: RetryPolicy, now: float, random_unit: float
+    ) -> Commit:
+        """A failed attempt: schedule a retry in the delay set, or dead-letter once `policy` is spent.
+
+        A transient failure counts every failed attempt of the step; an unexpected one only the
+        attempts that raised something undeclared, against its own budget.
+        """
         slip = delivery.slip
-        policy = self.settings.compensation_retry if slip.phase == COMPENSATING else self.settings.retry
-        failures = slip.attempt + 1
+        unexpected = failure.kind == FailureKind.UNEXPECTED
+        failures = (slip.unexpected_failures if unexpected else slip.attempt) + 1
         if policy.exhausted(failures):
-            return self.dead(delivery, f"retry budget spent after {failures} attempts: {error}", now)
+            if unexpected:
+                error = f"unexpected {failure} after {failures} attempts"
+            else:
+                error = f"retry budget spent after {failures} attempts: {failure}"
+            return self.dead(delivery, error, now, failure=failure)
         delay = policy.delay(failures, random_unit)
-        retried = next_attempt(slip, _utc(now))
+        retried = next_attempt(slip, _utc(now), unexpected=unexpected)
         due = now + delay
         member = json.dumps(entry_fields(retried, due), separators=(",", ":"))
-        detail = f"{error}; retry in {delay:.3f}s"
-        return self._commit(
+        detail = f"{'unexpected ' if unexpected else ''}{failure}; retry in {delay:.3f}s"
+        commit = self._commit(
             slip.saga_id, delivery.entry_id, marker="", mode="retry",
             target=self.keys.delayed(self.participant), payload=[str(int(due * 1000)), member],
             history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
+            session_id=slip.session_id,
         )  # fmt: skip
+        return replace(commit, retry_at=due)
 
-    def dead(self, delivery: Delivery, error: str, now: float, deliveries: int = 0) -> Commit:
+    def dead(
+        self,
+        delivery: Delivery,
+        error: str,
+        now: float,
+        deliveries: int = 0,
+        failure: StepFailure | None = None,
+    ) -> Commit:
         payload = [
             *entry_fields(delivery.slip, delivery.sent_at),
-            *self._dead_fields(delivery.entry_id, error, deliveries, now),
+            *self._dead_fields(delivery.entry_id, error, deliveries, now, failure),
         ]
         return self._commit(
             delivery.slip.saga_id, delivery.entry_id, marker="", mode="dead",
             target=self.keys.dead_letters(), payload=payload,
             history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
+            session_id=delivery.slip.session_id,
         )  # fmt: skip
 
     def dead_raw(self, entry_id: str, fields: Mapping[str, str], error: str, now: float) -> Commit:
@@ -154,7 +210,7 @@ class CommitBuilder:
         )  # fmt: skip
         return self._commit(
             saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(),
-            payload=payload, history=[history],
+            payload=payload, history=[history], session_id=fields.get("session_id", ""),
         )  # fmt: skip
 
     def duplicate(self, delivery: Delivery, now: float) -> Commit:
@@ -163,16 +219,24 @@ class CommitBuilder:
             delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack",
             target=self.keys.saga_history(delivery.slip.saga_id),
             payload=[], history=[self._event(delivery.slip, HistoryEvent.DUPLICATE_SKIPPED, now)],
+            session_id=delivery.slip.session_id,
         )  # fmt: skip
 
-    def _dead_fields(self, entry_id: str, error: str, deliveries: int, now: float) -> list[str]:
-        return [
+    def _dead_fields(
+        self, entry_id: str, error: str, deliveries: int, now: float, failure: StepFailure | None = None
+    ) -> list[str]:
+        fields = [
             "participant", self.participant,
             "source_id", entry_id,
             "error", error,
             "deliveries", str(deliveries),
             "dead_at_ms", str(int(now * 1000)),
         ]  # fmt: skip
+        if failure is not None:
+            # Plain fields, so XRANGE and the tooling show what the step raised without parsing.
+            fields += ["failure_kind", failure.kind.value, "error_type", failure.error_type,
+                       "error_message", failure.message]  # fmt: skip
+        return fields
 
 
 def _utc(now: float) -> datetime:

@@ -15,6 +15,7 @@ from bus.history import HistoryEvent, history_fields
 from bus.keys import BusKeys
 from bus.scripts import PUBLISH_SCRIPT
 from bus.slip import current_step, step_sequence
+from bus.slip_trace import stamp_current_trace
 
 DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
 
@@ -42,7 +43,10 @@ def publish_call(
         keys.session_sagas(slip.session_id),
     ]
     marker = f"publish:{step_sequence(slip)}:{step.name}"
-    args: list[Any] = [marker, retention_ms, int(now * 1000), slip.saga_id, len(fields), *fields, *history]
+    changes = keys.session_changes(slip.session_id)
+    args: list[Any] = [
+        marker, retention_ms, int(now * 1000), slip.saga_id, changes, len(fields), *fields, *history
+    ]  # fmt: skip
     return script_keys, args
 
 
@@ -54,7 +58,9 @@ async def start_saga(
     clock: Callable[[], float] = time.time,
     retention_ms: int = DEFAULT_RETENTION_MS,
 ) -> str | None:
-    """Publish the slip to its first participant; None if this saga step was published before."""
+    """Publish the slip to its first participant (in the current trace, unless it carries one);
+    None if this saga step was published before."""
+    stamp_current_trace(slip)
     script_keys, args = publish_call(keys, slip, clock(), retention_ms)
     entry_id = await PUBLISH_SCRIPT.call(redis, script_keys, args)
     if entry_id is None:

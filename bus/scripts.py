@@ -9,8 +9,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-# Batch commit: per step, mark it, write where the slip goes next, log history, ack; the whole
-# batch is one atomic script, so a crash never leaves a forward without its ack or marker.
+# Batch commit: per step, mark it, write where the slip goes next, log history, tell the session's
+# watchers, ack; the whole batch is one atomic script, so a crash never leaves a forward without its
+# ack or marker.
 # The batch travels as one JSON argument: packing hundreds of separate arguments costs more
 # client CPU than the rest of a hop.
 COMMIT = """
@@ -32,6 +33,7 @@ for n, c in ipairs(batch) do
     for _, record in ipairs(c[5]) do
       redis.call('XADD', history, '*', unpack(record))
     end
+    if c[6] ~= '' then redis.call('PUBLISH', c[6], 'saga') end
     if marker ~= '' then redis.call('PEXPIRE', steps, retention) end
     redis.call('PEXPIRE', history, retention)
     results[n] = 1
@@ -52,15 +54,17 @@ return out
 PUBLISH = """
 local steps, history, stream, session = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local marker, retention, now_ms, saga_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local changes = ARGV[5]
 if redis.call('HSETNX', steps, marker, 'published') == 0 then return false end
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 local fields = {}
-for j = 1, n do fields[j] = ARGV[5 + j] end
+for j = 1, n do fields[j] = ARGV[6 + j] end
 local id = redis.call('XADD', stream, '*', unpack(fields))
 local h = {}
-for j = 6 + n, #ARGV do h[#h + 1] = ARGV[j] end
+for j = 7 + n, #ARGV do h[#h + 1] = ARGV[j] end
 redis.call('XADD', history, '*', unpack(h))
 redis.call('ZADD', session, 'NX', now_ms, saga_id)
+redis.call('PUBLISH', changes, 'saga')
 redis.call('PEXPIRE', steps, retention)
 redis.call('PEXPIRE', history, retention)
 redis.call('PEXPIRE', session, retention)
@@ -68,13 +72,15 @@ return id
 """
 
 # Move due retries from the delay set back to the stream; atomic so a retry is never lost.
+# Also answers when the earliest retry left falls due (ms, or -1), so the consumer sleeps until then.
 PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
   redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(member)))
   redis.call('ZREM', KEYS[1], member)
 end
-return #due
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {#due, head[2] or '-1'}
 """
 
 # Replay a dead letter: the XDEL guard makes two operators replaying at once publish it once.

@@ -23,7 +23,7 @@ class StepDeclaration:
 
     name: str
     participant: str
-    kind: pb.StepKind
+    kind: pb.StepKind.ValueType
     compensation: str = ""
     arguments: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,7 +71,7 @@ def build_slip(
     *,
     saga_id: str,
     session_id: str,
-    kind: pb.SagaKind,
+    kind: pb.SagaKind.ValueType,
     steps: Sequence[StepDeclaration],
     now: datetime,
     after_compensation: Sequence[StepDeclaration] = (),
@@ -147,6 +147,7 @@ def complete_current(slip: pb.RoutingSlip, undo: Mapping[str, str] | None, now: 
     entry.complete_time.FromDatetime(now)
     del done.itinerary[0]
     done.attempt = 0
+    done.unexpected_failures = 0
     return done
 
 
@@ -172,8 +173,13 @@ def compensation_plan(slip: pb.RoutingSlip) -> list[pb.Step]:
     return [*undo, *slip.after_compensation]
 
 
-def start_compensation(slip: pb.RoutingSlip, reason: str, now: datetime) -> pb.RoutingSlip:
-    """Turn a forward slip around: its itinerary becomes the compensation plan."""
+def start_compensation(
+    slip: pb.RoutingSlip,
+    reason: str,
+    now: datetime,
+    refusal_reason: pb.RefusalReason.ValueType = pb.REFUSAL_REASON_UNSPECIFIED,
+) -> pb.RoutingSlip:
+    """Turn a forward slip around: its itinerary becomes the compensation plan; the reason goes along."""
     if not can_compensate(slip):
         raise InvalidSlip(f"saga {slip.saga_id} is past its point of no return")
     turned = _copy(slip, now)
@@ -182,14 +188,18 @@ def start_compensation(slip: pb.RoutingSlip, reason: str, now: datetime) -> pb.R
     turned.itinerary.extend(plan)
     turned.phase = COMPENSATING
     turned.attempt = 0
+    turned.unexpected_failures = 0
     turned.failure_reason = reason
+    turned.refusal_reason = refusal_reason
     return turned
 
 
-def next_attempt(slip: pb.RoutingSlip, now: datetime) -> pb.RoutingSlip:
-    """The same slip, counting one more failed attempt of its current step."""
+def next_attempt(slip: pb.RoutingSlip, now: datetime, *, unexpected: bool = False) -> pb.RoutingSlip:
+    """The same slip, counting one more failed attempt of its current step (and of its bugs)."""
     retried = _copy(slip, now)
     retried.attempt = slip.attempt + 1
+    if unexpected:
+        retried.unexpected_failures = slip.unexpected_failures + 1
     return retried
 
 
@@ -197,4 +207,5 @@ def reset_attempts(slip: pb.RoutingSlip, now: datetime) -> pb.RoutingSlip:
     """The same slip with a fresh retry budget, e.g. when an operator replays a dead letter."""
     fresh = _copy(slip, now)
     fresh.attempt = 0
+    fresh.unexpected_failures = 0
     return fresh

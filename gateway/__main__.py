@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import grpc
-import uvicorn
 from starlette.requests import Request
 
 from gateway.app import build_app
+from gateway.client_forwarding import ClientForwarding
 from gateway.config import GatewayConfig
 from gateway.descriptors import load_generated_files, service_key
+from gateway.operations_events import operations_events_route
 from gateway.payment_webhooks import payment_webhook_route
+from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
 from gateway.web import web_routes
-from services.kit.service_identity import ServiceCredentials
+from services.kit.http_server import serve
+from services.kit.log_format import LogSettings, configure_logging
+from services.kit.metrics import serve_metrics
+from services.kit.service_identity import service_credentials
 from services.kit.settings import ConfigError, Env
-from services.kit.tokens import TokenIssuer, load_keys
+from services.kit.tracing import TracingSettings, start_tracing, traced_asgi
+from services.kit.webhook_secret import webhook_secret
 
 PAYMENTS_PACKAGE = "travel.payments.v1"
 
@@ -28,25 +33,46 @@ def payments_channel(request: Request) -> grpc.aio.Channel:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     env = Env()
     try:
+        configure_logging(LogSettings.from_env(env), "gateway")
+        # Before the app opens its channels: the instrumentations patch how they are made.
+        tracing = start_tracing(TracingSettings.from_env(env), "gateway")
         files = load_generated_files()
         config = GatewayConfig.from_env(env, services={service_key(file.package) for file in files})
-        keys = load_keys(env)
-        if keys.private_pem is None:
-            raise ConfigError("the gateway needs JWT_PRIVATE_KEY[_FILE] to call the payments service")
+        credentials = service_credentials(env, "gateway")
         webhook = payment_webhook_route(
-            secret=env.str("PAYMENT_WEBHOOK_SECRET", "dev-webhook-secret"),
-            credentials=ServiceCredentials(TokenIssuer(keys.private_pem, 600), "gateway"),
+            secret=webhook_secret(env),
+            credentials=credentials,
             channel=payments_channel,
-            tolerance_seconds=env.int("WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1),
+            tolerance_seconds=config.webhook_tolerance_seconds,
         )
+        changes = session_changes_hook(config.require_redis(), config.namespace)
+        serve_metrics(env)
     except ConfigError as error:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
         sys.exit(2)
-    app = build_app(config, [webhook, session_events_route(), *web_routes()], files=files)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    routes = [
+        webhook,
+        session_events_route(config.streams),
+        operations_events_route(config.streams),
+        *web_routes(),
+    ]
+    app = build_app(
+        config,
+        routes,
+        files=files,
+        forwarding=ClientForwarding(credentials),
+        lifespan_hooks=[changes],
+    )
+    try:
+        # log_config=None: uvicorn's own lines go through the process's handler and format.
+        serve(
+            traced_asgi(app, tracing), config.host, config.port, config.http,
+            log_level="warning", access_log=False, log_config=None,
+        )  # fmt: skip
+    finally:
+        tracing.shutdown()
 
 
 if __name__ == "__main__":

@@ -15,14 +15,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.backends import Backends
+from gateway.client_forwarding import ClientForwarding
 from gateway.config import GatewayConfig
 from gateway.descriptors import load_generated_files
 from gateway.errors import GatewayError
 from gateway.health import check_backends
 from gateway.openapi import openapi_document
 from gateway.request_id import RequestIdMiddleware
-from gateway.rest import TranscodingRoute
+from gateway.rest import TranscodingRoute, served_route
 from gateway.routes import RouteTable, bindings_of_files
+from gateway.trace_continuation import TraceContinuation
+from services.kit.http_metrics import CountedRequests
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +39,18 @@ def build_app(
     *,
     files: Sequence[FileDescriptor] | None = None,
     lifespan_hooks: Sequence[LifespanHook] = (),
+    forwarding: ClientForwarding | None = None,
 ) -> Starlette:
     """The gateway app. `extra_routes` are tried before the transcoded ones; mount more later.
 
     `files` defaults to every generated `travel.*.v1` module. Nothing connects until startup;
     `app.state.backends` holds the open channels for extra routes that call a backend.
+    `forwarding` tells the backends that count per client address who the client is.
     """
     table = RouteTable(bindings_of_files(load_generated_files() if files is None else files))
     packages = sorted({binding.package for binding in table.bindings})
     backends = Backends(config, packages)
-    transcoding = TranscodingRoute(table, config.rpc_timeout_seconds, config.max_body_bytes)
+    transcoding = TranscodingRoute(table, config.rpc_timeout_seconds, config.max_body_bytes, forwarding)
     services = {b.method.containing_service.full_name: b.package for b in table.bindings}
     openapi_json = JSONResponse(openapi_document(table)).body
 
@@ -78,7 +83,11 @@ def build_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(TraceContinuation),
+            Middleware(CountedRequests, label=served_route),
+            Middleware(RequestIdMiddleware),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.config = config

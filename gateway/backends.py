@@ -11,6 +11,7 @@ import grpc
 
 from gateway.config import GatewayConfig
 from gateway.descriptors import service_key
+from services.kit.channels import open_channel
 
 # Also balance inside one address when its name resolves to several replicas.
 _CHANNEL_OPTIONS: list[tuple[str, Any]] = [
@@ -35,6 +36,7 @@ class Backends:
 
     def __init__(self, config: GatewayConfig, packages: Iterable[str]) -> None:
         self._addresses = {package: config.addresses_for(service_key(package)) for package in packages}
+        self._tls = config.tls
         self._channels: dict[str, list[grpc.aio.Channel]] = {}
         self._callables: dict[str, RoundRobin] = {}
 
@@ -45,7 +47,7 @@ class Backends:
     def open(self) -> None:
         for package, addresses in self._addresses.items():
             self._channels[package] = [
-                grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS) for address in addresses
+                open_channel(address, _CHANNEL_OPTIONS, self._tls) for address in addresses
             ]
 
     async def close(self) -> None:
@@ -74,7 +76,7 @@ class Backends:
                         rpc_path,
                         request_serializer=serializer,
                         response_deserializer=deserializer,
-                        _registered_method=True,
+                        _registered_method=True,  # type: ignore[call-arg]  # grpc>=1.63 keyword, not yet in its stubs
                     )
                     for channel in self._channels[package]
                 ]

@@ -46,6 +46,18 @@ class BenchCustomers(customers_pb2_grpc.CustomersServiceServicer):
     async def GetMe(self, request: Any, context: Any) -> customers_pb2.GetMeResponse:
         return self.reply
 
+    async def Register(self, request: Any, context: Any) -> customers_pb2.RegisterResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not measured")
+        raise AssertionError("abort raises")
+
+    async def Login(self, request: Any, context: Any) -> customers_pb2.LoginResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not measured")
+        raise AssertionError("abort raises")
+
+    async def FindCustomer(self, request: Any, context: Any) -> customers_pb2.FindCustomerResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not measured")
+        raise AssertionError("abort raises")
+
 
 async def _serve(pipe: Connection) -> None:
     server = grpc.aio.server()

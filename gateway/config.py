@@ -1,4 +1,4 @@
-"""The gateway's settings, read once from the environment."""
+"""The gateway's settings, declared once and read once from the environment."""
 
 from __future__ import annotations
 
@@ -6,19 +6,65 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from services.kit.settings import ConfigError, Env
+from gateway.open_streams import StreamCaps
+from services.kit.grpc_tls import GrpcTls
+from services.kit.http_server import HttpServerLimits
+from services.kit.redis_connection import RedisSettings
+from services.kit.settings import ConfigError, Env, Number, Text, Whole
+from services.kit.shared_settings import REDIS_URL, TRAVEL_NAMESPACE
+from services.kit.topology import GATEWAY_HOST, GATEWAY_PORT, GRPC_ADDRESS, GRPC_SERVICES, grpc_address
 
-# Local defaults so that every process runs on one laptop without any setting.
-DEFAULT_BACKENDS: Mapping[str, str] = MappingProxyType(
-    {
-        "customers": "localhost:50051",
-        "sessions": "localhost:50052",
-        "hotel": "localhost:50053",
-        "flights": "localhost:50054",
-        "payments": "localhost:50055",
-    }
+READERS = ("gateway",)
+# Packages served by another backend's process, unless their own variable says otherwise.
+SERVED_BY: Mapping[str, str] = MappingProxyType({"operations": "sessions"})
+OPERATIONS_GRPC_ADDR = Text(
+    name="OPERATIONS_GRPC_ADDR",
+    shown_default="`SESSIONS_GRPC_ADDR`",
+    meaning="where the operator API is called (served by the sessions service)",
+    readers=READERS,
 )
-MAX_BODY_BYTES = 1024 * 1024
+GATEWAY_RPC_TIMEOUT_SECONDS = Number(
+    name="GATEWAY_RPC_TIMEOUT_SECONDS",
+    default=15.0,
+    minimum=0.001,
+    meaning="deadline of each backend call the gateway makes",
+    readers=READERS,
+)
+GATEWAY_HEALTH_TIMEOUT_SECONDS = Number(
+    name="GATEWAY_HEALTH_TIMEOUT_SECONDS",
+    default=1.0,
+    minimum=0.001,
+    meaning="deadline of each backend health check behind `/healthz`",
+    readers=READERS,
+)
+GATEWAY_MAX_BODY_BYTES = Whole(
+    name="GATEWAY_MAX_BODY_BYTES",
+    default=1024 * 1024,
+    minimum=1,
+    meaning="largest request body accepted (else 413)",
+    readers=READERS,
+)
+GATEWAY_STREAMS_PER_CUSTOMER = Whole(
+    name="GATEWAY_STREAMS_PER_CUSTOMER",
+    default=StreamCaps.per_customer,
+    minimum=1,
+    meaning="event streams one customer may hold open",
+    readers=READERS,
+)
+GATEWAY_STREAMS_TOTAL = Whole(
+    name="GATEWAY_STREAMS_TOTAL",
+    default=StreamCaps.total,
+    minimum=1,
+    meaning="event streams the gateway holds open in all",
+    readers=READERS,
+)
+WEBHOOK_TOLERANCE_SECONDS = Whole(
+    name="WEBHOOK_TOLERANCE_SECONDS",
+    default=300,
+    minimum=1,
+    meaning="how old a payment webhook's signed timestamp may be",
+    readers=READERS,
+)
 
 
 def address_variable(service: str) -> str:
@@ -26,16 +72,31 @@ def address_variable(service: str) -> str:
     return f"{service.upper()}_GRPC_ADDR"
 
 
+def _address_setting(service: str) -> Text:
+    """The declared address of a known backend; a package added later gets its variable on the fly."""
+    declared = {**GRPC_ADDRESS, "operations": OPERATIONS_GRPC_ADDR}.get(service)
+    if declared is not None:
+        return declared
+    return Text(name=address_variable(service), meaning=f"where {service} is called", readers=READERS)
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Where to listen, where each backend is (one or more replicas) and the request limits."""
+    """Where to listen, where each backend is (one or more replicas), Redis and the request limits."""
 
     backends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    host: str = "0.0.0.0"
-    port: int = 8080
-    rpc_timeout_seconds: float = 15.0
-    health_timeout_seconds: float = 1.0
-    max_body_bytes: int = MAX_BODY_BYTES
+    host: str = GATEWAY_HOST.default_value
+    port: int = GATEWAY_PORT.default_value
+    rpc_timeout_seconds: float = GATEWAY_RPC_TIMEOUT_SECONDS.default_value
+    health_timeout_seconds: float = GATEWAY_HEALTH_TIMEOUT_SECONDS.default_value
+    max_body_bytes: int = GATEWAY_MAX_BODY_BYTES.default_value
+    tls: GrpcTls | None = None
+    http: HttpServerLimits = field(default_factory=HttpServerLimits)
+    streams: StreamCaps = field(default_factory=StreamCaps)
+    # Event streams are pushed: the gateway hears of session changes on Redis.
+    redis: RedisSettings | None = None
+    namespace: str = TRAVEL_NAMESPACE.default_value
+    webhook_tolerance_seconds: int = WEBHOOK_TOLERANCE_SECONDS.default_value
 
     def addresses_for(self, service: str) -> tuple[str, ...]:
         addresses = self.backends.get(service)
@@ -43,13 +104,21 @@ class GatewayConfig:
             raise ConfigError(f"{address_variable(service)} is required: the gateway routes to {service}")
         return addresses
 
+    def require_redis(self) -> RedisSettings:
+        if self.redis is None:
+            raise ConfigError("REDIS_URL is required: the gateway's event streams are pushed from Redis")
+        return self.redis
+
     @classmethod
     def from_env(cls, env: Env | None = None, services: Iterable[str] = ()) -> GatewayConfig:
         """Read the settings; `services` adds backends beyond the five known ones."""
         env = env or Env()
         backends: dict[str, tuple[str, ...]] = {}
-        for service in sorted({*DEFAULT_BACKENDS, *services}):
-            raw = env.optional(address_variable(service)) or DEFAULT_BACKENDS.get(service)
+        for service in sorted({*GRPC_SERVICES, *services}):
+            host = SERVED_BY.get(service, service)
+            raw = _address_setting(service).optional(env) or _address_setting(host).optional(env)
+            if raw is None and host in GRPC_SERVICES:
+                raw = grpc_address(env, host)
             if raw is None:
                 continue  # reported by addresses_for, only if something routes to it
             addresses = tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -58,9 +127,18 @@ class GatewayConfig:
             backends[service] = addresses
         return cls(
             backends=MappingProxyType(backends),
-            host=env.str("GATEWAY_HOST", "0.0.0.0"),
-            port=env.int("GATEWAY_PORT", 8080, minimum=0),
-            rpc_timeout_seconds=env.float("GATEWAY_RPC_TIMEOUT_SECONDS", 15.0, minimum=0.001),
-            health_timeout_seconds=env.float("GATEWAY_HEALTH_TIMEOUT_SECONDS", 1.0, minimum=0.001),
-            max_body_bytes=env.int("GATEWAY_MAX_BODY_BYTES", MAX_BODY_BYTES, minimum=1),
+            host=GATEWAY_HOST.read(env),
+            port=GATEWAY_PORT.read(env),
+            rpc_timeout_seconds=GATEWAY_RPC_TIMEOUT_SECONDS.read(env),
+            health_timeout_seconds=GATEWAY_HEALTH_TIMEOUT_SECONDS.read(env),
+            max_body_bytes=GATEWAY_MAX_BODY_BYTES.read(env),
+            tls=GrpcTls.from_env(env),
+            http=HttpServerLimits.from_env(env, "GATEWAY"),
+            streams=StreamCaps(
+                per_customer=GATEWAY_STREAMS_PER_CUSTOMER.read(env),
+                total=GATEWAY_STREAMS_TOTAL.read(env),
+            ),
+            redis=RedisSettings.from_env(env) if REDIS_URL.is_set(env) else None,
+            namespace=TRAVEL_NAMESPACE.read(env),
+            webhook_tolerance_seconds=WEBHOOK_TOLERANCE_SECONDS.read(env),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import grpc
@@ -25,16 +26,24 @@ class GatewayError(Exception):
         message: str,
         details: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        grpc_code: grpc.StatusCode | None = None,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.message = message
         self.details = details or []
         self.headers = headers or {}
+        self.grpc_code = grpc_code
 
     def body(self) -> dict[str, Any]:
-        code = grpc_code_number(grpc_code_for_http(self.http_status))
+        code = grpc_code_number(self.grpc_code or grpc_code_for_http(self.http_status))
         return {"code": code, "message": self.message, "details": self.details}
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.headers.items()
+        ]
 
 
 def bad_field(field: str, description: str) -> GatewayError:
@@ -52,7 +61,7 @@ def rpc_error_response(error: grpc.aio.AioRpcError, service: str) -> tuple[int, 
     """HTTP status and body for a failed call: code, message and google.rpc details as JSON."""
     code = error.code()
     try:
-        status = rpc_status.from_call(error)
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]  # an AioRpcError is a Call
     except ValueError:
         status = None  # the trailer disagrees with the status: ignore the trailer
     message = error.details() or code.name
@@ -65,7 +74,30 @@ def rpc_error_response(error: grpc.aio.AioRpcError, service: str) -> tuple[int, 
     elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
         message = f"{service} did not answer in time"
     body = {"code": grpc_code_number(code), "message": message, "details": details}
-    return http_status_for(code), body
+    return http_status_for(code, details), body
+
+
+def retry_after(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """`Retry-After` (whole seconds) from the status's google.rpc.RetryInfo, when it names a delay."""
+    try:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]  # an AioRpcError is a Call
+    except ValueError:
+        return {}
+    for detail in status.details if status is not None else []:
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            delay = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
+            if delay > 0:
+                return {"Retry-After": str(max(1, math.ceil(delay)))}
+    return {}
+
+
+def backend_error(error: grpc.aio.AioRpcError, service: str) -> GatewayError:
+    """A failed backend call as the gateway's answer: its status, body, and `Retry-After` if any."""
+    status, body = rpc_error_response(error, service)
+    return GatewayError(
+        status, body["message"], body["details"], headers=retry_after(error), grpc_code=error.code()
+    )
 
 
 def detail_json(detail: any_pb2.Any) -> dict[str, Any]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import grpc
+
+from services.kit.field_rules import VIOLATION_DOMAIN, VIOLATION_REASON
+
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 
 _HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.OK: 200,
@@ -14,7 +21,8 @@ _HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    # The resource's state forbids it now (e.g. cancelling a cancelled session): a conflict.
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
     grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.OUT_OF_RANGE: 400,
     grpc.StatusCode.UNIMPLEMENTED: 501,
@@ -32,6 +40,7 @@ HTTP_TO_GRPC: dict[int, grpc.StatusCode] = {
     404: grpc.StatusCode.NOT_FOUND,
     405: grpc.StatusCode.UNIMPLEMENTED,
     409: grpc.StatusCode.ABORTED,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
     413: grpc.StatusCode.RESOURCE_EXHAUSTED,
     415: grpc.StatusCode.INVALID_ARGUMENT,
     429: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -40,9 +49,26 @@ HTTP_TO_GRPC: dict[int, grpc.StatusCode] = {
 }
 
 
-def http_status_for(code: grpc.StatusCode) -> int:
-    """The HTTP status grpc-gateway answers for a gRPC status code; 500 for anything unknown."""
+def http_status_for(code: grpc.StatusCode, details: Sequence[dict[str, Any]] | None = None) -> int:
+    """The HTTP status for a gRPC status code, as grpc-gateway answers it; 500 for anything unknown.
+
+    Given the error's details (protobuf JSON), INVALID_ARGUMENT splits in two: 400 when the request
+    broke its declared field rules (the published contract), 422 when it fits the contract and a
+    rule the contract cannot state refuses it (a date in the past, an unknown catalog id).
+    """
+    if code == grpc.StatusCode.INVALID_ARGUMENT and details is not None and not breaks_field_rules(details):
+        return 422
     return _HTTP_STATUS.get(code, 500)
+
+
+def breaks_field_rules(details: Sequence[dict[str, Any]]) -> bool:
+    """True when the details carry the ErrorInfo of a broken field rule."""
+    return any(
+        detail.get("@type") == ERROR_INFO_TYPE
+        and detail.get("reason") == VIOLATION_REASON
+        and detail.get("domain") == VIOLATION_DOMAIN
+        for detail in details
+    )
 
 
 def grpc_code_for_http(status: int) -> grpc.StatusCode:

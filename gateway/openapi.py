@@ -9,6 +9,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.field_values import is_repeated
 from gateway.routes import HttpBinding, RouteTable
+from services.kit.field_rules import is_public, json_schema_keywords, rules_of
 
 Schema = dict[str, Any]
 _REF = "#/components/schemas/"
@@ -32,6 +33,23 @@ _WELL_KNOWN: dict[str, Schema] = {
         "additionalProperties": True,
     },
 }
+# Every error answer has the Error body; which ones an operation can give depends on what it is.
+_ERRORS = {
+    "400": ("BadRequest", "The request breaks the contract; the details name each offending field"),
+    "401": ("Unauthenticated", "A bearer token is missing, invalid or expired, or the credentials are wrong"),
+    "403": ("PermissionDenied", "The caller may not do this"),
+    "404": ("NotFound", "No such resource for this caller"),
+    "409": ("Conflict", "It exists already, or a concurrent change won: read again and retry"),
+    "413": ("PayloadTooLarge", "The request body is larger than the gateway accepts"),
+    "422": (
+        "UnprocessableContent",
+        "The request fits this contract but a rule it cannot state refuses it (a date in the past, "
+        "checkOut not after checkIn, an id the catalog does not have); the details name the fields",
+    ),
+    "429": ("TooManyRequests", "Too many attempts or open resources: wait (see Retry-After) and retry"),
+    "503": ("Unavailable", "A backend is unavailable: retry later"),
+    "504": ("Timeout", "A backend did not answer in time: retry later"),
+}
 ERROR_SCHEMA: Schema = {
     "type": "object",
     "required": ["code", "message"],
@@ -44,24 +62,26 @@ ERROR_SCHEMA: Schema = {
 
 
 def openapi_document(table: RouteTable, title: str = "Travel agency API") -> dict[str, Any]:
-    """Paths, parameters, bodies and schemas for every binding, plus bearer auth and errors."""
-    builder = _SchemaBuilder()
+    """Paths, parameters, bodies, schemas with their field rules, security and error answers."""
+    builder = _SchemaBuilder(_request_messages(table))
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
     for binding in table.bindings:
         operation = _operation(binding, builder, operation_ids)
         paths.setdefault(binding.template.openapi_path(), {})[binding.http_method.lower()] = operation
     schemas = {**builder.schemas, "google.protobuf.Any": _WELL_KNOWN["google.protobuf.Any"]}
+    errors = {
+        name: _json_content(description, {"$ref": _REF + "Error"}) for name, description in _ERRORS.values()
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "v1"},
         "paths": paths,
         "components": {
             "schemas": {**dict(sorted(schemas.items())), "Error": ERROR_SCHEMA},
+            "responses": errors,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
-        # The token is optional at the edge: the backend decides which calls need it.
-        "security": [{"bearerAuth": []}, {}],
     }
 
 
@@ -74,14 +94,19 @@ def _operation(binding: HttpBinding, builder: _SchemaBuilder, used: set[str]) ->
         operation_id = f"{service.name}_{method.name}_{suffix}"
         suffix += 1
     used.add(operation_id)
+    public = is_public(method)
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": method.name,
         "tags": [service.full_name],
         "parameters": _parameters(binding, builder),
+        "security": [] if public else [{"bearerAuth": []}],
         "responses": {
             "200": _json_content("OK", _response_schema(binding, builder)),
-            "default": _json_content("An error", {"$ref": _REF + "Error"}),
+            **{
+                status: {"$ref": "#/components/responses/" + _ERRORS[status][0]}
+                for status in _error_statuses(binding, public)
+            },
         },
     }
     request_schema = _request_body_schema(binding, builder)
@@ -89,6 +114,17 @@ def _operation(binding: HttpBinding, builder: _SchemaBuilder, used: set[str]) ->
         content = {"application/json": {"schema": request_schema}}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def _error_statuses(binding: HttpBinding, public: bool) -> list[str]:
+    statuses = ["400", "401"]
+    if not public:
+        statuses += ["403", "404"]
+    if binding.http_method != "GET":
+        statuses.append("409")
+    if binding.body:
+        statuses.append("413")
+    return [*statuses, "422", "429", "503", "504"]
 
 
 def _json_content(description: str, schema: Schema) -> dict[str, Any]:
@@ -99,13 +135,17 @@ def _request_body_schema(binding: HttpBinding, builder: _SchemaBuilder) -> Schem
     if not binding.body:
         return None
     if binding.body == "*":
-        return builder.message_ref(binding.method.input_type)
+        bound = {variable.field_path[0] for variable in binding.template.variables}
+        if not bound:
+            return builder.message_ref(binding.method.input_type)
+        # Fields bound by the path are not in the body: the body schema is the rest of the message.
+        return builder.message_schema(binding.method.input_type, excluded=bound)
     return builder.field_schema(_field(binding.method.input_type, binding.body))
 
 
 def _response_schema(binding: HttpBinding, builder: _SchemaBuilder) -> Schema:
     if binding.response_body:
-        return builder.field_schema(_field(binding.method.output_type, binding.response_body))
+        return builder.field_schema(_field(binding.method.output_type, binding.response_body), False)
     return builder.message_ref(binding.method.output_type)
 
 
@@ -116,7 +156,8 @@ def _field(message: Descriptor, name: str) -> FieldDescriptor:
 def _parameters(binding: HttpBinding, builder: _SchemaBuilder) -> list[dict[str, Any]]:
     request = binding.method.input_type
     parameters: list[dict[str, Any]] = []
-    bound = {variable.name for variable in binding.template.variables}
+    # Query names are JSON names: a path's `{customer_id}` binds the query name `customerId`.
+    bound = {_json_path(request, variable.field_path) for variable in binding.template.variables}
     for variable in binding.template.variables:
         leaf = _leaf(request, variable.field_path)
         parameters.append(
@@ -124,12 +165,26 @@ def _parameters(binding: HttpBinding, builder: _SchemaBuilder) -> list[dict[str,
         )
     if binding.body == "*":
         return parameters
-    excluded = bound | {binding.body}
+    body = _field(request, binding.body).json_name if binding.body else ""
     for name, field in _query_fields(request, "", _QUERY_DEPTH, set()):
-        if name in excluded or name.split(".")[0] == binding.body:
+        if name in bound or name.split(".")[0] == body:
             continue
-        parameters.append({"name": name, "in": "query", "schema": builder.field_schema(field)})
+        parameter: dict[str, Any] = {"name": name, "in": "query", "schema": builder.field_schema(field)}
+        rules = rules_of(field)
+        if rules is not None and rules.required:
+            parameter["required"] = True
+        parameters.append(parameter)
     return parameters
+
+
+def _json_path(message: Descriptor, path: tuple[str, ...]) -> str:
+    names = []
+    for part in path:
+        field = _field(message, part)
+        names.append(field.json_name)
+        if field.message_type is not None:
+            message = field.message_type
+    return ".".join(names)
 
 
 def _leaf(message: Descriptor, path: tuple[str, ...]) -> FieldDescriptor:
@@ -143,10 +198,10 @@ def _leaf(message: Descriptor, path: tuple[str, ...]) -> FieldDescriptor:
 def _query_fields(
     message: Descriptor, prefix: str, depth: int, seen: set[str]
 ) -> list[tuple[str, FieldDescriptor]]:
-    """Every field a query name can set: scalars, enums, repeated scalars, string-coded messages."""
+    """Every field a query name can set, by JSON name: scalars, enums, repeated scalars, coded messages."""
     found: list[tuple[str, FieldDescriptor]] = []
     for field in message.fields:
-        name = prefix + field.name
+        name = prefix + field.json_name
         nested = field.message_type
         if nested is None or nested.full_name in _WELL_KNOWN or nested.full_name.endswith("Value"):
             if not (nested is not None and is_repeated(field)):
@@ -158,45 +213,78 @@ def _query_fields(
     return found
 
 
+def _request_messages(table: RouteTable) -> frozenset[str]:
+    """Full names of the messages a request can carry: their fields' rules are published."""
+    found: set[str] = set()
+    pending = [binding.method.input_type for binding in table.bindings]
+    while pending:
+        message = pending.pop()
+        if message.full_name in found:
+            continue
+        found.add(message.full_name)
+        pending.extend(f.message_type for f in message.fields if f.message_type is not None)
+    return frozenset(found)
+
+
 class _SchemaBuilder:
     """Collects a component schema for every message reachable from the operations."""
 
-    def __init__(self) -> None:
+    def __init__(self, request_messages: frozenset[str]) -> None:
         self.schemas: dict[str, Schema] = {}
+        self._requests = request_messages
 
     def message_ref(self, message: Descriptor) -> Schema:
         if message.full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[message.full_name])
         if message.full_name.startswith("google.protobuf.") and message.full_name.endswith("Value"):
-            return {**self.field_schema(message.fields_by_name["value"]), "nullable": True}
+            value = self.field_schema(message.fields_by_name["value"], False)
+            kinds = value["type"] if isinstance(value["type"], list) else [value["type"]]
+            return {**value, "type": [*kinds, "null"]}
         if message.full_name not in self.schemas:
             self.schemas[message.full_name] = {}  # placeholder first: types may recurse
-            self.schemas[message.full_name] = self._message_schema(message)
+            self.schemas[message.full_name] = self.message_schema(message)
         return {"$ref": _REF + message.full_name}
 
-    def _message_schema(self, message: Descriptor) -> Schema:
+    def message_schema(
+        self, message: Descriptor, excluded: frozenset[str] | set[str] = frozenset()
+    ) -> Schema:
         properties: dict[str, Schema] = {}
         required: list[str] = []
         for field in message.fields:
-            schema = self.field_schema(field)
+            if field.name in excluded:
+                continue
+            schema = self.field_schema(field, message.full_name in self._requests)
             behaviors = set(field.GetOptions().Extensions[field_behavior_pb2.field_behavior])
             if field_behavior_pb2.OUTPUT_ONLY in behaviors:
                 schema = {**schema, "readOnly": True}
-            if field_behavior_pb2.REQUIRED in behaviors:
+            rules = rules_of(field)
+            if field_behavior_pb2.REQUIRED in behaviors or (rules is not None and rules.required):
                 required.append(field.json_name)
             properties[field.json_name] = schema
         message_schema: Schema = {"type": "object", "properties": properties}
         if required:
             message_schema["required"] = required
+        if message.full_name in self._requests:
+            # The gateway refuses fields it does not know, so the contract says so.
+            message_schema["additionalProperties"] = False
         return message_schema
 
-    def field_schema(self, field: FieldDescriptor) -> Schema:
+    def field_schema(self, field: FieldDescriptor, in_request: bool = True) -> Schema:
+        """The field's schema; in a request, with the keywords that state its rules."""
         nested = field.message_type
         if nested is not None and nested.GetOptions().map_entry:
-            values = self.field_schema(nested.fields_by_name["value"])
+            values = self.field_schema(nested.fields_by_name["value"], in_request)
             return {"type": "object", "additionalProperties": values}
         single = self._single_schema(field)
-        return {"type": "array", "items": single} if is_repeated(field) else single
+        if in_request and nested is None:
+            single = {**single, **json_schema_keywords(field)}
+        if not is_repeated(field):
+            return single
+        array: Schema = {"type": "array", "items": single}
+        rules = rules_of(field) if in_request else None
+        if rules is not None and rules.max_items:
+            array["maxItems"] = rules.max_items
+        return array
 
     def _single_schema(self, field: FieldDescriptor) -> Schema:
         kind = field.type

@@ -14,7 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from travel.payments.v1 import payments_pb2, payments_pb2_grpc
 
+from gateway.errors import GatewayError
 from gateway.http_status import http_status_for
+from gateway.request_body import read_request_body
+from services.kit.call_context import outgoing_metadata
 from services.kit.service_identity import ServiceCredentials
 from services.kit.webhook_signature import HEADER, SignatureError, verify
 
@@ -57,9 +60,10 @@ def payment_webhook_route(
     clock: Callable[[], float] = time.time,
 ) -> Route:
     async def receive(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return _error(413, 3, "webhook body too large")
+        try:
+            body = await read_request_body(request, MAX_WEBHOOK_BYTES)
+        except GatewayError as error:
+            return JSONResponse(error.body(), status_code=error.http_status)
         try:
             verify(secret, request.headers.get(HEADER), body, clock(), tolerance_seconds)
         except SignatureError as error:
@@ -70,7 +74,8 @@ def payment_webhook_route(
             return _error(400, 3, f"malformed webhook: {error}")
         stub = payments_pb2_grpc.PaymentsServiceStub(channel(request))
         try:
-            answer = await stub.HandleProviderEvent(event, metadata=credentials.metadata(), timeout=10)
+            metadata = (*credentials.metadata(), *outgoing_metadata())
+            answer = await stub.HandleProviderEvent(event, metadata=metadata, timeout=10)
         except grpc.aio.AioRpcError as error:
             code = error.code()
             return _error(http_status_for(code), code.value[0], error.details() or code.name)

@@ -1,14 +1,22 @@
-"""Give every request an x-request-id (the client's when sane) and echo it on the response."""
+"""Give every request an x-request-id (the client's when sane), echo it, and log the request under it."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.kit import log_context
+
+log = logging.getLogger(__name__)
+
 SCOPE_KEY = "gateway.request_id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+# Probes call it all day; a line each would drown the requests that matter.
+_UNLOGGED_PATHS = frozenset({"/healthz"})
 
 
 def request_id_of(scope: Scope) -> str:
@@ -35,13 +43,20 @@ class RequestIdMiddleware:
         # A client id that is not a safe metadata value is replaced rather than forwarded.
         if not chosen:
             chosen = uuid.uuid4().hex.encode()
-        scope[SCOPE_KEY] = chosen.decode()
+        request_id = scope[SCOPE_KEY] = chosen.decode()
+        started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", chosen))
                 message = {**message, "headers": headers}
+                if scope["path"] not in _UNLOGGED_PATHS:
+                    elapsed_ms = (time.perf_counter() - started) * 1000
+                    status = message["status"]
+                    log.info("%s %s %d in %.1f ms", scope["method"], scope["path"], status, elapsed_ms)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        # Every line logged while serving the request (and the calls it makes) carries its id.
+        with log_context.bound(request_id=request_id):
+            await self.app(scope, receive, send_with_id)

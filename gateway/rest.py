@@ -10,10 +10,14 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from gateway.backends import Backends, RoundRobin
-from gateway.errors import GatewayError, error_json, rpc_error_response
+from gateway.client_forwarding import ClientForwarding
+from gateway.errors import GatewayError, backend_error, error_json
+from gateway.request_body import read_scope_body
 from gateway.request_id import request_id_of
 from gateway.routes import RouteMatch, RouteTable
 from gateway.transcoder import Transcoder
+from services.kit.http_metrics import route_template
+from services.kit.trace_context import current_headers
 
 _MATCH = "gateway.match"
 _ALLOWED = "gateway.allowed"
@@ -23,10 +27,17 @@ _JSON = (b"content-type", b"application/json")
 class TranscodingRoute(BaseRoute):
     """One Starlette route for the whole table; answers 405 for a known path, wrong method."""
 
-    def __init__(self, table: RouteTable, rpc_timeout: float, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        table: RouteTable,
+        rpc_timeout: float,
+        max_body_bytes: int,
+        forwarding: ClientForwarding | None = None,
+    ) -> None:
         self.table = table
         self.rpc_timeout = rpc_timeout
         self.max_body_bytes = max_body_bytes
+        self.forwarding = forwarding
         self.transcoders = {id(b): Transcoder(b) for b in table.bindings}
         self._invokers: dict[int, RoundRobin] = {}
 
@@ -66,11 +77,12 @@ class TranscodingRoute(BaseRoute):
             error = GatewayError(405, f"method {scope['method']} is not allowed here")
             await _send(send, 405, error_json(error.body()), [(b"allow", allowed.encode())])
             return
+        headers: list[tuple[bytes, bytes]] = []
         try:
             status, payload = await self._transcode(found, scope, receive)
         except GatewayError as error:
-            status, payload = error.http_status, error_json(error.body())
-        await _send(send, status, payload)
+            status, payload, headers = error.http_status, error_json(error.body()), error.raw_headers()
+        await _send(send, status, payload, headers)
 
     async def _transcode(self, found: RouteMatch, scope: Scope, receive: Receive) -> tuple[int, bytes]:
         binding = found.binding
@@ -78,12 +90,14 @@ class TranscodingRoute(BaseRoute):
         headers = _interesting_headers(scope)
         body = b""
         if transcoder.reads_body:
-            body = await _read_body(receive, headers.get(b"content-length"), self.max_body_bytes)
+            body = await read_scope_body(scope, receive, self.max_body_bytes)
         request = transcoder.build_request(found.variables, scope.get("query_string", b""), body)
         invokers = self._invokers.get(id(binding))
         if invokers is None:
             raise GatewayError(503, "the gateway is not connected to its backends")
-        metadata = [("x-request-id", request_id_of(scope))]
+        metadata = [("x-request-id", request_id_of(scope)), *current_headers().items()]
+        if self.forwarding is not None:
+            metadata += self.forwarding.metadata(binding.package, scope)
         authorization = headers.get(b"authorization")
         if authorization is not None:
             if not authorization.isascii():
@@ -92,10 +106,16 @@ class TranscodingRoute(BaseRoute):
         try:
             response = await invokers.next()(request, metadata=metadata, timeout=self.rpc_timeout)
         except grpc.aio.AioRpcError as error:
-            service = binding.method.containing_service.full_name
-            status, error_body = rpc_error_response(error, service)
-            return status, error_json(error_body)
+            raise backend_error(error, binding.method.containing_service.full_name) from None
         return 200, transcoder.render_response(response)
+
+
+def served_route(scope: Scope) -> str:
+    """What a request is counted under: the binding's verb and template when it was transcoded."""
+    found: RouteMatch | None = scope.get(_MATCH)
+    if found is None:
+        return route_template(scope)
+    return f"{found.binding.http_method} {found.binding.template.source}"
 
 
 def _raw_path(scope: Scope) -> str:
@@ -108,28 +128,6 @@ def _raw_path(scope: Scope) -> str:
 def _interesting_headers(scope: Scope) -> dict[bytes, bytes]:
     wanted = (b"authorization", b"content-length")
     return {name: value for name, value in scope["headers"] if name in wanted}
-
-
-async def _read_body(receive: Receive, content_length: bytes | None, limit: int) -> bytes:
-    """The whole body, refusing with 413 as soon as it is known to exceed `limit`."""
-    if content_length is not None:
-        if not content_length.isdigit():
-            raise GatewayError(400, "invalid Content-Length")
-        if int(content_length) > limit:
-            raise GatewayError(413, f"the request body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise GatewayError(400, "the client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise GatewayError(413, f"the request body exceeds {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _send(

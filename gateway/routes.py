@@ -113,12 +113,22 @@ class RouteTable:
             found = self._match_in(http_method, verb, path)
             if found is not None:
                 return found
-        # No verb route took it: the colon may belong to an id, so try the whole path.
+            if any(self._match_in(other, verb, path) for other in self.methods):
+                return None  # the path is that verb route's: another method is not an id lookup
+        # No verb route has this path: the colon may belong to an id, so try the whole path.
         return self._match_in(http_method, "", raw_path)
 
     def allowed_methods(self, raw_path: str) -> list[str]:
-        """The HTTP methods some binding accepts for this path (for 405 and Allow)."""
-        return [m for m in self.methods if self.match(m, raw_path) is not None]
+        """The methods of the one template this path is an instance of (for 405 and Allow).
+
+        `/v1/sessions/x:cancel` fits both `{id}:cancel` and `{id}` (an id may hold a colon); it is
+        the verb route's path, so only the verb route's methods are allowed there.
+        """
+        found = [(m, match.binding.template) for m in self.methods if (match := self.match(m, raw_path))]
+        if not found:
+            return []
+        best = min((template for _, template in found), key=lambda t: (not t.verb, t.specificity))
+        return [m for m, template in found if template.openapi_path() == best.openapi_path()]
 
     def _match_in(self, http_method: str, verb: str, path: str) -> RouteMatch | None:
         segments = path[1:].split("/", self._max_prefix)

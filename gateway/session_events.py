@@ -1,4 +1,7 @@
-"""`GET /v1/sessions/{id}/events:stream`: a session's saga timeline and state as Server-Sent Events."""
+"""`GET /v1/sessions/{id}/events:stream`: a session's saga timeline and state as Server-Sent Events.
+
+Pushed, not polled: the stream reads the session when a notice says it changed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,19 +18,30 @@ from google.protobuf import json_format
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
-from gateway.errors import rpc_error_response
+from bus.history import HistoryEvent
+from gateway.errors import GatewayError, rpc_error_response
+from gateway.open_streams import OpenStreams, StreamCaps
 from gateway.request_id import request_id_of
+from gateway.session_changes import ChangeWatch, SessionChanges
+from services.kit.trace_context import current_headers
 
 SESSIONS_PACKAGE = "travel.sessions.v1"
 SESSIONS_SERVICE = "travel.sessions.v1.SessionsService"
 STREAM_PATH = "/v1/sessions/{id}/events:stream"
 
-POLL_SECONDS = 0.3
+# With nothing to say for this long, the stream writes a comment (a vanished client that sent no
+# FIN gets noticed) and reads the session once more, in case a notice was lost.
 HEARTBEAT_SECONDS = 15.0
-# Saga records can land in the history a moment after the state they caused: read a little longer.
-SETTLE_POLLS = 4
+# The last saga records land a moment after the end state they caused: wait for them this long at most.
+SETTLE_SECONDS = 2.0
+# After a transient backend error, read again after this long even without a notice.
+TRANSIENT_RETRY_SECONDS = 1.0
+# A notice rarely comes alone (a saga step's commit, the transition it causes, the next step's
+# commit): reading this long after one answers the whole burst with one read.
+GATHER_SECONDS = 0.02
 CLIENT_RETRY_MS = 2000
 # NEEDS_ATTENTION waits for an operator, possibly for hours: the stream ends there too.
 STREAM_END_STATES = frozenset(
@@ -38,10 +52,18 @@ STREAM_END_STATES = frozenset(
         sessions_pb2.STATE_NEEDS_ATTENTION,
     }
 )
-# Worth another poll: the backend is restarting, slow or briefly overloaded.
+# The last record of a saga: once every saga of an ended session has one, nothing more will come.
+# A saga step's outcome is its history event, upper-cased (services/sessions/events.py).
+SAGA_END_OUTCOMES = frozenset(
+    event.value.upper()
+    for event in (HistoryEvent.SAGA_COMPLETED, HistoryEvent.SAGA_COMPENSATED, HistoryEvent.DEAD_LETTERED)
+)
+# Worth another read: the backend is restarting, slow or briefly overloaded.
 TRANSIENT_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 )
+
+Snapshot = tuple[sessions_pb2.Session, list[sessions_pb2.SessionEvent]]
 
 
 def sse_frame(event: str, data: dict[str, Any]) -> str:
@@ -64,14 +86,16 @@ def bearer_token(request: Request) -> str | None:
 
 
 class SessionReader(Protocol):
-    async def session(self) -> sessions_pb2.Session: ...
+    async def read(self) -> Snapshot: ...
 
-    async def events(self) -> list[sessions_pb2.SessionEvent]: ...
+
+class ChangeSignal(Protocol):
+    async def wait(self, timeout: float) -> bool: ...
 
 
 @dataclass
-class SessionPoller:
-    """Reads one session and its events with the caller's token, spreading calls over the replicas."""
+class SessionEventsReader:
+    """Reads one session with its events in one call, with the caller's token, over the replicas."""
 
     channels: list[grpc.aio.Channel]
     session_id: str
@@ -82,28 +106,22 @@ class SessionPoller:
     def __post_init__(self) -> None:
         self._stubs = itertools.cycle([sessions_pb2_grpc.SessionsServiceStub(c) for c in self.channels])
 
-    async def session(self) -> sessions_pb2.Session:
-        reply = await next(self._stubs).GetSession(
-            sessions_pb2.GetSessionRequest(id=self.session_id), metadata=self.metadata, timeout=self.timeout
-        )
-        return reply.session
-
-    async def events(self) -> list[sessions_pb2.SessionEvent]:
+    async def read(self) -> Snapshot:
         reply = await next(self._stubs).ListSessionEvents(
             sessions_pb2.ListSessionEventsRequest(id=self.session_id),
             metadata=self.metadata,
             timeout=self.timeout,
         )
-        return list(reply.events)
+        return reply.session, list(reply.events)
 
 
 @dataclass
 class StreamState:
-    """What this stream already told the client, so each poll pushes only what is new."""
+    """What this stream already told the client, so each read pushes only what is new."""
 
     seen_events: set[bytes] = field(default_factory=set)
     last_session: dict[str, Any] | None = None
-    settle_polls_left: int = SETTLE_POLLS
+    settle_until: float | None = None
 
     def new_frames(self, session: sessions_pb2.Session, events: list[sessions_pb2.SessionEvent]) -> list[str]:
         frames: list[str] = []
@@ -119,65 +137,156 @@ class StreamState:
             frames.append(sse_frame("session", current))
         return frames
 
-    def finished(self, session: sessions_pb2.Session) -> bool:
+    def finished(self, snapshot: Snapshot, now: float) -> bool:
+        """The session ended and its sagas wrote their last records, or waited long enough for them."""
+        session, events = snapshot
         if session.state not in STREAM_END_STATES:
             return False
-        self.settle_polls_left -= 1
-        return self.settle_polls_left < 0
+        if self.settle_until is None:
+            self.settle_until = now + SETTLE_SECONDS
+        sagas = {e.saga_id for e in events if e.saga_id and e.kind != "session"}
+        ended = {e.saga_id for e in events if e.outcome in SAGA_END_OUTCOMES}
+        return sagas <= ended or now >= self.settle_until
+
+    def next_wake(self, now: float, last_write: float, failed: bool) -> float:
+        """Seconds to wait for a change before reading anyway."""
+        wake = last_write + HEARTBEAT_SECONDS
+        if self.settle_until is not None:
+            wake = min(wake, self.settle_until)
+        if failed:
+            wake = min(wake, now + TRANSIENT_RETRY_SECONDS)
+        return max(0.0, wake - now)
 
 
 async def event_frames(
-    request: Request, poller: SessionReader, poll_seconds: float = POLL_SECONDS
+    request: Request, reader: SessionReader, changes: ChangeSignal, first: Snapshot | None = None
 ) -> AsyncIterator[str]:
+    """Frames of the stream: read, push what is new, then sleep until the session changes.
+
+    `first` is a snapshot already read (after `changes` began listening), so nothing is missed.
+    """
     yield f"retry: {CLIENT_RETRY_MS}\n\n"
     state = StreamState()
     last_write = time.monotonic()
+    snapshot = first
     while True:
-        try:
-            session, events = await asyncio.gather(poller.session(), poller.events())
-        except grpc.aio.AioRpcError as error:
-            if error.code() not in TRANSIENT_CODES:
-                _, body = rpc_error_response(error, SESSIONS_SERVICE)
-                yield sse_frame("problem", body)
-                return
-        else:
-            frames = state.new_frames(session, events)
+        failed = False
+        if snapshot is None:
+            try:
+                snapshot = await reader.read()
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in TRANSIENT_CODES:
+                    _, body = rpc_error_response(error, SESSIONS_SERVICE)
+                    yield sse_frame("problem", body)
+                    return
+                failed = True
+        if snapshot is not None:
+            frames = state.new_frames(*snapshot)
             if frames:
                 yield "".join(frames)
                 last_write = time.monotonic()
-            if state.finished(session):
-                yield sse_frame("end", {"state": sessions_pb2.State.Name(session.state)})
+            if state.finished(snapshot, time.monotonic()):
+                yield sse_frame("end", {"state": sessions_pb2.State.Name(snapshot[0].state)})
                 return
-        if time.monotonic() - last_write >= HEARTBEAT_SECONDS:
+            snapshot = None
+        if await request.is_disconnected():
+            return
+        changed = await changes.wait(state.next_wake(time.monotonic(), last_write, failed))
+        if changed:
+            await asyncio.sleep(GATHER_SECONDS)
+        elif time.monotonic() - last_write >= HEARTBEAT_SECONDS:
             # A write is also how a vanished client that sent no FIN gets noticed.
             yield ": keep-alive\n\n"
             last_write = time.monotonic()
-        if await request.is_disconnected():
-            return
-        await asyncio.sleep(poll_seconds)
 
 
-async def stream_session_events(request: Request) -> Response:
+class HeldStream(StreamingResponse):
+    """A streaming response that gives its stream slot back however the stream ends."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def too_many_streams(streams: OpenStreams, reason: str) -> Response:
+    error = GatewayError(429, reason)
+    headers = {"Retry-After": str(streams.caps.retry_after_seconds)}
+    return JSONResponse(error.body(), status_code=429, headers=headers)
+
+
+def watch_session(request: Request, session_id: str) -> ChangeWatch | None:
+    """Start listening for the session's changes; None when this gateway has no subscription."""
+    changes: SessionChanges | None = getattr(request.app.state, "session_changes", None)
+    if changes is None:
+        return None
+    try:
+        return changes.watch(session_id)
+    except ValueError:
+        return ChangeWatch()  # no channel carries such an id; the sessions service refuses it below
+
+
+async def stream_session_events(request: Request, streams: OpenStreams) -> Response:
+    # Refused before any backend call: a full gateway spends nothing on a new stream.
+    refused = streams.refusal()
+    if refused is not None:
+        return too_many_streams(streams, refused)
     token = bearer_token(request)
-    metadata = [("x-request-id", request_id_of(request.scope))]
+    metadata = [("x-request-id", request_id_of(request.scope)), *current_headers().items()]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
-    poller = SessionPoller(
+    reader = SessionEventsReader(
         channels=request.app.state.backends.channels(SESSIONS_PACKAGE),
         session_id=request.path_params["id"],
         metadata=tuple(metadata),
         timeout=request.app.state.config.rpc_timeout_seconds,
     )
-    # The first read happens before the stream starts, so a bad token or a stranger's session is a
-    # plain HTTP error (EventSource gives up on those instead of reconnecting forever).
+    watch = watch_session(request, reader.session_id)
+    if watch is None:
+        error = GatewayError(503, "event streams are not available on this gateway")
+        return JSONResponse(error.body(), status_code=503)
+    # Listening first, then the first read: a change in between is not missed. The read happens
+    # before the stream starts, so a bad token or a stranger's session is a plain HTTP error
+    # (EventSource gives up on those instead of reconnecting forever).
     try:
-        await poller.session()
+        await watch.subscribed()
+        first = await reader.read()
     except grpc.aio.AioRpcError as error:
+        watch.close()
         status, body = rpc_error_response(error, SESSIONS_SERVICE)
         return JSONResponse(body, status_code=status)
+    except BaseException:
+        watch.close()
+        raise
+    # The sessions service answered with the caller's own session: its owner is the caller.
+    owner = first[0].customer_id
+    refused = streams.acquire(owner)
+    if refused is not None:
+        watch.close()
+        return too_many_streams(streams, refused)
+
+    def release() -> None:
+        streams.release(owner)
+        watch.close()
+
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(event_frames(request, poller), media_type="text/event-stream", headers=headers)
+    return HeldStream(
+        event_frames(request, reader, watch, first),
+        release=release,
+        media_type="text/event-stream",
+        headers=headers,
+    )
 
 
-def session_events_route() -> Route:
-    return Route(STREAM_PATH, stream_session_events, methods=["GET"])
+def session_events_route(caps: StreamCaps | None = None) -> Route:
+    streams = OpenStreams(caps or StreamCaps())
+
+    async def endpoint(request: Request) -> Response:
+        return await stream_session_events(request, streams)
+
+    return Route(STREAM_PATH, endpoint, methods=["GET"])

@@ -53,7 +53,9 @@ class Transcoder:
     def build_request(self, variables: dict[str, str], query: bytes, body: bytes) -> Message:
         """The request message, or GatewayError(400) naming the field that is wrong."""
         request = self.request_class()
-        if self.reads_body and body:
+        if self.reads_body:
+            if not body.strip():
+                raise bad_field("body", "is required: a JSON object ({} when there is nothing to send)")
             self._merge_body(request, body)
         for name, chain in self.path_fields:
             try:
@@ -80,6 +82,9 @@ class Transcoder:
         if self.body_field is None:
             if not isinstance(document, dict):
                 raise GatewayError(400, "the request body must be a JSON object")
+            for name, chain in self.path_fields:
+                if chain[0].name in document or chain[0].json_name in document:
+                    raise bad_field(chain[0].json_name, f"already bound by the path ({name})")
         else:
             wants_object = self.body_field.message_type is not None and not self.body_field.is_repeated
             if wants_object and not isinstance(document, dict):

@@ -12,16 +12,25 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
-from services.kit.settings import ConfigError, Env
+from services.kit.redis_connection import masked_url
+from services.kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
+from services.kit.shared_settings import REDIS_URL
+from services.kit.topology import EMBEDDED_REDIS_PORT
+from simulated_world.providers.config import (
+    PAYMENT_WEBHOOK_DUPLICATE_RATE,
+    PROVIDER_AMBIGUOUS_RATE,
+    PROVIDER_FAILURE_RATE,
+    PROVIDER_LATENCY_MS,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # A modest default chaos, so a system started by hand shows its resilience.
 RUN_DEFAULTS = {
-    "PROVIDER_FAILURE_RATE": "0.05",
-    "PROVIDER_AMBIGUOUS_RATE": "0.02",
-    "PROVIDER_LATENCY_MS": "20",
-    "PAYMENT_WEBHOOK_DUPLICATE_RATE": "0.1",
+    PROVIDER_FAILURE_RATE.name: "0.05",
+    PROVIDER_AMBIGUOUS_RATE.name: "0.02",
+    PROVIDER_LATENCY_MS.name: "20",
+    PAYMENT_WEBHOOK_DUPLICATE_RATE.name: "0.1",
 }
 
 
@@ -49,12 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     redis: EmbeddedRedis | None = None
     try:
         settings = Env(env)
-        env["TRAVEL_DATA_DIR"] = str(settings.data_dir())
-        if not settings.optional("REDIS_URL"):
-            port = settings.int("EMBEDDED_REDIS_PORT", 6380, minimum=1)
-            redis = start_embedded_redis(settings.data_dir(), port)
-            env["REDIS_URL"] = redis.url
-            print(f"launcher: embedded Redis at {redis.url}", flush=True)
+        env[TRAVEL_DATA_DIR.name] = str(settings.data_dir())
+        if not REDIS_URL.is_set(settings):
+            redis = start_embedded_redis(settings.data_dir(), EMBEDDED_REDIS_PORT.read(settings))
+            env[REDIS_URL.name] = redis.url
+            print(f"launcher: embedded Redis at {masked_url(redis.url)}", flush=True)
         procfile = parse_procfile(args.procfile.read_text())
         manager = Manager(Printer(sys.stdout))
         for name, command in procfile.processes.items():

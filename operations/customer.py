@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import uuid
@@ -11,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from operations.http_calls import Answer, TimedHttp
-from operations.invariants import TERMINAL
+from operations.session_stream import follow_session
 from operations.trips import Trip, random_trip
 
 PASSWORD = "correct horse battery staple"
@@ -22,7 +21,6 @@ class CustomerOptions:
     decline_rate: float = 0.1
     hosted_form_share: float = 0.5
     call_attempts: int = 12
-    poll_interval: float = 0.25
     terminal_timeout: float = 120.0
 
 
@@ -164,18 +162,14 @@ class SimulatedCustomer:
             raise GaveUp(f"pay: {answer.status} {answer.body}")
 
     async def wait_terminal(self, session_id: str) -> str:
-        deadline = time.monotonic() + self.options.terminal_timeout
-        state = "UNKNOWN"
-        while time.monotonic() < deadline:
-            answer = await self.http.call(
-                "get session", "GET", f"{self.gateway}/v1/sessions/{session_id}", headers=self.headers
-            )
-            if answer.ok:
-                state = str(answer.body["session"]["state"])
-                if state in TERMINAL:
-                    return state
-            await asyncio.sleep(self.options.poll_interval)
-        return state
+        """The session's state when its event stream ends (its sagas done), or when time runs out."""
+        started = time.perf_counter()
+        end = await follow_session(
+            self.http.client, self.gateway, session_id, self.headers, self.options.terminal_timeout
+        )
+        failure = None if end.ended else f"no end (last state {end.state or 'unknown'})"
+        self.http.log.record("watch until terminal", (time.perf_counter() - started) * 1000, failure)
+        return end.state or "UNKNOWN"
 
     @staticmethod
     def _must(answer: Answer) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
@@ -19,9 +18,12 @@ from rich.table import Table
 
 from launcher.__main__ import RUN_DEFAULTS
 from operations.http_calls import Answer, CallLog, TimedHttp
-from operations.invariants import TERMINAL, SessionRecords, violations_of
+from operations.invariants import SessionRecords, violations_of
+from operations.session_stream import follow_session
 from operations.supervised_system import SupervisedSystem, SystemSettings
 from operations.trips import Trip, random_trip
+from services.kit.settings import Env
+from services.kit.topology import PROVIDER_KINDS, gateway_url, provider_url
 
 PASSWORD = "correct horse battery staple"
 ATTEMPTS = 12
@@ -156,32 +158,19 @@ class Demo:
         )
 
     async def watch(self, session_id: str, timeout: float = 120) -> str:
-        """Print the session's events as they appear, until its terminal state."""
-        seen: set[tuple[Any, ...]] = set()
-        started = time.monotonic()
-        state = "?"
+        """Print the session's events as the gateway pushes them, until its stream ends."""
         with self.console.status("waiting for the saga…") as status:
-            while time.monotonic() - started < timeout:
-                events = (await self.call_quietly(f"/v1/sessions/{session_id}/events")).get("events", [])
-                for event in events:
-                    key = (
-                        event["time"],
-                        event.get("sagaId"),
-                        event["step"],
-                        event["outcome"],
-                        event.get("attempt"),
-                    )
-                    if key not in seen:
-                        seen.add(key)
-                        self._print_event(event)
-                state = (await self.call_quietly(f"/v1/sessions/{session_id}"))["session"]["state"]
-                status.update(f"waiting for the saga… session is {state.removeprefix('STATE_')}")
-                if state in TERMINAL and any(
-                    e["step"] == "state" and f"STATE_{e['outcome']}" == state for e in events
-                ):
-                    return str(state)
-                await asyncio.sleep(0.2)
-        return str(state)
+
+            def show(name: str, data: Any) -> None:
+                if name == "saga":
+                    self._print_event(data)
+                elif name == "session":
+                    state = str(data["state"]).removeprefix("STATE_")
+                    status.update(f"waiting for the saga… session is {state}")
+
+            headers = {"Authorization": f"Bearer {self.token}"}
+            end = await follow_session(self.http.client, self.gateway, session_id, headers, timeout, show)
+        return end.state or "?"
 
     async def call_quietly(self, path: str) -> Any:
         answer = await self.http.call_until_answered(
@@ -273,12 +262,11 @@ def _answers(url: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    env = os.environ
+    env = Env()
     parser = argparse.ArgumentParser(prog="python -m operations.demo", description=__doc__)
-    parser.add_argument("--gateway", default=f"http://127.0.0.1:{env.get('GATEWAY_PORT', '8080')}")
-    for kind, port in (("hotel", 8081), ("flight", 8082), ("payment", 8083)):
-        default = f"http://127.0.0.1:{env.get(f'{kind.upper()}_PROVIDER_PORT', port)}"
-        parser.add_argument(f"--{kind}-provider", default=default)
+    parser.add_argument("--gateway", default=gateway_url(env))
+    for kind in PROVIDER_KINDS:
+        parser.add_argument(f"--{kind}-provider", default=provider_url(env, kind))
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     console = Console()
     with ExitStack() as stack:
@@ -293,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = SystemSettings(default_ports=True, env=dict(RUN_DEFAULTS))
             system = stack.enter_context(SupervisedSystem(settings, log=console.print))
             gateway = system.topology.gateway_url
-            providers = {kind: system.topology.provider_url(kind) for kind in ("hotel", "flight", "payment")}
+            providers = {kind: system.topology.provider_url(kind) for kind in PROVIDER_KINDS}
         return asyncio.run(run_demo(console, gateway, providers))
     return 1
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -15,6 +19,16 @@ from rich.live import Live
 from rich.table import Table
 
 from operations.audit import Auditor, Owner
+from operations.cost import (
+    AtRest,
+    CostTable,
+    at_rest,
+    at_rest_markdown,
+    cost_markdown,
+    cost_table,
+    usage_between,
+)
+from operations.cost_probe import CostProbe
 from operations.customer import CustomerOptions, GaveUp, SimulatedCustomer
 from operations.http_calls import CallLog, TimedHttp
 from operations.invariants import TERMINAL
@@ -42,24 +56,37 @@ class LoadResult:
     sessions: list[AuditedSession]
     kills: list[Kill]
     signed_up: int
+    cost: CostTable | None = None
+    rest: AtRest | None = None
 
 
 class BookingBudget:
-    """How many more trips may start: bounded by count and by time."""
+    """How many more trips may start, and when: bounded by count and by time, paced by a rate."""
 
-    def __init__(self, bookings: int, duration_seconds: float) -> None:
+    def __init__(
+        self,
+        bookings: int,
+        duration_seconds: float,
+        rate: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._left = bookings if bookings > 0 else None
-        self._deadline = time.monotonic() + duration_seconds
+        self._clock = clock
+        self._begin = clock()
+        self._deadline = self._begin + duration_seconds
+        self._rate = rate
+        self._slots = 0
 
-    def take(self) -> bool:
-        if time.monotonic() >= self._deadline:
-            return False
-        if self._left is None:
-            return True
-        if self._left <= 0:
-            return False
-        self._left -= 1
-        return True
+    def next_start(self) -> float | None:
+        """Seconds to wait before the next trip starts, or None when no more may start."""
+        now = self._clock()
+        slot = self._begin + self._slots / self._rate if self._rate > 0 else now
+        if max(now, slot) >= self._deadline or (self._left is not None and self._left <= 0):
+            return None
+        if self._left is not None:
+            self._left -= 1
+        self._slots += 1
+        return max(slot - now, 0.0)
 
 
 async def _put_with_retries(client: httpx.AsyncClient, url: str, body: Mapping[str, object]) -> None:
@@ -80,7 +107,9 @@ async def set_chaos(client: httpx.AsyncClient, system: SupervisedSystem, body: M
 
 
 async def _customer_loop(customer: SimulatedCustomer, budget: BookingBudget, progress: Progress) -> None:
-    while budget.take():
+    while (wait := budget.next_start()) is not None:
+        if wait > 0:
+            await asyncio.sleep(wait)
         progress.started += 1
         if await customer.book() is None:
             progress.not_opened += 1
@@ -101,10 +130,33 @@ async def _settle(
         await asyncio.sleep(1.0)
 
 
+async def _at_rest(
+    probe: CostProbe, system: SupervisedSystem, options: LoadOptions, progress: Progress
+) -> AtRest:
+    """The system's CPU over a window with no traffic, starting `at_rest_after` seconds after it was up."""
+    ready_at = system.ready_at if system.ready_at is not None else time.monotonic()
+    settle = ready_at + options.at_rest_after_seconds - time.monotonic()
+    if settle > 0:
+        progress.phase = f"at rest: waiting {settle:.0f}s for the system to settle"
+        await asyncio.sleep(settle)
+    progress.phase = f"at rest: measuring CPU over {options.at_rest_seconds:.0f}s"
+    before = await asyncio.to_thread(probe.read)
+    await asyncio.sleep(options.at_rest_seconds)
+    after = await asyncio.to_thread(probe.read)
+    return at_rest(usage_between(before, after), after.at - before.at)
+
+
 async def run_load(
-    options: LoadOptions, system: SupervisedSystem, progress: Progress | None = None
+    options: LoadOptions,
+    system: SupervisedSystem,
+    progress: Progress | None = None,
+    probe: CostProbe | None = None,
 ) -> LoadResult:
+    """Book through the system; with a probe, also what the bookings cost (and the system at rest)."""
     progress = progress or Progress()
+    rest = None
+    if probe is not None and options.at_rest_seconds > 0:
+        rest = await _at_rest(probe, system, options, progress)
     rng = random.Random(options.seed)
     calls = CallLog()
     limits = httpx.Limits(max_connections=options.customers * 4 + 32)
@@ -137,7 +189,8 @@ async def run_load(
         await set_chaos(client, system, options.chaos.as_body())
 
         progress.phase = "booking"
-        budget = BookingBudget(options.bookings, options.duration_seconds)
+        before = await asyncio.to_thread(probe.read) if probe is not None else None
+        budget = BookingBudget(options.bookings, options.duration_seconds, options.rate)
         stop_killing = asyncio.Event()
         killer = ProcessKiller(system, options.killer, rng) if options.killer.enabled else None
         progress.kills = killer.kills if killer else []
@@ -156,6 +209,7 @@ async def run_load(
         )
         owners = [Owner(c.token) for c in customers]
         await _settle(auditor, owners, options.stuck_after_seconds, progress)
+        after = await asyncio.to_thread(probe.read) if probe is not None else None
         progress.phase = "auditing every session at the providers"
         known = await auditor.states(owners)
         audited = await auditor.audit_settled(
@@ -164,7 +218,10 @@ async def run_load(
     booking_calls = {name: values for name, values in calls.latencies_ms.items() if name not in SIGN_UP_CALLS}
     booking_calls.pop("audit read", None)
     report = build_report(audited, booking_calls, calls.failures)
-    return LoadResult(report, audited, list(progress.kills), len(customers))
+    cost = None
+    if before is not None and after is not None:
+        cost = cost_table(usage_between(before, after), report.confirmed, after.at - before.at)
+    return LoadResult(report, audited, list(progress.kills), len(customers), cost, rest)
 
 
 # -- presentation ---------------------------------------------------------------------------------
@@ -250,6 +307,61 @@ def print_report(console: Console, result: LoadResult, options: LoadOptions) -> 
             console.print(f"[red]STUCK[/] {stuck}")
     else:
         console.print(f"[green]no stuck session[/] (bound {options.stuck_after_seconds:.0f}s)")
+    print_cost(console, result)
+
+
+def print_cost(console: Console, result: LoadResult) -> None:
+    if result.rest is not None:
+        console.rule(f"[bold]the system at rest (CPU over {result.rest.seconds:.0f}s, no traffic)")
+        for line in at_rest_markdown(result.rest):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if result.cost is not None:
+        cost = result.cost
+        console.rule(
+            f"[bold]cost per confirmed booking ({cost.bookings} confirmed in a {cost.seconds:.0f}s window; "
+            "CPU from /proc, calls from each process's /metrics)"
+        )
+        for line in cost_markdown(cost):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def results_json(result: LoadResult, options: LoadOptions) -> dict[str, Any]:
+    """The run's figures for other tools (`make bench`): the summary, the cost and the system at rest."""
+    report, cost, rest = result.report, result.cost, result.rest
+    latency = report.webhook_to_terminal
+    busiest = cost.busiest if cost is not None else None
+    return {
+        "customers": result.signed_up,
+        "replicas": options.replicas,
+        "database": "PostgreSQL" if options.database_url else "SQLite",
+        "paced_rate": options.rate,
+        "bookings": report.bookings,
+        "confirmed": report.confirmed,
+        "rate": report.rate,
+        "violations": len(report.violations),
+        "stuck": len(report.stuck),
+        "payment_to_terminal_p50_ms": latency.p50_ms if latency else None,
+        "payment_to_terminal_p99_ms": latency.p99_ms if latency else None,
+        "cost": None
+        if cost is None
+        else {
+            "seconds": cost.seconds,
+            "every_cpu_ms": _finite(cost.every.cpu_ms),
+            "product_cpu_ms": _finite(cost.product.cpu_ms),
+            "every_calls": {kind: _finite(value) for kind, value in cost.every.calls.items()},
+            "machine_core_share": _finite(cost.every.core_share),
+            "busiest": busiest.name if busiest else None,
+            "busiest_core_share": _finite(busiest.core_share) if busiest else None,
+            "markdown": cost_markdown(cost),
+        },
+        "at_rest": None
+        if rest is None
+        else {"seconds": rest.seconds, "core_share": rest.total, "markdown": at_rest_markdown(rest)},
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> int:
@@ -258,6 +370,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     settings = SystemSettings(
         replicas=options.replicas,
         redis_url=options.redis_url,
+        own_redis=options.own_redis,
         database_url=options.database_url,
         default_ports=options.default_ports,
         keep_data=options.keep_data,
@@ -268,8 +381,9 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     try:
         with SupervisedSystem(settings, log=console.print) as system:
             started = time.monotonic()
+            probe = CostProbe(system)
             with Live(_progress_view(progress, started), console=console, refresh_per_second=4) as live:
-                task = run_load(options, system, progress)
+                task = run_load(options, system, progress, probe)
 
                 async def with_display() -> LoadResult:
                     running = asyncio.ensure_future(task)
@@ -278,7 +392,10 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
                         await asyncio.sleep(0.25)
                     return running.result()
 
-                result = asyncio.run(with_display())
+                try:
+                    result = asyncio.run(with_display())
+                finally:
+                    probe.close()
             if options.keep_data:
                 console.print(f"logs kept in {system.log_dir}")
         print_report(console, result, options)
@@ -289,6 +406,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     if result is None:
         out("bookings=0 confirmed=0 cancelled=0 expired=0 violations=0 stuck=0 rate=0.00/s p99_ms=0")
         return 2
+    if options.results_json:
+        Path(options.results_json).write_text(json.dumps(results_json(result, options), indent=2))
     out(result.report.summary_line())
     return 1 if result.report.violations or result.report.stuck else 0
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from operations.topology import KILLABLE
+from services.kit.settings import Env
+from services.kit.shared_settings import DATABASE_URL, REDIS_URL
 
 
 @dataclass(frozen=True)
-class ChaosSettings:
+class ChaosRequest:
     """What each provider's `PUT /admin/chaos` receives."""
 
     failure_rate: float = 0.0
@@ -53,11 +54,13 @@ class LoadOptions:
     customers: int = 8
     duration_seconds: float = 60.0
     bookings: int = 0  # 0: as many as fit in the duration
+    rate: float = 0.0  # trips started per second; 0: as fast as the customers go
     replicas: int = 1
     database_url: str | None = None
     redis_url: str | None = None
+    own_redis: bool = False
     default_ports: bool = False
-    chaos: ChaosSettings = field(default_factory=ChaosSettings)
+    chaos: ChaosRequest = field(default_factory=ChaosRequest)
     killer: KillerSettings = field(default_factory=KillerSettings)
     decline_rate: float = 0.1
     hosted_form_share: float = 0.5
@@ -69,10 +72,15 @@ class LoadOptions:
     seed: int | None = None
     keep_data: bool = False
     log_level: str = "WARNING"
+    at_rest_seconds: float = 0.0  # 0: the system at rest is not measured
+    at_rest_after_seconds: float = 30.0
+    results_json: str | None = None
 
     def __post_init__(self) -> None:
         if self.customers < 1:
             raise ValueError("customers must be at least 1")
+        if self.rate < 0 or self.at_rest_seconds < 0 or self.at_rest_after_seconds < 0:
+            raise ValueError("rate and at-rest seconds must not be negative")
         if self.chaos.failure_rate + self.chaos.ambiguous_rate > 1:
             raise ValueError("failure rate + ambiguous rate must not exceed 1")
         if self.replicas > 1 and not self.database_url:
@@ -86,9 +94,16 @@ class LoadOptions:
         return {
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "8192",
+            # A load generator: every simulated customer signs up from this one machine, and under
+            # kills a customer may leave sessions open faster than they settle.
+            "LOGIN_LIMIT_PER_ADDRESS": "1000000",
+            "REGISTER_LIMIT_PER_ADDRESS": "1000000",
+            "OPEN_SESSIONS_PER_CUSTOMER": "1000",
+            # Each customer follows its booking on an event stream until the booking ends.
+            "GATEWAY_STREAMS_TOTAL": str(max(200, 2 * self.customers)),
             "SESSION_TTL_SECONDS": str(self.session_ttl_seconds),
+            # Claims sweep at the claim idle time (the default): a faster sweep would find nothing more.
             "BUS_CLAIM_IDLE_MS": str(self.claim_idle_ms),
-            "BUS_CLAIM_INTERVAL_SECONDS": "0.5",
             # At 30% failures plus 10% ambiguous ones, a two-leg confirm fails an attempt about half
             # the time: the services' default budget of 8 would dead-letter about 1% of them.
             "BUS_RETRY_ATTEMPTS": str(self.retry_attempts),
@@ -125,6 +140,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bookings", type=int, default=0, help="stop after this many trips (0: no limit)")
     p.add_argument(
+        "--rate", type=float, default=0.0, help="start at most this many trips per second (0: no pacing)"
+    )
+    p.add_argument(
         "--replicas", type=int, default=1, help="replicas of sessions, hotel, flights, payments, expiry"
     )
     p.add_argument(
@@ -132,6 +150,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--redis-url", default=None, help="default: $REDIS_URL, else 127.0.0.1:6379, else embedded"
+    )
+    p.add_argument(
+        "--own-redis",
+        action="store_true",
+        help="start a Redis of the run's own (its CPU is then the system's alone), whatever answers",
     )
     p.add_argument(
         "--default-ports", action="store_true", help="listen on 8080, 5005x, 808x instead of free ports"
@@ -182,22 +205,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the customers' choices")
     p.add_argument("--keep-data", action="store_true", help="keep the data folder and the logs")
     p.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of every process")
+    cost = p.add_argument_group("cost")
+    cost.add_argument(
+        "--at-rest",
+        type=float,
+        default=0.0,
+        help="before any traffic, measure the system's CPU over this many seconds (0: do not)",
+    )
+    cost.add_argument(
+        "--at-rest-after", type=float, default=30.0, help="seconds after the system is up that it starts"
+    )
+    cost.add_argument("--results-json", default=None, help="also write the figures to this file (JSON)")
     return p
 
 
 def parse_options(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> LoadOptions:
-    environ = os.environ if environ is None else environ
+    env = Env(environ)
     args = parser().parse_args(list(argv))
     try:
         return LoadOptions(
             customers=args.customers,
             duration_seconds=args.duration,
             bookings=args.bookings,
+            rate=args.rate,
             replicas=args.replicas,
-            database_url=args.database_url or environ.get("DATABASE_URL") or None,
-            redis_url=args.redis_url or environ.get("REDIS_URL") or None,
+            database_url=args.database_url or DATABASE_URL.optional(env),
+            redis_url=args.redis_url or REDIS_URL.optional(env),
+            own_redis=args.own_redis,
             default_ports=args.default_ports,
-            chaos=ChaosSettings(
+            chaos=ChaosRequest(
                 failure_rate=args.failure_rate,
                 ambiguous_rate=args.ambiguous_rate,
                 latency_ms=args.latency_ms,
@@ -222,6 +258,9 @@ def parse_options(argv: Sequence[str], environ: Mapping[str, str] | None = None)
             seed=args.seed,
             keep_data=args.keep_data,
             log_level=args.log_level,
+            at_rest_seconds=args.at_rest,
+            at_rest_after_seconds=args.at_rest_after,
+            results_json=args.results_json,
         )
     except ValueError as error:
         parser().error(str(error))

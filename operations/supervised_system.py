@@ -17,17 +17,21 @@ from types import TracebackType
 import httpx
 
 from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
+from operations.free_ports import free_port
 from operations.supervision import Supervisor, read_procfile, supervisord_config
-from operations.topology import PROVIDER_KINDS, Topology, default_port, plan_topology
+from operations.topology import (
+    PROVIDER_KINDS,
+    Topology,
+    default_metrics_port,
+    default_port,
+    plan_topology,
+    with_metrics_ports,
+)
+from services.kit.settings import Env
+from services.kit.shared_settings import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_REDIS = ("127.0.0.1", 6379)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def answers(host: str, port: int) -> bool:
@@ -46,6 +50,8 @@ class SystemSettings:
     default_ports: bool = False
     data_dir: Path | None = None
     keep_data: bool = False
+    # A Redis of the run's own even when one answers on 6379: nobody else's commands in its CPU.
+    own_redis: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     startup_timeout: float = 120.0
 
@@ -67,10 +73,14 @@ class SupervisedSystem:
         self._socket_dir = Path(tempfile.mkdtemp(prefix="tsv-"))
         self._embedded_redis: EmbeddedRedis | None = None
         port_for = default_port if settings.default_ports else (lambda _role, _replica: free_port())
-        self.topology: Topology = plan_topology(read_procfile(ROOT / "Procfile"), settings.replicas, port_for)
+        planned = plan_topology(read_procfile(ROOT / "Procfile"), settings.replicas, port_for)
+        metrics_port_for = default_metrics_port if settings.default_ports else (lambda _process: free_port())
+        self.topology: Topology = with_metrics_ports(planned, metrics_port_for)
         self.redis_url = ""
         self.env: dict[str, str] = {}
         self.supervisor: Supervisor | None = None
+        # When every process first answered (monotonic seconds): where "at rest" is counted from.
+        self.ready_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -103,6 +113,7 @@ class SupervisedSystem:
             + (f", schemas {self.schema_prefix}*" if self.schema_prefix else "")
         )
         self.wait_ready(self.settings.startup_timeout)
+        self.ready_at = time.monotonic()
 
     def stop(self) -> None:
         if self.supervisor is not None:
@@ -126,10 +137,10 @@ class SupervisedSystem:
         return self.data_dir / "logs"
 
     def _redis(self) -> str:
-        configured = self.settings.redis_url or os.environ.get("REDIS_URL")
-        if configured:
+        configured = self.settings.redis_url or REDIS_URL.optional(Env())
+        if configured and not self.settings.own_redis:
             return configured
-        if answers(*LOCAL_REDIS):
+        if answers(*LOCAL_REDIS) and not self.settings.own_redis:
             return f"redis://{LOCAL_REDIS[0]}:{LOCAL_REDIS[1]}/0"
         self._embedded_redis = start_embedded_redis(self.data_dir, free_port())
         return self._embedded_redis.url
@@ -232,11 +243,18 @@ class SupervisedSystem:
     def _forget_namespace(self) -> None:
         if not self.redis_url:
             return
-        from redis import Redis
         from redis.exceptions import RedisError
 
+        from services.kit.redis_connection import RedisSettings, sync_redis_client
+        from services.kit.settings import ConfigError
+
         try:
-            with Redis.from_url(self.redis_url, socket_timeout=5) as redis:
+            settings = RedisSettings.from_env(Env(self.env), url=self.redis_url)
+        except ConfigError as error:
+            self._log(f"system: could not delete the namespace {self.namespace}: {error}")
+            return
+        try:
+            with sync_redis_client(settings, socket_timeout=5) as redis:
                 keys = list(redis.scan_iter(match=f"{self.namespace}:*", count=1000))
                 for start in range(0, len(keys), 500):
                     redis.delete(*keys[start : start + 500])

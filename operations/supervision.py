@@ -126,6 +126,15 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [int(info["pid"]) for info in self._rpc().getAllProcessInfo() if info["pid"]]
 
+    def pid_by_name(self) -> dict[str, int]:
+        """The pid of every running program (a stopped one has none)."""
+        return {info["name"]: int(info["pid"]) for info in self._rpc().getAllProcessInfo() if info["pid"]}
+
+    @property
+    def own_pid(self) -> int | None:
+        """supervisord's own pid."""
+        return self._process.pid if self._process is not None else None
+
     def shutdown(self, timeout: float = 30) -> None:
         if self._process is None:
             return

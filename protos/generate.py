@@ -1,4 +1,4 @@
-"""Generate Python messages, gRPC stubs and .pyi stubs for every proto into gen/."""
+"""Generate Python messages, gRPC stubs and their typed stubs (mypy-protobuf) for every proto into gen/."""
 
 from __future__ import annotations
 
@@ -31,14 +31,18 @@ def main() -> int:
     vendor_google_api()
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     well_known = Path(grpc_tools.__file__).parent / "_proto"
+    plugins = Path(sys.executable).parent
     args = [
         "grpc_tools.protoc",
         f"-I{PROTOS}",
         f"-I{THIRD_PARTY}",
         f"-I{well_known}",
         f"--python_out={GEN}",
-        f"--pyi_out={GEN}",
         f"--grpc_python_out={GEN}",
+        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_out={GEN}",
+        f"--mypy_grpc_out={GEN}",
         *sources,
     ]
     code = protoc.main(args)

@@ -6,13 +6,15 @@ import os
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
-RUN_ID = uuid.uuid4().hex[:10]
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.support.databases import POSTGRES_URL, RUN_ID, drop_schema, new_schema
+from tests.support.polling import wait_for
+from tests.support.ports import free_port
 
 
 def _answers(host: str, port: int) -> bool:
@@ -44,23 +46,28 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield "redis://127.0.0.1:6379/0"
         return
     folder = tmp_path_factory.mktemp("redis")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--dir", str(folder), "--save", ""],
         stdout=subprocess.DEVNULL,
     )
     try:
-        from tenacity import retry, stop_after_delay, wait_fixed
-
-        retry(wait=wait_fixed(0.05), stop=stop_after_delay(10), reraise=True)(
-            lambda: _answers("127.0.0.1", port) or (_ for _ in ()).throw(OSError("not up"))
-        )()
+        wait_for(
+            lambda: _answers("127.0.0.1", port), timeout=10, what=f"redis-server on port {port}",
+            interval=0.05, abort_if=lambda: process.poll() is not None and "redis-server exited",
+        )  # fmt: skip
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """An asyncio client of the run's Redis that answers strings."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +84,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}", None
         return
     url = request.getfixturevalue("postgres_url")
-    schema = f"t_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    schema = new_schema()
     yield url, schema
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    drop_schema(url, schema)

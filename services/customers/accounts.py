@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
+from services.customers.attempt_limits import Action, AttemptLimits, Count, Counter, counters, refusal
 from services.customers.domain import (
     Customer,
     normalize_email,
@@ -16,6 +18,10 @@ from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository
 from services.kit.errors import NotFound, Unauthenticated
 from services.kit.tokens import TokenIssuer
+
+
+class AttemptCounter(Protocol):
+    async def hit(self, counters: Sequence[Counter]) -> list[Count]: ...
 
 
 @dataclass(frozen=True)
@@ -32,16 +38,21 @@ class Accounts:
         issuer: TokenIssuer,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
+        attempts: AttemptCounter,
+        limits: AttemptLimits,
     ) -> None:
         self._repository = repository
         self._hashing = hashing
         self._issuer = issuer
         self._clock = clock
         self._new_id = new_id
+        self._attempts = attempts
+        self._limits = limits
         self._dummy_hash: str | None = None
 
-    async def register(self, email: str, name: str, password: str) -> Customer:
+    async def register(self, email: str, name: str, password: str, client_address: str) -> Customer:
         registration = validate_registration(email, name, password)
+        await self._admit(Action.REGISTER, registration.email_key, client_address)
         customer = Customer(
             id=self._new_id(),
             email=registration.email,
@@ -52,8 +63,9 @@ class Accounts:
         await self._repository.add(customer, registration.email_key, password_hash)
         return customer
 
-    async def login(self, email: str, password: str) -> IssuedToken:
+    async def login(self, email: str, password: str, client_address: str) -> IssuedToken:
         validate_login(email, password)
+        await self._admit(Action.LOGIN, normalize_email(email), client_address)
         found = await self._repository.by_email_key(normalize_email(email))
         if found is None:
             # Spend the same time as a real check, so response time does not reveal accounts.
@@ -66,7 +78,8 @@ class Accounts:
             new_hash = await self._hashing.hash(password)
             await self._repository.replace_hash(customer.id, stored_hash, new_hash)
         now = int(self._clock().timestamp())
-        token = self._issuer.issue(customer.id, now=now, token_id=self._new_id())
+        roles = await self._repository.roles_of(customer.id)
+        token = self._issuer.issue(customer.id, now=now, token_id=self._new_id(), roles=roles)
         return IssuedToken(access_token=token, expires_in=self._issuer.ttl_seconds)
 
     async def get(self, customer_id: str) -> Customer:
@@ -74,6 +87,19 @@ class Accounts:
         if customer is None:
             raise NotFound("customer not found")
         return customer
+
+    async def find_by_email(self, email: str) -> Customer:
+        found = await self._repository.by_email_key(normalize_email(email))
+        if found is None:
+            raise NotFound(f"no customer has the email {email.strip()}")
+        return found[0]
+
+    async def _admit(self, action: Action, email_key: str, client_address: str) -> None:
+        """Count the attempt against its email and its address; refuse it over either limit."""
+        counts = await self._attempts.hit(counters(action, email_key, client_address, self._limits))
+        refused = refusal(action, counts)
+        if refused is not None:
+            raise refused
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

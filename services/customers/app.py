@@ -6,44 +6,55 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from redis.asyncio import Redis
 from travel.customers.v1 import customers_pb2_grpc
 
 from services.customers.accounts import Accounts
+from services.customers.attempt_counter import RedisAttemptCounter
 from services.customers.config import CustomersConfig
 from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository, metadata
-from services.customers.servicer import PUBLIC_METHODS, SERVICE_NAME, CustomersServicer
+from services.customers.servicer import ADMIN_METHODS, PUBLIC_METHODS, SERVICE_NAME, CustomersServicer
+from services.kit.access_policy import AccessPolicy
 from services.kit.auth import AuthInterceptor
-from services.kit.db import create_schema, make_engine
+from services.kit.bus_runtime import connect_redis
+from services.kit.database import Database
+from services.kit.db import open_database
+from services.kit.forwarding import ClientAddresses
 from services.kit.grpc_server import RunningServer, ServedService, start_server
-from services.kit.settings import ConfigError
+from services.kit.signing_keys import public_pem_of
 from services.kit.tokens import TokenIssuer, TokenVerifier
 
 
 @dataclass
 class CustomersProcess:
     server: RunningServer
-    engine: AsyncEngine
+    database: Database
+    redis: Redis
+    hashing: PasswordHashing
 
     async def stop(self) -> None:
         await self.server.stop()
-        await self.engine.dispose()
+        self.hashing.close()
+        await self.redis.aclose()
+        await self.database.close()
 
 
 async def start(config: CustomersConfig) -> CustomersProcess:
-    if config.keys.private_pem is None:
-        raise ConfigError("customers needs JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE")
-    engine = make_engine(config.database_url, config.schema)
-    await create_schema(engine, config.schema, metadata)
+    database = await open_database(config.database_url, config.schema, "customers", metadata)
+    redis = await connect_redis(config.redis)
+    hashing = PasswordHashing(config.argon2, config.hashing_bound)
+    verifier = TokenVerifier(public_pem_of(config.token_private_key), config.trusted)
     accounts = Accounts(
-        repository=CustomerRepository(engine),
-        hashing=PasswordHashing(config.argon2),
-        issuer=TokenIssuer(config.keys.private_pem, config.token_ttl_seconds),
+        repository=CustomerRepository(database),
+        hashing=hashing,
+        issuer=TokenIssuer(config.token_private_key, config.token_ttl_seconds),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
+        attempts=RedisAttemptCounter(redis, config.namespace),
+        limits=config.attempt_limits,
     )
-    servicer = CustomersServicer(accounts)
+    servicer = CustomersServicer(accounts, ClientAddresses(verifier))
     served = ServedService(
         SERVICE_NAME,
         lambda server: customers_pb2_grpc.add_CustomersServiceServicer_to_server(servicer, server),
@@ -52,6 +63,12 @@ async def start(config: CustomersConfig) -> CustomersProcess:
         [served],
         port=config.port,
         host=config.host,
-        interceptors=[AuthInterceptor(TokenVerifier(config.keys.public_pem), PUBLIC_METHODS)],
+        interceptors=[
+            AuthInterceptor(
+                verifier,
+                AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS, admin=ADMIN_METHODS),
+            )
+        ],
+        tls=config.tls,
     )
-    return CustomersProcess(server=running, engine=engine)
+    return CustomersProcess(server=running, database=database, redis=redis, hashing=hashing)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
 
 from services.kit.errors import FieldViolation, InvalidArgument
 
@@ -12,7 +13,6 @@ EMAIL_MAX = 254
 NAME_MAX = 100
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class Registration:
         return normalize_email(self.email)
 
 
+def email_problem(email: str) -> str | None:
+    """What is wrong with an address's syntax, or None; never asks DNS."""
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        return f"is not a valid email address: {error}"
+    return None
+
+
 def normalize_email(email: str) -> str:
     """Emails are unique case-insensitively."""
     return email.strip().casefold()
@@ -49,8 +58,8 @@ def validate_registration(email: str, name: str, password: str) -> Registration:
         violations.append(FieldViolation("email", "is required"))
     elif len(email) > EMAIL_MAX:
         violations.append(FieldViolation("email", f"must be at most {EMAIL_MAX} characters"))
-    elif not _EMAIL.match(email):
-        violations.append(FieldViolation("email", "is not a valid email address"))
+    elif (problem := email_problem(email)) is not None:
+        violations.append(FieldViolation("email", problem))
     if not name:
         violations.append(FieldViolation("name", "is required"))
     elif len(name) > NAME_MAX:

@@ -1,15 +1,15 @@
-"""Customers table adapter (SQLAlchemy async)."""
+"""Customers table adapter: one transaction per method on the service's database."""
 
 from __future__ import annotations
 
 from datetime import UTC
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, bindparam, select, update
 
 from services.customers.domain import Customer
+from services.kit.database import Connection, Database
 from services.kit.errors import AlreadyExists
+from services.kit.statements import Statement, insert_or_nothing
 
 metadata = MetaData()
 
@@ -24,6 +24,30 @@ customers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# A table of its own rather than a column: databases made before roles existed get it from
+# create_all, with nothing to migrate.
+customer_roles = Table(
+    "customer_roles",
+    metadata,
+    Column("customer_id", String(36), ForeignKey("customers.id"), primary_key=True),
+    Column("role", String(40), primary_key=True),
+)
+
+
+_ADD = insert_or_nothing(customers)
+_BY_EMAIL_KEY = Statement(select(customers).where(customers.c.email_key == bindparam("email_key")))
+_BY_ID = Statement(select(customers).where(customers.c.id == bindparam("id")))
+_GRANT = insert_or_nothing(customer_roles)
+_ROLES_OF = Statement(
+    select(customer_roles.c.role).where(customer_roles.c.customer_id == bindparam("customer_id"))
+)
+# Compare-and-set, so a concurrent login's rehash never overwrites a password change.
+_REPLACE_HASH = Statement(
+    update(customers)
+    .where(customers.c.id == bindparam("id"), customers.c.password_hash == bindparam("old_hash"))
+    .values(password_hash=bindparam("new_hash"))
+)
+
 
 def _to_customer(row: object) -> Customer:
     created = row.created_at  # type: ignore[attr-defined]
@@ -33,40 +57,42 @@ def _to_customer(row: object) -> Customer:
 
 
 class CustomerRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def add(self, customer: Customer, email_key: str, password_hash: str) -> None:
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    customers.insert().values(
-                        id=customer.id,
-                        email_key=email_key,
-                        email=customer.email,
-                        name=customer.name,
-                        password_hash=password_hash,
-                        created_at=customer.created_at,
-                    )
-                )
-        except IntegrityError:
-            raise AlreadyExists("a customer with this email already exists") from None
+        row = {
+            "id": customer.id,
+            "email_key": email_key,
+            "email": customer.email,
+            "name": customer.name,
+            "password_hash": password_hash,
+            "created_at": customer.created_at,
+        }
+
+        def add(conn: Connection) -> bool:
+            return conn.first(_ADD, row) is not None
+
+        if not await self._database.transaction(add):
+            raise AlreadyExists("a customer with this email already exists")
 
     async def by_email_key(self, email_key: str) -> tuple[Customer, str] | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(customers).where(customers.c.email_key == email_key))).first()
+        row = await self._database.read(lambda conn: conn.first(_BY_EMAIL_KEY, {"email_key": email_key}))
         return None if row is None else (_to_customer(row), row.password_hash)
 
     async def by_id(self, customer_id: str) -> Customer | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(customers).where(customers.c.id == customer_id))).first()
+        row = await self._database.read(lambda conn: conn.first(_BY_ID, {"id": customer_id}))
         return None if row is None else _to_customer(row)
 
     async def replace_hash(self, customer_id: str, old_hash: str, new_hash: str) -> None:
-        # Compare-and-set, so a concurrent login's rehash never overwrites a password change.
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(customers)
-                .where(customers.c.id == customer_id, customers.c.password_hash == old_hash)
-                .values(password_hash=new_hash)
-            )
+        params = {"id": customer_id, "old_hash": old_hash, "new_hash": new_hash}
+        await self._database.transaction(lambda conn: conn.execute(_REPLACE_HASH, params))
+
+    async def roles_of(self, customer_id: str) -> frozenset[str]:
+        rows = await self._database.read(lambda conn: conn.rows(_ROLES_OF, {"customer_id": customer_id}))
+        return frozenset(row.role for row in rows)
+
+    async def grant(self, customer_id: str, role: str) -> bool:
+        """Give the customer a role; False when they had it already."""
+        params = {"customer_id": customer_id, "role": role}
+        return bool(await self._database.transaction(lambda conn: conn.first(_GRANT, params) is not None))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.timestamp_pb2 import Timestamp
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
 from services.customers.accounts import Accounts
 from services.customers.domain import Customer
 from services.kit.auth import current_caller
+from services.kit.forwarding import ClientAddresses
 
 SERVICE_NAME = customers_pb2.DESCRIPTOR.services_by_name["CustomersService"].full_name
 PUBLIC_METHODS = (f"/{SERVICE_NAME}/Register", f"/{SERVICE_NAME}/Login")
+ADMIN_METHODS = (f"/{SERVICE_NAME}/FindCustomer",)
 
 
 def _customer_message(customer: Customer) -> customers_pb2.Customer:
@@ -22,19 +26,23 @@ def _customer_message(customer: Customer) -> customers_pb2.Customer:
 
 
 class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, addresses: ClientAddresses) -> None:
         self._accounts = accounts
+        self._addresses = addresses
+
+    def _client_address(self, context: Any) -> str:
+        return self._addresses.address_of(context.invocation_metadata(), context.peer())
 
     async def Register(
-        self, request: customers_pb2.RegisterRequest, context: object
+        self, request: customers_pb2.RegisterRequest, context: Any
     ) -> customers_pb2.RegisterResponse:
-        customer = await self._accounts.register(request.email, request.name, request.password)
+        customer = await self._accounts.register(
+            request.email, request.name, request.password, self._client_address(context)
+        )
         return customers_pb2.RegisterResponse(customer=_customer_message(customer))
 
-    async def Login(
-        self, request: customers_pb2.LoginRequest, context: object
-    ) -> customers_pb2.LoginResponse:
-        token = await self._accounts.login(request.email, request.password)
+    async def Login(self, request: customers_pb2.LoginRequest, context: Any) -> customers_pb2.LoginResponse:
+        token = await self._accounts.login(request.email, request.password, self._client_address(context))
         return customers_pb2.LoginResponse(
             access_token=token.access_token, token_type="Bearer", expires_in=token.expires_in
         )
@@ -44,3 +52,9 @@ class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
     ) -> customers_pb2.GetMeResponse:
         customer = await self._accounts.get(current_caller().subject)
         return customers_pb2.GetMeResponse(customer=_customer_message(customer))
+
+    async def FindCustomer(
+        self, request: customers_pb2.FindCustomerRequest, context: object
+    ) -> customers_pb2.FindCustomerResponse:
+        customer = await self._accounts.find_by_email(request.email)
+        return customers_pb2.FindCustomerResponse(customer=_customer_message(customer))

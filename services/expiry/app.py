@@ -1,22 +1,26 @@
-"""Composition root of the expiry worker."""
+"""Composition root of the expiry process: the session expiry worker and the stuck-saga checks."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
 from redis.asyncio import Redis
 
+from bus.keys import BusKeys
 from services.expiry.config import ExpiryConfig
 from services.expiry.schedule import DeadlineSchedule
+from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
+from services.expiry.stuck_sagas import StuckSagaCheck, read_stuck_gauge
 from services.expiry.worker import ExpiryWorker
-from services.kit.bus_runtime import redis_client
+from services.kit.bus_runtime import connect_redis
 from services.kit.channels import peer_channel
+from services.kit.metrics import observe_expiry_lateness
+from services.kit.scraped_metrics import register_scraped_gauges
 from services.kit.service_identity import ServiceCredentials
-from services.kit.settings import ConfigError
-from services.kit.tokens import TokenIssuer
 from services.sessions.client import ArbiterClient
 
 
@@ -26,26 +30,43 @@ class ExpiryProcess:
     task: asyncio.Task[None]
     redis: Redis
     channel: grpc.aio.Channel
+    stuck_checker: ExpiryWorker
+    stuck_task: asyncio.Task[None]
+    forget_gauges: Callable[[], None]
 
     async def stop(self) -> None:
+        self.forget_gauges()
         self.worker.stop()
-        await self.task
+        self.stuck_checker.stop()
+        await asyncio.gather(self.task, self.stuck_task)
         await self.channel.close()
         await self.redis.aclose()
 
 
 async def start(config: ExpiryConfig) -> ExpiryProcess:
-    if config.keys.private_pem is None:
-        raise ConfigError("expiry needs JWT_PRIVATE_KEY[_FILE] to sign its service token")
-    redis = redis_client(config.bus.redis_url)
-    channel = peer_channel(config.sessions_address)
-    arbiter = ArbiterClient(channel, ServiceCredentials(TokenIssuer(config.keys.private_pem, 600), "expiry"))
+    redis = await connect_redis(config.bus.redis)
+    channel = peer_channel(config.sessions_address, config.tls)
+    arbiter = ArbiterClient(channel, ServiceCredentials("expiry", config.service_key))
 
     async def expire(session_ids: Sequence[str]) -> int:
         return len(await arbiter.expire_many(session_ids))
 
-    worker = ExpiryWorker(
-        DeadlineSchedule(redis, config.bus.namespace), expire, config.policy, concurrency=config.concurrency
-    )
+    deadlines = DeadlineSchedule(redis, config.bus.namespace, claimed_late=observe_expiry_lateness)
+    worker = ExpiryWorker(deadlines, expire, config.policy, concurrency=config.concurrency)
     task = asyncio.create_task(worker.run(), name="expiry-worker")
-    return ExpiryProcess(worker=worker, task=task, redis=redis, channel=channel)
+    # Stuck-saga checks are deadlines too: the same worker sleeps until the next one on its own schedule.
+    keys = BusKeys(config.bus.namespace)
+    checks = DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE)
+    stuck = StuckSagaCheck(redis, keys, checks, config.stuck_saga_after, lambda: datetime.now(UTC))
+    stuck_checker = ExpiryWorker(checks, stuck.check, config.policy, concurrency=1)
+    stuck_task = asyncio.create_task(stuck_checker.run(), name="stuck-saga-checks")
+    forget_gauges = register_scraped_gauges(lambda: read_stuck_gauge(redis, keys), "the stuck sagas")
+    return ExpiryProcess(
+        worker=worker,
+        task=task,
+        redis=redis,
+        channel=channel,
+        stuck_checker=stuck_checker,
+        stuck_task=stuck_task,
+        forget_gauges=forget_gauges,
+    )

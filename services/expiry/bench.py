@@ -29,8 +29,10 @@ from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.worker import ExpiryWorker
 from services.kit.db import create_schema, make_engine
-from services.kit.service_identity import ServiceCredentials
-from services.kit.tokens import TokenIssuer, ensure_dev_keys
+from services.kit.redis_connection import RedisSettings, redis_client
+from services.kit.service_identity import ServiceCredentials, dev_service_key
+from services.kit.settings import Env
+from services.kit.shared_settings import REDIS_URL
 from services.sessions.client import ArbiterClient
 from services.sessions.repository import metadata, sessions
 
@@ -124,7 +126,8 @@ async def wait_serving(address: str, timeout: float = 60) -> None:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
-                if (await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == 1:
+                answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)  # type: ignore[attr-defined]
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             except grpc.aio.AioRpcError:
                 pass
@@ -133,11 +136,9 @@ async def wait_serving(address: str, timeout: float = 60) -> None:
 
 
 async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> int:
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client(RedisSettings.checked(redis_url), decode_responses=True)
     data = Path(tempfile.mkdtemp(prefix="bench-expiry-"))
     namespace = f"bench-expiry-{uuid.uuid4().hex[:8]}"
-    keys = ensure_dev_keys(data / "keys")
-    assert keys.private_pem is not None
     port = 50000 + os.getpid() % 10000
     env = {
         **os.environ,
@@ -177,7 +178,9 @@ async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> i
         if time.time() * 1000 > start_ms:
             print("set-up took longer than the lead time; lateness below includes set-up")
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            arbiter = ArbiterClient(channel, ServiceCredentials(TokenIssuer(keys.private_pem, 600), "bench"))
+            # The bench stands in for the expiry worker, so it calls with the worker's identity.
+            credentials = ServiceCredentials("expiry", dev_service_key(data, "expiry"))
+            arbiter = ArbiterClient(channel, credentials)
 
             async def expire(session_ids: Sequence[str]) -> int:
                 return len(await arbiter.expire_many(session_ids))
@@ -211,7 +214,7 @@ def cli() -> int:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--span", type=float, default=40.0, help="seconds over which deadlines fall due")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--redis-url", default=REDIS_URL.optional(Env()) or "redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     return asyncio.run(main(args.count, args.span, args.redis_url, args.concurrency))
 

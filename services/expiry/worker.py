@@ -1,8 +1,13 @@
-"""The expiry loop: claim due deadlines, ask the arbiter to expire each, forget them once answered."""
+"""The expiry loop: claim due deadlines, ask the arbiter to expire each, forget them once answered.
+
+Between sweeps the worker sleeps until the next deadline (or lease) falls due, or until a deadline
+earlier than that one is scheduled; it never ticks on a short timer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -10,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.exceptions import RedisError
 
 from services.expiry.policy import ExpiryPolicy
-from services.expiry.schedule import DeadlineSchedule
+from services.expiry.ports import DueDeadlines
 from services.kit.errors import DomainError, TransientError
 
 log = logging.getLogger(__name__)
@@ -18,14 +23,18 @@ log = logging.getLogger(__name__)
 # Asks the arbiter to expire a batch of sessions; returns how many expired now.
 ExpirePort = Callable[[Sequence[str]], Awaitable[int]]
 
-IDLE_POLL_SECONDS = 0.05
 RETRY_DELAY_MS = 1000
+# Deadlines due within this much of the previous sweep wait for one another: one sweep, one batch.
+BATCH_WINDOW_MS = 50
+# The longest sleep: a safety net should a notice of an earlier deadline be lost.
+LONGEST_SLEEP_SECONDS = 30.0
+REDIS_PAUSE_MS = 500
 
 
 class ExpiryWorker:
     def __init__(
         self,
-        schedule: DeadlineSchedule,
+        schedule: DueDeadlines,
         expire: ExpirePort,
         policy: ExpiryPolicy,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
@@ -39,10 +48,18 @@ class ExpiryWorker:
         self._limit = asyncio.Semaphore(concurrency)
         self._chunk = chunk
         self._stopping = False
+        self._woken = asyncio.Event()
+        self._sleeping_until_ms: int | None = None
         self.expired = 0
 
     def stop(self) -> None:
         self._stopping = True
+        self._woken.set()
+
+    def deadline_added(self, deadline_ms: int) -> None:
+        """A deadline earlier than all others was scheduled: wake if asleep past it."""
+        if self._sleeping_until_ms is None or deadline_ms < self._sleeping_until_ms:
+            self._woken.set()
 
     async def sweep_once(self) -> int:
         """One claim-and-expire pass; returns how many deadlines it handled."""
@@ -74,12 +91,37 @@ class ExpiryWorker:
                 return False
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                handled = await self.sweep_once()
-            except (OSError, RedisError) as error:
-                log.warning("redis unavailable: %s", error)
-                handled = 0
-                await asyncio.sleep(0.5)
-            if handled < self._policy.batch_size:
-                await asyncio.sleep(IDLE_POLL_SECONDS)
+        watching = asyncio.create_task(self._schedule.watch_earlier(self.deadline_added))
+        try:
+            while not self._stopping:
+                # Cleared before the sweep: a notice that lands during it wakes the next one.
+                self._woken.clear()
+                swept_at = self._clock_ms()
+                try:
+                    if await self.sweep_once() >= self._policy.batch_size:
+                        continue  # more may be due right now
+                    wake_at = await self._schedule.next_due_ms()
+                except (OSError, RedisError) as error:
+                    log.warning("redis unavailable: %s", error)
+                    wake_at = swept_at + REDIS_PAUSE_MS
+                await self._sleep_until(None if wake_at is None else max(wake_at, swept_at + BATCH_WINDOW_MS))
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+
+    async def _sleep_until(self, wake_at_ms: int | None) -> None:
+        """Until `wake_at_ms` (at most the longest sleep), an earlier deadline's notice, or stop()."""
+        longest_ms = int(LONGEST_SLEEP_SECONDS * 1000)
+        now = self._clock_ms()
+        delay_ms = longest_ms if wake_at_ms is None else min(longest_ms, wake_at_ms - now)
+        if delay_ms <= 0:
+            return
+        self._sleeping_until_ms = now + delay_ms
+        try:
+            async with asyncio.timeout(delay_ms / 1000):
+                await self._woken.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._sleeping_until_ms = None

@@ -1,13 +1,13 @@
 """Run the flights service: `python -m services.flights`."""
 
-from services.booking.config import BookingConfig
 from services.flights.app import start
 from services.kit.process import run_process
 from services.kit.settings import Env
+from services.participant.config import ParticipantConfig
 
 
 def main() -> None:
-    run_process("flights", lambda: start(BookingConfig.from_env(Env(), "flights", "flight")))
+    run_process("flights", lambda: start(ParticipantConfig.from_env(Env(), "flights", "flight")))
 
 
 if __name__ == "__main__":

@@ -6,23 +6,25 @@ from datetime import UTC, datetime
 
 from travel.flights.v1 import flights_pb2_grpc
 
-from services.booking.config import BookingConfig
-from services.booking.process import BookingParts, BookingProcess, start_booking_process
-from services.booking.provider_client import ProviderClient
 from services.flights.reservations import FlightReservations
 from services.flights.saga_steps import flight_handlers
 from services.flights.servicer import PUBLIC_METHODS, SERVICE_NAME, FlightsServicer
+from services.kit.access_policy import AccessPolicy
 from services.kit.grpc_server import ServedService
-from services.sessions.client import ArbiterClient
+from services.participant.config import ParticipantConfig
+from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 
 
-def flights_parts(provider: ProviderClient, arbiter: ArbiterClient) -> BookingParts:
+def flights_parts(provider: ProviderApi, arbiter: SessionArbiter) -> ParticipantParts:
     servicer = FlightsServicer(FlightReservations(provider, arbiter, lambda: datetime.now(UTC)))
     served = ServedService(
         SERVICE_NAME, lambda s: flights_pb2_grpc.add_FlightsServiceServicer_to_server(servicer, s)
     )
-    return BookingParts(served, PUBLIC_METHODS, flight_handlers(provider))
+    access = AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS)
+    return ParticipantParts(served, access, flight_handlers(provider))
 
 
-async def start(config: BookingConfig) -> BookingProcess:
-    return await start_booking_process(config, "flights", flights_parts)
+async def start(config: ParticipantConfig) -> ParticipantProcess:
+    return await start_participant_process(config, "flights", flights_parts)

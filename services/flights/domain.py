@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.booking.validation import check_id, check_party, parse_day
 from services.kit.errors import FieldViolation, InvalidArgument
+from services.reservations.validation import check_id, check_party, parse_day
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from services.booking.provider_client import ProviderClient
 from services.flights.domain import LegInfo, check_legs, flight_number, validate_search, validate_trip
 from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
-from services.sessions.client import ArbiterClient
+from services.provider_client.client import provider_path
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 from services.sessions.messages import timestamp
 
 SEARCH_PAGE = 50
@@ -29,7 +31,7 @@ def leg_info(flight: dict[str, Any]) -> LegInfo:
 
 
 class FlightReservations:
-    def __init__(self, provider: ProviderClient, arbiter: ArbiterClient, now: Callable[[], datetime]) -> None:
+    def __init__(self, provider: ProviderApi, arbiter: SessionArbiter, now: Callable[[], datetime]) -> None:
         self._provider = provider
         self._arbiter = arbiter
         self._now = now
@@ -45,7 +47,7 @@ class FlightReservations:
 
     async def _flight(self, flight_id: str, field: str) -> dict[str, Any]:
         try:
-            found: dict[str, Any] = await self._provider.get(f"/flights/{flight_id}")
+            found: dict[str, Any] = await self._provider.get(provider_path("flights", flight_id))
             return found
         except NotFound:
             raise InvalidArgument(FieldViolation(field, f"no flight {flight_id!r}")) from None
@@ -53,8 +55,9 @@ class FlightReservations:
     async def reserve(
         self, customer_id: str, session_id: str, outbound_id: str, return_id: str, passengers: int
     ) -> sessions_pb.Session:
-        trip = validate_trip(outbound_id, return_id, passengers)
+        # The session first: a session the caller cannot change is refused as such, whatever it asks.
         await self._arbiter.authorize_item_change(session_id, customer_id)
+        trip = validate_trip(outbound_id, return_id, passengers)
         outbound = await self._flight(trip.outbound_flight_id, "outboundFlightId")
         back = await self._flight(trip.return_flight_id, "returnFlightId")
         check_legs(leg_info(outbound), leg_info(back), self._now())
@@ -94,6 +97,6 @@ class FlightReservations:
             origin=info.origin,
             destination=info.destination,
             departure=timestamp(info.departure),
-            price={"amount": int(hold["amount"]), "currency": hold["currency"]},
+            price=money_pb2.Money(amount=int(hold["amount"]), currency=hold["currency"]),
             status=hold["status"],
         )

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bus.context import Handler, StepContext
-from services.booking.hold_steps import cancel_hold, confirm_hold, release_step
-from services.booking.provider_client import ProviderClient
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.backoff import Retries
+from bus.context import Handler, Step, StepContext
+from bus.vocabulary import FLIGHTS_CANCEL, FLIGHTS_CONFIRM, FLIGHTS_RELEASE
+from services.provider_client.client import for_saga_steps
+from services.provider_client.ports import ProviderApi
+from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step
 
 LEGS = ("outbound_hold_id", "return_hold_id")
 
 
-def flight_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
+def flight_handlers(provider: ProviderApi) -> Mapping[str, Handler]:
+    provider = for_saga_steps(provider)
+
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
         for leg in LEGS:
             await confirm_hold(
-                provider, ctx.arguments[leg], f"{ctx.idempotency_key}:{leg}", "FLIGHT_REJECTED"
+                provider,
+                ctx.arguments[leg],
+                f"{ctx.idempotency_key}:{leg}",
+                pb.REFUSAL_REASON_FLIGHT_REJECTED,
             )
         return {leg: ctx.arguments[leg] for leg in LEGS}
 
@@ -24,4 +34,10 @@ def flight_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
         for leg in reversed(LEGS):
             await cancel_hold(provider, ctx.arguments[leg], f"{ctx.idempotency_key}:{leg}")
 
-    return {"flights.confirm": confirm, "flights.cancel": cancel, "flights.release": release_step(provider)}
+    return {
+        # Still compensatable: after its budget an operator decides, rather than a saga held forever.
+        FLIGHTS_CONFIRM.name: Step(confirm, Retries.BOUNDED),
+        # Undoing and letting go must finish, or the provider keeps seats nobody pays for.
+        FLIGHTS_CANCEL.name: Step(cancel, Retries.MUST_FINISH),
+        FLIGHTS_RELEASE.name: Step(release_step(provider), Retries.MUST_FINISH),
+    }

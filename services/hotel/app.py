@@ -6,23 +6,25 @@ from datetime import UTC, datetime
 
 from travel.hotel.v1 import hotel_pb2_grpc
 
-from services.booking.config import BookingConfig
-from services.booking.process import BookingParts, BookingProcess, start_booking_process
-from services.booking.provider_client import ProviderClient
 from services.hotel.reservations import HotelReservations
 from services.hotel.saga_steps import hotel_handlers
 from services.hotel.servicer import PUBLIC_METHODS, SERVICE_NAME, HotelServicer
+from services.kit.access_policy import AccessPolicy
 from services.kit.grpc_server import ServedService
-from services.sessions.client import ArbiterClient
+from services.participant.config import ParticipantConfig
+from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 
 
-def hotel_parts(provider: ProviderClient, arbiter: ArbiterClient) -> BookingParts:
+def hotel_parts(provider: ProviderApi, arbiter: SessionArbiter) -> ParticipantParts:
     servicer = HotelServicer(HotelReservations(provider, arbiter, lambda: datetime.now(UTC).date()))
     served = ServedService(
         SERVICE_NAME, lambda s: hotel_pb2_grpc.add_HotelServiceServicer_to_server(servicer, s)
     )
-    return BookingParts(served, PUBLIC_METHODS, hotel_handlers(provider))
+    access = AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS)
+    return ParticipantParts(served, access, hotel_handlers(provider))
 
 
-async def start(config: BookingConfig) -> BookingProcess:
-    return await start_booking_process(config, "hotel", hotel_parts)
+async def start(config: ParticipantConfig) -> ParticipantProcess:
+    return await start_participant_process(config, "hotel", hotel_parts)

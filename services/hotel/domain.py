@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.booking.validation import check_id, check_not_past, check_party, parse_day
 from services.kit.errors import FieldViolation, InvalidArgument
+from services.reservations.validation import check_id, check_not_past, check_party, parse_day
 
 MAX_NIGHTS = 30
 

@@ -7,18 +7,20 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from services.booking.provider_client import ProviderClient
 from services.hotel.domain import validate_search, validate_stay
 from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
-from services.sessions.client import ArbiterClient
+from services.provider_client.client import provider_path
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 
 SEARCH_PAGE = 50
 
 
 class HotelReservations:
-    def __init__(self, provider: ProviderClient, arbiter: ArbiterClient, today: Callable[[], date]) -> None:
+    def __init__(self, provider: ProviderApi, arbiter: SessionArbiter, today: Callable[[], date]) -> None:
         self._provider = provider
         self._arbiter = arbiter
         self._today = today
@@ -37,10 +39,11 @@ class HotelReservations:
     async def reserve(
         self, customer_id: str, session_id: str, hotel_id: str, check_in: str, check_out: str, guests: int
     ) -> sessions_pb.Session:
-        stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
+        # The session first: a session the caller cannot change is refused as such, whatever it asks.
         await self._arbiter.authorize_item_change(session_id, customer_id)
+        stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
         try:
-            hotel = await self._provider.get(f"/hotels/{stay.hotel_id}")
+            hotel = await self._provider.get(provider_path("hotels", stay.hotel_id))
         except NotFound:
             raise InvalidArgument(FieldViolation("hotelId", f"no hotel {stay.hotel_id!r}")) from None
         key = f"{session_id}:hotel:{uuid.uuid4().hex}"
@@ -64,7 +67,7 @@ class HotelReservations:
                 check_in=stay.check_in.isoformat(),
                 check_out=stay.check_out.isoformat(),
                 guests=stay.guests,
-                price={"amount": int(hold["amount"]), "currency": hold["currency"]},
+                price=money_pb2.Money(amount=int(hold["amount"]), currency=hold["currency"]),
                 status=hold["status"],
             )
         )

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bus.context import Handler, StepContext
-from services.booking.hold_steps import cancel_hold, confirm_hold, release_step
-from services.booking.provider_client import ProviderClient
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.backoff import Retries
+from bus.context import Handler, Step, StepContext
+from bus.vocabulary import HOTEL_CANCEL, HOTEL_CONFIRM, HOTEL_RELEASE
+from services.provider_client.client import for_saga_steps
+from services.provider_client.ports import ProviderApi
+from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step
 
 
-def hotel_handlers(provider: ProviderClient) -> Mapping[str, Handler]:
+def hotel_handlers(provider: ProviderApi) -> Mapping[str, Handler]:
+    provider = for_saga_steps(provider)
+
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
         hold_id = ctx.arguments["hold_id"]
-        await confirm_hold(provider, hold_id, ctx.idempotency_key, "HOTEL_REJECTED")
+        await confirm_hold(provider, hold_id, ctx.idempotency_key, pb.REFUSAL_REASON_HOTEL_REJECTED)
         return {"hold_id": hold_id}
 
     async def cancel(ctx: StepContext) -> None:
         await cancel_hold(provider, ctx.arguments["hold_id"], ctx.idempotency_key)
 
-    return {"hotel.confirm": confirm, "hotel.cancel": cancel, "hotel.release": release_step(provider)}
+    return {
+        # Still compensatable: after its budget an operator decides, rather than a saga held forever.
+        HOTEL_CONFIRM.name: Step(confirm, Retries.BOUNDED),
+        # Undoing and letting go must finish, or the provider keeps a room nobody pays for.
+        HOTEL_CANCEL.name: Step(cancel, Retries.MUST_FINISH),
+        HOTEL_RELEASE.name: Step(release_step(provider), Retries.MUST_FINISH),
+    }

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from grpc_interceptor.server import AsyncServerInterceptor
 
+from services.kit.access_policy import Access
 from services.kit.errors import PermissionDenied, Unauthenticated
 from services.kit.grpc_status import to_rpc_status
 from services.kit.tokens import Caller, TokenVerifier
+
+log = logging.getLogger(__name__)
 
 _current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
     "current_caller", default=None
@@ -27,14 +31,6 @@ def current_caller() -> Caller:
     return caller
 
 
-def require_service_caller() -> Caller:
-    """Internal RPCs accept only service tokens, never an end user's."""
-    caller = current_caller()
-    if not caller.is_service:
-        raise PermissionDenied("this method is internal")
-    return caller
-
-
 def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
     for key, value in metadata or ():
         if key.lower() == "authorization":
@@ -47,16 +43,17 @@ def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
 
 
 class AuthInterceptor(AsyncServerInterceptor):
-    """Rejects calls without a valid token, except for the listed public methods."""
+    """Verifies the caller's token, then lets the call through only if the access policy allows it."""
 
-    def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str] = ()) -> None:
+    def __init__(self, verifier: TokenVerifier, policy: Access) -> None:
         self._verifier = verifier
-        self._public = frozenset(public_methods)
+        self._policy = policy
 
     async def intercept(
         self, method: Callable[..., Any], request_or_iterator: Any, context: Any, method_name: str
     ) -> Any:
-        is_public = method_name in self._public or method_name.startswith(ALWAYS_PUBLIC_PREFIXES)
+        always_public = method_name.startswith(ALWAYS_PUBLIC_PREFIXES)
+        is_public = always_public or self._policy.is_public(method_name)
         token = bearer_token(context.invocation_metadata())
         caller: Caller | None = None
         if token is not None:
@@ -65,8 +62,14 @@ class AuthInterceptor(AsyncServerInterceptor):
             except Unauthenticated as error:
                 if not is_public:
                     await context.abort_with_status(to_rpc_status(error))
-        elif not is_public:
-            await context.abort_with_status(to_rpc_status(Unauthenticated("missing bearer token")))
+        if not always_public:
+            try:
+                self._policy.check(method_name, caller)
+            except PermissionDenied as error:
+                log.warning("denied: %s", error.message)
+                await context.abort_with_status(to_rpc_status(error))
+            except Unauthenticated as error:
+                await context.abort_with_status(to_rpc_status(error))
         reset = _current_caller.set(caller)
         try:
             response = method(request_or_iterator, context)

@@ -1,4 +1,8 @@
-"""SQLAlchemy async engines from DATABASE_URL: one SQLite file per service, or a schema each on PostgreSQL."""
+"""Engines from DATABASE_URL: one SQLite file per service, or a schema each on PostgreSQL.
+
+`open_database` is what services run on (see services.kit.database); the async engine stays for
+tools and tests that want SQLAlchemy's own API.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from services.kit.database import Database
 from services.kit.settings import ConfigError, Env
+from services.kit.shared_settings import DATABASE_URL, DB_SCHEMA_PREFIX
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def database_url(env: Env, service: str) -> str:
     """DATABASE_URL when set, else a SQLite file named after the service in the data folder."""
-    url = env.optional("DATABASE_URL")
+    url = DATABASE_URL.optional(env)
     if url:
         return url
     return f"sqlite:///{Path(env.data_dir()) / f'{service}.sqlite3'}"
@@ -24,7 +30,7 @@ def database_url(env: Env, service: str) -> str:
 
 def schema_name(env: Env, service: str) -> str:
     """The PostgreSQL schema of a service: DB_SCHEMA_PREFIX + service, so runs never collide."""
-    name = f"{env.str('DB_SCHEMA_PREFIX', '')}{service}".lower()
+    name = f"{DB_SCHEMA_PREFIX.read(env)}{service}".lower()
     if not _SCHEMA_NAME.match(name):
         raise ConfigError(f"DB_SCHEMA_PREFIX gives an invalid schema name {name!r}")
     return name
@@ -38,6 +44,37 @@ def to_async_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
+
+
+def to_sync_url(url: str) -> str:
+    """Pick the synchronous driver for a plain database URL: sqlite3, or psycopg 3."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def make_sync_engine(url: str, schema: str | None = None, pool_size: int = 1) -> Engine:
+    """A synchronous engine; on PostgreSQL every connection's search_path is the service's own schema."""
+    sync_url = to_sync_url(url)
+    if sync_url.startswith("sqlite"):
+        engine = create_engine(sync_url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        _tune_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
+    if schema:
+        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+    return create_engine(sync_url, **kwargs)
+
+
+async def open_database(
+    url: str, schema: str | None, name: str, *metadata: MetaData, threads: int = 4
+) -> Database:
+    """The service's database with its tables created; `threads` connections on PostgreSQL, one on SQLite."""
+    count = threads if not to_sync_url(url).startswith("sqlite") else 1
+    database = Database(make_sync_engine(url, schema, pool_size=count), name, threads=count)
+    await database.create_tables(*metadata, schema=schema)
+    return database
 
 
 def make_engine(url: str, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
@@ -57,9 +94,9 @@ def make_engine(url: str, schema: str | None = None, pool_size: int = 10) -> Asy
     return create_async_engine(async_url, **kwargs)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine | Engine) -> None:
     # WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail.
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine if isinstance(engine, Engine) else engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

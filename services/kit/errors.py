@@ -54,6 +54,15 @@ class PermissionDenied(DomainError):
     """The caller is known but not allowed to do this."""
 
 
+class ResourceExhausted(DomainError):
+    """A limit or quota is used up: too many attempts, streams or open sessions; retry later."""
+
+    def __init__(self, message: str, retry_after_seconds: int, subject: str = "") -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.subject = subject
+
+
 class TransientError(Exception):
     """A dependency failed in a way that may succeed if tried again later."""
 

@@ -13,7 +13,10 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.kit.call_context import CallContextInterceptor
 from services.kit.grpc_status import ErrorMappingInterceptor
+from services.kit.grpc_tls import GrpcTls
+from services.kit.rules_interceptor import FieldRulesInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,20 @@ class RunningServer:
 async def start_server(
     services: Sequence[ServedService],
     port: int,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    tls: GrpcTls | None = None,
 ) -> RunningServer:
-    """Start serving; port 0 picks a free one (tests)."""
+    """Start serving, over TLS when `tls` is given, else plaintext; port 0 picks a free one (tests)."""
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(), *interceptors],
+        # Field rules run after authentication: an anonymous caller hears 401, not what it got wrong.
+        # The call's ids are bound first, so every line logged while serving it carries them.
+        interceptors=[
+            CallContextInterceptor(),
+            ErrorMappingInterceptor(),
+            *interceptors,
+            FieldRulesInterceptor(),
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     for service in services:
@@ -60,13 +71,18 @@ async def start_server(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, tls.server_credentials())
     if bound == 0:
         raise OSError(f"cannot bind gRPC server to {host}:{port}")
     await server.start()
     for name in ["", *names]:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("gRPC server listening on %s:%d (%s)", host, bound, ", ".join(names))
+    security = "plaintext" if tls is None else ("mutual TLS" if tls.client_auth else "TLS")
+    log.info("gRPC server listening on %s:%d, %s (%s)", host, bound, security, ", ".join(names))
     return RunningServer(server=server, port=bound, health=health, services=list(services))
 
 

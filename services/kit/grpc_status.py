@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_interceptor.server import AsyncServerInterceptor
 from grpc_status import rpc_status
 
 from services.kit import errors
+from services.kit.metrics import observe_grpc_served
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (errors.Conflict, grpc.StatusCode.ABORTED),
     (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.TransientError, grpc.StatusCode.UNAVAILABLE),
     # Any other business outcome is a refusal the caller can act on, never an internal error.
     (errors.DomainError, grpc.StatusCode.FAILED_PRECONDITION),
@@ -48,8 +51,21 @@ def status_for(error: Exception) -> tuple[grpc.StatusCode, str, list[Any]]:
                 )
             if isinstance(error, errors.TransientError):
                 details.append(error_details_pb2.RetryInfo())
+            if isinstance(error, errors.ResourceExhausted):
+                details += _exhausted_details(error)
             return code, str(error) or code.name.lower(), details
     return grpc.StatusCode.INTERNAL, "internal error", []
+
+
+def _exhausted_details(error: errors.ResourceExhausted) -> list[Any]:
+    """RetryInfo says when to come back (the gateway turns it into Retry-After); QuotaFailure, which."""
+    delay = duration_pb2.Duration(seconds=max(1, error.retry_after_seconds))
+    quota = error_details_pb2.QuotaFailure(
+        violations=[
+            error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=error.message)
+        ]
+    )
+    return [error_details_pb2.RetryInfo(retry_delay=delay), quota]
 
 
 def to_rpc_status(error: Exception) -> grpc.Status:
@@ -64,23 +80,45 @@ def to_rpc_status(error: Exception) -> grpc.Status:
 
 
 class ErrorMappingInterceptor(AsyncServerInterceptor):
-    """Turns exceptions raised by handlers into rich gRPC statuses; logs only unexpected ones."""
+    """Turns exceptions raised by handlers into rich gRPC statuses; logs only unexpected ones.
+
+    Every served call passes here first, so it is also where calls are timed by method and code:
+    a separate interceptor would cost one more layer per call (about 0.4 µs) for the same figure.
+    A streaming call is timed until its stream is handed back, not to its end.
+    """
 
     async def intercept(
         self, method: Callable[..., Any], request_or_iterator: Any, context: Any, method_name: str
     ) -> Any:
+        started = time.perf_counter()
+        code = "OK"
         try:
             response = method(request_or_iterator, context)
             if hasattr(response, "__aiter__"):
                 return response
             return await response
         except (errors.DomainError, errors.TransientError) as error:
-            await context.abort_with_status(to_rpc_status(error))
+            status = to_rpc_status(error)
+            code = status.code.name
+            await context.abort_with_status(status)
         except grpc.aio.AbortError:
+            code = _aborted_code(context)
             raise
         except Exception as error:
+            code = "INTERNAL"
             log.exception("unhandled error in %s", method_name)
             await context.abort_with_status(to_rpc_status(error))
+        finally:
+            observe_grpc_served(method_name, code, time.perf_counter() - started)
+
+
+def _aborted_code(context: Any) -> str:
+    """The code a handler aborted with; its name, whatever form the context keeps it in."""
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    known = {status.value[0]: status.name for status in grpc.StatusCode}
+    return known.get(code, "UNKNOWN") if isinstance(code, int) else "UNKNOWN"
 
 
 _ERRORS_BY_CODE: dict[grpc.StatusCode, type[errors.DomainError]] = {
@@ -99,7 +137,8 @@ def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
     message = error.details() or code.name.lower()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations: list[errors.FieldViolation] = []
-        status = rpc_status.from_call(error)
+        # An AioRpcError carries the same code, details and trailers a sync Call does.
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
         for detail in status.details if status is not None else []:
             bad = error_details_pb2.BadRequest()
             if detail.Unpack(bad):

@@ -1,16 +1,18 @@
-"""Running a service process: logging, config errors as one clear line, stop on SIGINT/SIGTERM."""
+"""Running a service process: logs, traces, metrics, config errors in one line, stop on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from services.kit.grpc_server import wait_for_stop_signal
-from services.kit.settings import ConfigError
+from services.kit.log_format import LogSettings, configure_logging
+from services.kit.metrics import serve_metrics
+from services.kit.settings import ConfigError, Env
+from services.kit.tracing import TracingSettings, start_tracing
 
 
 class Stoppable(Protocol):
@@ -19,12 +21,17 @@ class Stoppable(Protocol):
 
 def run_process(name: str, start: Callable[[], Awaitable[Stoppable]]) -> None:
     """Start a process's components, wait for a stop signal, stop them gracefully."""
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s",
-    )
+    env = Env()
+    try:
+        configure_logging(LogSettings.from_env(env), name)
+        # Before start(): the instrumentations patch the servers, channels and clients it makes.
+        tracing = start_tracing(TracingSettings.from_env(env), name)
+    except ConfigError as error:
+        print(f"{name}: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
 
     async def main() -> None:
+        serve_metrics(Env())
         running = await start()
         await wait_for_stop_signal()
         logging.getLogger(name).info("stopping")
@@ -35,3 +42,5 @@ def run_process(name: str, start: Callable[[], Awaitable[Stoppable]]) -> None:
     except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        tracing.shutdown()

@@ -1,143 +1,208 @@
-"""Ed25519-signed JWT access tokens: issued by customers, verified anywhere with the public key alone."""
+"""Ed25519-signed JWTs: customer tokens signed by the customers service, each service token by its signer."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any, Protocol
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from services.kit.errors import Unauthenticated
-from services.kit.settings import ConfigError, Env
+from services.kit.secret_files import SecretLayout
+from services.kit.settings import ConfigError, Env, Mode
+from services.kit.shared_settings import CUSTOMER_TOKEN_PRIVATE_KEY_FILE, CUSTOMER_TOKEN_PUBLIC_KEY_FILE
+from services.kit.signing_keys import (
+    configured_private_pem,
+    configured_public_pem,
+    ensure_key_pair,
+    private_key_of,
+    public_key_of,
+    public_pem_of,
+)
 
 ALGORITHM = "EdDSA"
 ISSUER = "travel.customers"
 AUDIENCE = "travel.api"
+SERVICE_ISSUER_PREFIX = "travel.service."
+SERVICE_AUDIENCE = "travel.internal"
 SCOPE_CUSTOMER = "customer"
 SCOPE_SERVICE = "service"
+# The customer token's list of roles beyond being a customer, e.g. ["admin"]; absent means none.
+ROLES_CLAIM = "roles"
+ROLE_ADMIN = "admin"
+# A service token lives minutes at most: a leaked one is soon worthless.
+MAX_SERVICE_TOKEN_SECONDS = 300
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "scope"]
+
+# Every service identity there is; a token naming any other is refused before any key is looked up.
+SERVICE_IDENTITIES = ("sessions", "hotel", "flights", "payments", "expiry", "gateway")
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, as proven by a verified token."""
+    """Who is calling, as proven by a verified token: a customer, or a named service."""
 
     subject: str
     scope: str
+    service: str | None = None
+    roles: frozenset[str] = frozenset()
 
     @property
     def is_service(self) -> bool:
-        return self.scope == SCOPE_SERVICE
+        return self.scope == SCOPE_SERVICE and self.service is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope == SCOPE_CUSTOMER and ROLE_ADMIN in self.roles
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    private_pem: bytes | None
-    public_pem: bytes
+def service_issuer(service: str) -> str:
+    return f"{SERVICE_ISSUER_PREFIX}{service}"
+
+
+def service_subject(service: str) -> str:
+    return f"service:{service}"
 
 
 class TokenIssuer:
-    """Signs access tokens; only the customers service (and internal callers) hold the private key."""
+    """Signs customer tokens; only the customers service holds this key."""
 
     def __init__(self, private_pem: bytes, ttl_seconds: int) -> None:
-        self._key = serialization.load_pem_private_key(private_pem, password=None)
+        self._key = private_key_of(private_pem, "the customer token key")
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, subject: str, now: int, token_id: str, scope: str = SCOPE_CUSTOMER) -> str:
-        claims = {
+    def issue(self, subject: str, now: int, token_id: str, roles: Iterable[str] = ()) -> str:
+        claims: dict[str, Any] = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": subject,
             "iat": now,
             "exp": now + self.ttl_seconds,
             "jti": token_id,
-            "scope": scope,
+            "scope": SCOPE_CUSTOMER,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]
+        if roles:
+            claims[ROLES_CLAIM] = sorted(roles)
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+
+def sign_service_token(key: Ed25519PrivateKey, service: str, now: int, token_id: str, ttl: int) -> str:
+    """A token by which `service` proves itself; it can name no other service than its signer's."""
+    claims = {
+        "iss": service_issuer(service),
+        "aud": SERVICE_AUDIENCE,
+        "sub": service_subject(service),
+        "iat": now,
+        "exp": now + ttl,
+        "jti": token_id,
+        "scope": SCOPE_SERVICE,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+class ServicePublicKeys(Protocol):
+    def public_key(self, service: str) -> Ed25519PublicKey | None: ...
+
+
+class NoTrustedServices:
+    def public_key(self, service: str) -> Ed25519PublicKey | None:
+        return None
 
 
 class TokenVerifier:
-    """Verifies signature, algorithm, issuer, audience, expiry and the presence of every claim."""
+    """Verifies a customer token with the customers key, a service token with its own service's key."""
 
-    def __init__(self, public_pem: bytes, leeway_seconds: int = 5) -> None:
-        self._key = serialization.load_pem_public_key(public_pem)
+    def __init__(
+        self,
+        customer_public_pem: bytes,
+        services: ServicePublicKeys | None = None,
+        leeway_seconds: int = 5,
+    ) -> None:
+        self._customer_key = public_key_of(customer_public_pem, "the customer token public key")
+        self._services = services or NoTrustedServices()
         self._leeway = leeway_seconds
 
     def verify(self, token: str) -> Caller:
+        issuer = _unverified_issuer(token)
+        if issuer == ISSUER:
+            claims = self._decode(token, self._customer_key, ISSUER, AUDIENCE)
+            if claims["scope"] != SCOPE_CUSTOMER:
+                raise Unauthenticated("invalid access token: a customer token has the customer scope")
+            return Caller(subject=str(claims["sub"]), scope=SCOPE_CUSTOMER, roles=_roles(claims))
+        service = issuer.removeprefix(SERVICE_ISSUER_PREFIX)
+        if not issuer.startswith(SERVICE_ISSUER_PREFIX) or service not in SERVICE_IDENTITIES:
+            raise Unauthenticated("invalid access token: unknown issuer")
+        key = self._services.public_key(service)
+        if key is None:
+            raise Unauthenticated(f"invalid access token: service {service} is not trusted here")
+        claims = self._decode(token, key, issuer, SERVICE_AUDIENCE)
+        if claims["scope"] != SCOPE_SERVICE or claims["sub"] != service_subject(service):
+            raise Unauthenticated(f"invalid access token: a service token names its own service ({service})")
+        if int(claims["exp"]) - int(claims["iat"]) > MAX_SERVICE_TOKEN_SECONDS:
+            raise Unauthenticated("invalid access token: a service token must be short-lived")
+        return Caller(subject=str(claims["sub"]), scope=SCOPE_SERVICE, service=service)
+
+    def _decode(self, token: str, key: Ed25519PublicKey, issuer: str, audience: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,  # type: ignore[arg-type]
+                key,
                 algorithms=[ALGORITHM],
-                audience=AUDIENCE,
-                issuer=ISSUER,
+                audience=audience,
+                issuer=issuer,
                 leeway=self._leeway,
-                options={"require": ["iss", "aud", "sub", "exp", "iat", "jti"]},
+                options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("access token expired") from None
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid access token: {error}") from None
-        scope = claims.get("scope", SCOPE_CUSTOMER)
-        return Caller(subject=str(claims["sub"]), scope=str(scope))
+        return claims
 
 
-def load_keys(env: Env) -> KeyPair:
-    """Keys from JWT_PRIVATE_KEY[_FILE] / JWT_PUBLIC_KEY[_FILE], else a dev pair in the data folder."""
-    private_pem = _pem_from(env, "JWT_PRIVATE_KEY")
-    public_pem = _pem_from(env, "JWT_PUBLIC_KEY")
-    if public_pem is None and private_pem is not None:
-        public_pem = _public_of(private_pem)
-    if public_pem is not None:
-        return KeyPair(private_pem, public_pem)
-    return ensure_dev_keys(env.data_dir() / "keys")
+def _roles(claims: dict[str, Any]) -> frozenset[str]:
+    roles = claims.get(ROLES_CLAIM, [])
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthenticated("invalid access token: roles must be a list of names")
+    return frozenset(roles)
 
 
-def _pem_from(env: Env, name: str) -> bytes | None:
-    inline = env.optional(name)
-    if inline:
-        return inline.replace("\\n", "\n").encode()
-    path = env.optional(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_bytes()
-        except OSError as error:
-            raise ConfigError(f"{name}_FILE cannot be read: {error}") from None
-    return None
+def _unverified_issuer(token: str) -> str:
+    """Only to choose the key: nothing read here is trusted until the signature checks out."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as error:
+        raise Unauthenticated(f"invalid access token: {error}") from None
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str):
+        raise Unauthenticated("invalid access token: no issuer")
+    return issuer
 
 
-def _public_of(private_pem: bytes) -> bytes:
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+def customer_token_private_key(env: Env) -> bytes:
+    """For the customers service alone: CUSTOMER_TOKEN_PRIVATE_KEY_FILE, in development the data folder's."""
+    pem = configured_private_pem(env, CUSTOMER_TOKEN_PRIVATE_KEY_FILE)
+    if pem is not None:
+        return pem
+    if env.mode() is Mode.PRODUCTION:
+        raise ConfigError("CUSTOMER_TOKEN_PRIVATE_KEY_FILE is required in production")
+    return _dev_customer_pair(env)
 
 
-def ensure_dev_keys(folder: Path) -> KeyPair:
-    """Create a dev key pair once; concurrent first starts agree on one pair via an atomic rename."""
-    if not (folder / "jwt_public.pem").exists():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".keys-", dir=folder.parent))
-        key = Ed25519PrivateKey.generate()
-        private_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        (staging / "jwt_private.pem").write_bytes(private_pem)
-        os.chmod(staging / "jwt_private.pem", 0o600)
-        (staging / "jwt_public.pem").write_bytes(_public_of(private_pem))
-        try:
-            os.rename(staging, folder)
-        except OSError:
-            # Another process won the race; its pair is the one everybody uses.
-            for child in staging.iterdir():
-                child.unlink()
-            staging.rmdir()
-    return KeyPair(
-        private_pem=(folder / "jwt_private.pem").read_bytes(),
-        public_pem=(folder / "jwt_public.pem").read_bytes(),
-    )
+def customer_token_public_key(env: Env) -> bytes:
+    """For every verifier: CUSTOMER_TOKEN_PUBLIC_KEY_FILE, else the public half of the key above."""
+    pem = configured_public_pem(env, CUSTOMER_TOKEN_PUBLIC_KEY_FILE)
+    if pem is not None:
+        return pem
+    if CUSTOMER_TOKEN_PRIVATE_KEY_FILE.is_set(env):
+        return public_pem_of(customer_token_private_key(env))
+    if env.mode() is Mode.PRODUCTION:
+        raise ConfigError("CUSTOMER_TOKEN_PUBLIC_KEY_FILE is required in production")
+    return public_pem_of(_dev_customer_pair(env))
+
+
+def _dev_customer_pair(env: Env) -> bytes:
+    layout = SecretLayout.of_data_dir(env.data_dir())
+    return ensure_key_pair(layout.customer_token_private_key, layout.customer_token_public_key)

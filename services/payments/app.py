@@ -6,30 +6,35 @@ from datetime import UTC, datetime
 
 from travel.payments.v1 import payments_pb2_grpc
 
-from services.booking.process import BookingParts, BookingProcess, start_booking_process
-from services.booking.provider_client import ProviderClient
-from services.kit.db import create_schema, make_engine
+from services.kit.db import open_database
 from services.kit.grpc_server import ServedService
-from services.payments.checkout import Payments
+from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
+from services.payments.access import ACCESS
+from services.payments.checkout import Checkout
 from services.payments.config import PaymentsConfig
-from services.payments.repository import PaymentRepository, metadata
+from services.payments.provider_events import ProviderEvents
+from services.payments.repository import PaymentRepository, add_missing_columns, metadata
 from services.payments.saga_steps import payment_handlers
 from services.payments.servicer import SERVICE_NAME, PaymentsServicer
-from services.sessions.client import ArbiterClient
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 
 
-async def start(config: PaymentsConfig) -> BookingProcess:
-    engine = make_engine(config.database_url, config.schema)
-    await create_schema(engine, config.schema, metadata)
+def clock() -> datetime:
+    return datetime.now(UTC)
 
-    def parts(provider: ProviderClient, arbiter: ArbiterClient) -> BookingParts:
-        payments = Payments(
-            PaymentRepository(engine), provider, arbiter, config.webhook_url, lambda: datetime.now(UTC)
-        )
-        servicer = PaymentsServicer(payments)
+
+async def start(config: PaymentsConfig) -> ParticipantProcess:
+    database = await open_database(config.database_url, config.schema, "payments", metadata)
+    await add_missing_columns(database)
+
+    def parts(provider: ProviderApi, arbiter: SessionArbiter) -> ParticipantParts:
+        repository = PaymentRepository(database)
+        checkout = Checkout(repository, provider, arbiter, config.webhook_url, clock)
+        servicer = PaymentsServicer(checkout, ProviderEvents(repository, provider, arbiter, clock))
         served = ServedService(
             SERVICE_NAME, lambda s: payments_pb2_grpc.add_PaymentsServiceServicer_to_server(servicer, s)
         )
-        return BookingParts(served, (), payment_handlers(provider), cleanups=[engine.dispose])
+        return ParticipantParts(served, ACCESS, payment_handlers(provider), cleanups=[database.close])
 
-    return await start_booking_process(config.booking, "payments", parts)
+    return await start_participant_process(config.participant, "payments", parts)

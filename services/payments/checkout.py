@@ -1,4 +1,4 @@
-"""Payment use cases: check a session out, apply the provider's events."""
+"""Checkout: freeze the session and create its payment at the provider."""
 
 from __future__ import annotations
 
@@ -9,38 +9,29 @@ from urllib.parse import urlencode
 
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from services.booking.provider_client import ProviderClient
 from services.kit.errors import (
     DependencyUnavailable,
     DomainError,
     FieldViolation,
     InvalidArgument,
-    NotFound,
     TransientError,
 )
-from services.payments.repository import PaymentRecord, PaymentRepository
-from services.sessions.client import ArbiterClient
+from services.payments.checkout_trace import current_traceparent
+from services.payments.ports import PaymentStore
+from services.payments.repository import PaymentRecord
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import SessionArbiter
 from services.sessions.domain import parse_session_id
 
 log = logging.getLogger(__name__)
 
-EVENT_OUTCOMES = {
-    "payment.succeeded": sessions_pb.PAYMENT_OUTCOME_SUCCEEDED,
-    "payment.failed": sessions_pb.PAYMENT_OUTCOME_DECLINED,
-}
-EVENT_STATUSES = {
-    "payment.succeeded": "SUCCEEDED",
-    "payment.failed": "DECLINED",
-    "refund.succeeded": "REFUNDED",
-}
 
-
-class Payments:
+class Checkout:
     def __init__(
         self,
-        repository: PaymentRepository,
-        provider: ProviderClient,
-        arbiter: ArbiterClient,
+        repository: PaymentStore,
+        provider: ProviderApi,
+        arbiter: SessionArbiter,
         webhook_url: str,
         clock: Callable[[], datetime],
     ) -> None:
@@ -89,6 +80,8 @@ class Payments:
             currency=str(created["currency"]),
             status=str(created["status"]),
             pay_url=pay_url,
+            # The saga this payment's webhook starts joins the customer's trace through it.
+            checkout_traceparent=current_traceparent(),
         )
         return session, await self._repository.add(record, self._clock())
 
@@ -97,30 +90,3 @@ class Payments:
             await self._arbiter.reopen_checkout(session_id)
         except (DomainError, TransientError):
             log.exception("could not reopen session %s after a failed payment creation", session_id)
-
-    async def handle_event(self, event_id: str, event_type: str, payment_id: str, reference: str) -> str:
-        """Apply a verified provider event once; repeated event ids are acknowledged and ignored."""
-        violations = []
-        if not event_id:
-            violations.append(FieldViolation("id", "is required"))
-        if event_type not in EVENT_STATUSES:
-            violations.append(FieldViolation("type", f"unknown event type {event_type!r}"))
-        if not payment_id:
-            violations.append(FieldViolation("data.paymentId", "is required"))
-        if violations:
-            raise InvalidArgument(violations)
-        if await self._repository.seen(event_id):
-            return "DUPLICATE"
-        record = await self._repository.get(payment_id)
-        if record is None:
-            raise NotFound(f"unknown payment {payment_id!r}")
-        if reference and reference != record.session_id:
-            raise InvalidArgument(FieldViolation("data.reference", "does not match the payment's session"))
-        result = "RECORDED"
-        outcome = EVENT_OUTCOMES.get(event_type)
-        if outcome is not None:
-            answer = await self._arbiter.record_payment(record.session_id, payment_id, outcome)
-            result = "REFUND_STARTED" if answer.refund_started else "APPLIED"
-        await self._repository.set_status(payment_id, EVENT_STATUSES[event_type], self._clock())
-        await self._repository.mark_seen(event_id, event_type, payment_id, self._clock())
-        return result

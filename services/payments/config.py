@@ -1,29 +1,35 @@
-"""Settings of the payments service, read from the environment once."""
+"""Settings of the payments service, declared once and read from the environment once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.booking.config import BookingConfig
 from services.kit.db import database_url, schema_name
-from services.kit.settings import Env
+from services.kit.settings import Env, Text
+from services.kit.topology import gateway_url
+from services.participant.config import ParticipantConfig
+from services.payments.access import ACCESS
+
+PAYMENT_WEBHOOK_URL = Text(
+    name="PAYMENT_WEBHOOK_URL",
+    shown_default="http://127.0.0.1:`GATEWAY_PORT`/v1/webhooks/payments",
+    meaning="where the payment provider is told to send the webhooks of the payments this service starts",
+    readers=("payments",),
+)
 
 
 @dataclass(frozen=True)
 class PaymentsConfig:
-    booking: BookingConfig
+    participant: ParticipantConfig
     database_url: str
     schema: str
     webhook_url: str
 
     @classmethod
     def from_env(cls, env: Env) -> PaymentsConfig:
-        gateway_port = env.int("GATEWAY_PORT", 8080, minimum=1)
         return cls(
-            booking=BookingConfig.from_env(env, "payments", "payment"),
+            participant=ParticipantConfig.from_env(env, "payments", "payment", ACCESS.callers()),
             database_url=database_url(env, "payments"),
             schema=schema_name(env, "payments"),
-            webhook_url=env.str(
-                "PAYMENT_WEBHOOK_URL", f"http://127.0.0.1:{gateway_port}/v1/webhooks/payments"
-            ),
+            webhook_url=PAYMENT_WEBHOOK_URL.optional(env) or f"{gateway_url(env)}/v1/webhooks/payments",
         )

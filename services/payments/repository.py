@@ -1,13 +1,15 @@
-"""Payments and processed provider events (SQLAlchemy async)."""
+"""Payments and processed provider events, one transaction per method on the service's database."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, bindparam, select, update
+
+from services.kit.database import Connection, Database
+from services.kit.statements import DIALECTS, Statement, insert_or_nothing
 
 metadata = MetaData()
 
@@ -23,6 +25,9 @@ payments = Table(
     Column("pay_url", String(500), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The W3C traceparent of the checkout that created the payment: the saga its webhook starts
+    # continues that trace. Added after the table first shipped (see add_missing_columns).
+    Column("checkout_traceparent", String(55), nullable=True),
 )
 
 provider_events = Table(
@@ -32,6 +37,11 @@ provider_events = Table(
     Column("type", String(40), nullable=False),
     Column("payment_id", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # Set while the event is claimed and its payment report has not reached the arbiter: a delivery
+    # that finds it set reports again. NULL once reported, when nothing is to be reported, and on
+    # rows from before this column, whose report was made in the transaction that marked them.
+    # Added after the table first shipped (see add_missing_columns).
+    Column("report_pending_since", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -44,63 +54,139 @@ class PaymentRecord:
     currency: str
     status: str
     pay_url: str
+    checkout_traceparent: str | None = None
+
+
+_BY_SESSION = Statement(select(payments).where(payments.c.session_id == bindparam("session_id")))
+_BY_ID = Statement(select(payments).where(payments.c.id == bindparam("id")))
+_HANDLED = Statement(
+    select(provider_events.c.event_id).where(
+        provider_events.c.event_id == bindparam("event_id"), provider_events.c.report_pending_since.is_(None)
+    )
+)
+_EVENT = Statement(
+    select(provider_events.c.report_pending_since).where(provider_events.c.event_id == bindparam("event_id"))
+)
+_REPORTED = Statement(
+    update(provider_events)
+    .where(provider_events.c.event_id == bindparam("event_id"))
+    .values(report_pending_since=None)
+)
+_ADVANCE = Statement(
+    update(payments)
+    .where(payments.c.id == bindparam("_id"), payments.c.status.in_(bindparam("replaces", expanding=True)))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+
+
+_ADD = insert_or_nothing(payments)
+_CLAIM = insert_or_nothing(provider_events)
 
 
 class PaymentRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def for_session(self, session_id: str) -> PaymentRecord | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(payments).where(payments.c.session_id == session_id))).first()
-        return None if row is None else _record(row)
-
-    async def get(self, payment_id: str) -> PaymentRecord | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(payments).where(payments.c.id == payment_id))).first()
+        row = await self._database.read(lambda conn: conn.first(_BY_SESSION, {"session_id": session_id}))
         return None if row is None else _record(row)
 
     async def add(self, record: PaymentRecord, now: datetime) -> PaymentRecord:
         """Insert, or return the row a concurrent checkout of the same session inserted first."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    payments.insert().values(**record.__dict__, created_at=now, updated_at=now)
-                )
-            return record
-        except IntegrityError:
-            existing = await self.for_session(record.session_id)
+
+        def add(conn: Connection) -> PaymentRecord:
+            if conn.first(_ADD, {**record.__dict__, "created_at": now, "updated_at": now}) is not None:
+                return record
+            existing = conn.first(_BY_SESSION, {"session_id": record.session_id})
             if existing is None:
-                raise
-            return existing
+                raise ValueError(f"payment {record.id} exists for another session")
+            return _record(existing)
 
-    async def set_status(self, payment_id: str, status: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(payments).where(payments.c.id == payment_id).values(status=status, updated_at=now)
-            )
+        return await self._database.transaction(add)
 
-    async def seen(self, event_id: str) -> bool:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(provider_events.c.event_id).where(provider_events.c.event_id == event_id)
-                )
-            ).first()
-        return row is not None
+    async def lookup(self, event_id: str, payment_id: str) -> tuple[bool, PaymentRecord | None]:
+        """Whether the event was handled already (claimed, and reported if a report was due), and
+        (when not) the payment it names, in one read."""
 
-    async def mark_seen(self, event_id: str, event_type: str, payment_id: str, now: datetime) -> bool:
-        """Record an event as handled; False when it already was."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    provider_events.insert().values(
-                        event_id=event_id, type=event_type, payment_id=payment_id, received_at=now
-                    )
-                )
+        def lookup(conn: Connection) -> tuple[bool, PaymentRecord | None]:
+            handled = conn.first(_HANDLED, {"event_id": event_id}) is not None
+            row = None if handled else conn.first(_BY_ID, {"id": payment_id})
+            return handled, None if row is None else _record(row)
+
+        return await self._database.read(lookup)
+
+    async def claim_event(
+        self,
+        event_id: str,
+        event_type: str,
+        payment_id: str,
+        status: str,
+        replaces: Collection[str],
+        now: datetime,
+        *,
+        to_report: bool,
+    ) -> bool:
+        """In one short transaction: claim the event and store a status read from the provider over
+        one it `replaces` (never backwards). False, with nothing done, when the event was handled.
+
+        A claim `to_report` leaves the event pending until mark_reported. An event claimed before and
+        still pending (its delivery died or its report failed, or is still being made) is claimed
+        again, so this delivery reports it too. A concurrent claim of the same key waits for this
+        transaction (PostgreSQL's unique key, SQLite's single writer), never for a report.
+        """
+
+        def claim(conn: Connection) -> bool:
+            pending = now if to_report else None
+            event = {"event_id": event_id, "type": event_type, "payment_id": payment_id, "received_at": now}
+            if conn.first(_CLAIM, event | {"report_pending_since": pending}) is None:
+                if conn.scalar(_EVENT, {"event_id": event_id}) is None:
+                    return False
+                if not to_report:
+                    # The provider's record moved on to a status that reports nothing (a refund).
+                    conn.execute(_REPORTED, {"event_id": event_id})
+            if replaces:
+                values = {"_id": payment_id, "replaces": [str(s) for s in replaces], "status": str(status)}
+                conn.execute(_ADVANCE, values | {"updated_at": now})
             return True
-        except IntegrityError:
-            return False
+
+        return await self._database.transaction(claim)
+
+    async def mark_reported(self, event_id: str) -> None:
+        """The arbiter took the event's report: the event is handled, and a redelivery is a duplicate."""
+        await self._database.transaction(lambda conn: conn.execute(_REPORTED, {"event_id": event_id}))
+
+
+async def add_missing_columns(database: Database) -> None:
+    """Add the nullable columns the payments tables made by an earlier version lack.
+
+    create_all makes missing tables only; a column added later reaches an existing database here,
+    once, on both dialects (SQLite has no ADD COLUMN IF NOT EXISTS, so its columns are read first).
+    Every such column means nothing new when NULL, so rows written before it need no backfill.
+    """
+
+    def add(conn: Connection) -> None:
+        dialect = DIALECTS[conn.dialect]
+        for table in (payments, provider_events):
+            found = _columns(conn, table.name)
+            for column in table.c:
+                if column.name in found or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=dialect)
+                exists = "" if conn.dialect == "sqlite" else "IF NOT EXISTS "
+                conn.raw.execute(f'ALTER TABLE "{table.name}" ADD COLUMN {exists}"{column.name}" {kind}')
+
+    await database.transaction(add)
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
+    if conn.dialect == "sqlite":
+        return {row[1] for row in conn.raw.execute(f'PRAGMA table_info("{table}")').fetchall()}
+    rows = conn.raw.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s",
+        (table,),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _record(row: object) -> PaymentRecord:
@@ -112,4 +198,5 @@ def _record(row: object) -> PaymentRecord:
         currency=row.currency,  # type: ignore[attr-defined]
         status=row.status,  # type: ignore[attr-defined]
         pay_url=row.pay_url,  # type: ignore[attr-defined]
+        checkout_traceparent=row.checkout_traceparent,  # type: ignore[attr-defined]
     )

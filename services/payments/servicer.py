@@ -8,18 +8,20 @@ from travel.common.v1 import money_pb2
 from travel.payments.v1 import payments_pb2 as pb
 from travel.payments.v1 import payments_pb2_grpc
 
-from services.kit.auth import current_caller, require_service_caller
-from services.payments.checkout import Payments
+from services.kit.auth import current_caller
+from services.payments.checkout import Checkout
+from services.payments.provider_events import ProviderEvents
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PaymentsService"].full_name
 
 
 class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
-    def __init__(self, payments: Payments) -> None:
-        self._payments = payments
+    def __init__(self, checkout: Checkout, events: ProviderEvents) -> None:
+        self._checkout = checkout
+        self._events = events
 
     async def Checkout(self, request: pb.CheckoutRequest, context: Any) -> pb.CheckoutResponse:
-        session, payment = await self._payments.checkout(
+        session, payment = await self._checkout.checkout(
             current_caller().subject, request.session_id, request.return_url
         )
         return pb.CheckoutResponse(
@@ -35,8 +37,6 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
     async def HandleProviderEvent(
         self, request: pb.HandleProviderEventRequest, context: Any
     ) -> pb.HandleProviderEventResponse:
-        require_service_caller()
-        result = await self._payments.handle_event(
-            request.event_id, request.type, request.payment_id, request.reference
-        )
+        # The event's reference and amount are not trusted: the provider's record is read instead.
+        result = await self._events.handle(request.event_id, request.type, request.payment_id)
         return pb.HandleProviderEventResponse(duplicate=result == "DUPLICATE", result=result)

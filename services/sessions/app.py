@@ -5,31 +5,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from travel.operations.v1 import operations_pb2_grpc
 from travel.sessions.v1 import sessions_pb2_grpc
 
 from bus.history import HistoryRecord, read_session_history
 from bus.keys import BusKeys
-from bus.outbox import OutboxRelay, create_outbox_table
+from bus.outbox import OutboxRelay
+from bus.outbox import metadata as outbox_metadata
+from services.expiry.ports import DeadlineScheduler
 from services.expiry.schedule import DeadlineSchedule
+from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
+from services.kit.access_policy import ServerAccess
 from services.kit.auth import AuthInterceptor
-from services.kit.bus_runtime import RunningParticipant, redis_client
-from services.kit.db import create_schema, make_engine
+from services.kit.bus_runtime import RunningParticipant, connect_redis
+from services.kit.database import Database
+from services.kit.db import open_database
 from services.kit.grpc_server import RunningServer, ServedService, start_server
+from services.kit.scraped_metrics import register_scraped_gauges
 from services.kit.tokens import TokenVerifier
+from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
+from services.sessions.change_notices import ChangeNotices
 from services.sessions.config import SessionsConfig
 from services.sessions.domain import EXPIRABLE
 from services.sessions.events import SessionTimeline
-from services.sessions.repository import SessionRepository, metadata
+from services.sessions.operations.access import ACCESS as OPERATIONS_ACCESS
+from services.sessions.operations.bus_reads import RedisBusReads
+from services.sessions.operations.console import OperationsConsole
+from services.sessions.operations.servicer import SERVICE_NAME as OPERATIONS_SERVICE_NAME
+from services.sessions.operations.servicer import OperationsServicer
+from services.sessions.ports import SessionStore
+from services.sessions.reconciler import Reconciler
+from services.sessions.reconciler_redis import RedisReconcileBus
+from services.sessions.repository import Change, SessionRepository, metadata
 from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
+from services.sessions.scraped_figures import read_session_figures
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer
+from services.sessions.stuck_checks import StuckCheckBooking
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +60,33 @@ def utc_now() -> datetime:
 @dataclass
 class SessionsProcess:
     server: RunningServer
-    engine: AsyncEngine
+    database: Database
     redis: Redis
     participant: RunningParticipant
     watcher: DeadLetterWatcher
     relay: OutboxRelay
+    notices: ChangeNotices
+    stuck_checks: StuckCheckBooking
+    forget_gauges: Callable[[], None]
+    reconciler: Reconciler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self) -> None:
         await self.server.stop()
         self.relay.stop()
+        self.notices.stop()
+        self.stuck_checks.stop()
+        if self.reconciler is not None:
+            self.reconciler.stop()
+        self.forget_gauges()
         self.watcher.stop()
         await self.participant.stop()
         await asyncio.gather(*self.tasks)
         await self.redis.aclose()
-        await self.engine.dispose()
+        await self.database.close()
 
 
-async def reschedule_open_sessions(repository: SessionRepository, schedule: DeadlineSchedule) -> int:
+async def reschedule_open_sessions(repository: SessionStore, schedule: DeadlineScheduler) -> int:
     """Re-add the deadline of every session that can still expire: a crash between the DB write
     and the ZADD must not leave a session that never expires."""
     due = {
@@ -71,12 +99,21 @@ async def reschedule_open_sessions(repository: SessionRepository, schedule: Dead
 
 
 async def start(config: SessionsConfig) -> SessionsProcess:
-    engine = make_engine(config.database_url, config.schema)
-    await create_schema(engine, config.schema, metadata)
-    await create_outbox_table(engine)
-    redis = redis_client(config.bus.redis_url)
+    database = await open_database(config.database_url, config.schema, "sessions", metadata, outbox_metadata)
+    redis = await connect_redis(config.bus.redis)
     keys = BusKeys(config.bus.namespace)
-    repository = SessionRepository(engine)
+    # Woken by the commits of this process; the sweep finds rows a crash or another replica left.
+    relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
+    notices = ChangeNotices(redis, keys, relay.wake)
+    stuck_checks = StuckCheckBooking(
+        DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE), config.stuck_saga_after
+    )
+
+    def committed(changes: Sequence[Change]) -> None:
+        notices.committed(changes)
+        stuck_checks.committed(changes)
+
+    repository = SessionRepository(database, committed)
     schedule = DeadlineSchedule(redis, config.bus.namespace)
     arbiter = Arbiter(
         repository=repository,
@@ -85,6 +122,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),
         ttl=timedelta(seconds=config.policy.session_ttl_seconds),
+        open_per_customer=config.open_per_customer,
     )
     rescheduled = await reschedule_open_sessions(repository, schedule)
     log.info("reconciled %d session deadlines", rescheduled)
@@ -93,21 +131,46 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         return await read_session_history(redis, keys, session_id)
 
     servicer = SessionsServicer(arbiter, SessionTimeline(repository, saga_history))
+    operations = OperationsServicer(OperationsConsole(repository, RedisBusReads(redis, keys), utc_now))
     server = await start_server(
         [
             ServedService(
                 SERVICE_NAME, lambda s: sessions_pb2_grpc.add_SessionsServiceServicer_to_server(servicer, s)
-            )
+            ),
+            ServedService(
+                OPERATIONS_SERVICE_NAME,
+                lambda s: operations_pb2_grpc.add_OperationsServiceServicer_to_server(operations, s),
+            ),
         ],
         port=config.port,
         host=config.host,
-        interceptors=[AuthInterceptor(TokenVerifier(config.keys.public_pem))],
+        interceptors=[
+            AuthInterceptor(
+                TokenVerifier(config.customer_token_key, config.trusted),
+                ServerAccess((ACCESS, OPERATIONS_ACCESS)),
+            )
+        ],
+        tls=config.tls,
     )
     participant = RunningParticipant(redis, config.bus, "sessions", session_handlers(arbiter))
     participant.start()
     watcher = DeadLetterWatcher(redis, keys, arbiter, config.bus.consumer_name)
-    # A short poll: the relay's pause is the delay between a payment and its saga's first step.
-    relay = OutboxRelay(engine, redis, keys, poll_interval_s=0.01)
-    process = SessionsProcess(server, engine, redis, participant, watcher, relay)
-    process.tasks = [asyncio.create_task(relay.run()), asyncio.create_task(watcher.run())]
+    forget_gauges = register_scraped_gauges(
+        lambda: read_session_figures(repository, database), "the sessions database"
+    )
+    # Here, not in the expiry process: this process owns the database the reconciler trusts and the
+    # outbox it starts sagas again through; the expiry process reaches the arbiter only over gRPC.
+    reconciler = Reconciler(
+        repository, RedisReconcileBus(redis, keys, schedule), config.reconciler, utc_now
+    )
+    process = SessionsProcess(
+        server, database, redis, participant, watcher, relay, notices, stuck_checks, forget_gauges, reconciler
+    )
+    process.tasks = [
+        asyncio.create_task(reconciler.run()),
+        asyncio.create_task(relay.run()),
+        asyncio.create_task(notices.run()),
+        asyncio.create_task(stuck_checks.run()),
+        asyncio.create_task(watcher.run()),
+    ]
     return process

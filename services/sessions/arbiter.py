@@ -1,4 +1,8 @@
-"""The arbiter's use cases: every session transition as read, decide (pure), compare-and-set."""
+"""The arbiter's use cases: every session transition as read, decide (pure), compare-and-set.
+
+Each transition is one database transaction: the read, the decision and the compare-and-set
+with its events and outbox rows. Decisions run on the database's thread, so they stay pure.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,20 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from services.expiry.ports import DeadlineScheduler
 from services.kit.errors import Conflict, NotFound
 from services.sessions import domain
-from services.sessions.domain import Item, Reason, Session, State
-from services.sessions.repository import SessionRepository, TransactionalWrite
+from services.sessions.domain import Item, PaymentOutcome, PaymentReport, Reason, Session, State
+from services.sessions.open_limit import COUNTED_AS_OPEN, open_limit_refusal
+from services.sessions.ports import SessionStore
+from services.sessions.repository import Change, TransactionalWrite
 
 log = logging.getLogger(__name__)
 
 CAS_ATTEMPTS = 8
+T = TypeVar("T")
 
 
 class SagaStarter(Protocol):
@@ -32,14 +40,18 @@ class SagaStarter(Protocol):
     def release(self, session: Session, item: Item) -> TransactionalWrite: ...
 
 
-class DeadlinePort(Protocol):
-    async def schedule(self, session_id: str, deadline_ms: int) -> None: ...
-
-
 @dataclass(frozen=True)
 class PaymentResult:
     session: Session
     refund_started: bool
+    outcome: PaymentOutcome
+
+
+_PAYMENT_EVENTS = {
+    PaymentOutcome.CAPTURED: "SUCCEEDED",
+    PaymentOutcome.DECLINED: "DECLINED",
+    PaymentOutcome.MISMATCHED: "MISMATCHED",
+}
 
 
 def _event(now: datetime, step: str, outcome: str, detail: str = "", saga_id: str = "") -> dict[str, Any]:
@@ -56,12 +68,13 @@ def _event(now: datetime, step: str, outcome: str, detail: str = "", saga_id: st
 class Arbiter:
     def __init__(
         self,
-        repository: SessionRepository,
+        repository: SessionStore,
         sagas: SagaStarter,
-        deadlines: DeadlinePort,
+        deadlines: DeadlineScheduler,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
         ttl: timedelta,
+        open_per_customer: int = 5,
     ) -> None:
         self._repository = repository
         self._sagas = sagas
@@ -69,11 +82,17 @@ class Arbiter:
         self._clock = clock
         self._new_id = new_id
         self._ttl = ttl
+        self._open_per_customer = open_per_customer
 
     async def open(self, customer_id: str) -> Session:
         now = self._clock()
         session = domain.open_session(self._new_id(), customer_id, now, self._ttl)
-        await self._repository.insert(session, [_event(now, "state", State.OPEN.value, "session opened")])
+        await self._repository.insert_unless(
+            session,
+            [_event(now, "state", State.OPEN.value, "session opened")],
+            COUNTED_AS_OPEN,
+            lambda current: open_limit_refusal(current, self._open_per_customer, now),
+        )
         # After the commit: a crash here is healed by the reconciler that re-adds deadlines on start.
         await self._deadlines.schedule(session.id, int(session.expires_at.timestamp() * 1000))
         return session
@@ -95,23 +114,19 @@ class Arbiter:
         return domain.require_open(session, self._clock())
 
     async def attach(self, session_id: str, customer_id: str, item: Item) -> tuple[Session, Item | None]:
-        for _ in range(CAS_ATTEMPTS):
-            current = await self.get_owned(session_id, customer_id)
+        def decide(found: Session | None) -> tuple[Change, tuple[Session, Item | None]]:
+            current = domain.owned_by(found, customer_id)
             now = self._clock()
             updated, replaced = domain.attach(current, item, now)
             kind = "hotel" if isinstance(item, domain.HotelStay) else "flights"
             writes = [self._sagas.release(updated, replaced)] if replaced is not None else []
-            try:
-                await self._repository.compare_and_set(
-                    updated, current.version, [_event(now, f"attach.{kind}", "DONE")], writes
-                )
-                return updated, replaced
-            except Conflict:
-                continue
-        raise Conflict("session is changing too fast; try again")
+            event = _event(now, f"attach.{kind}", "DONE")
+            return Change(updated, current.version, [event], writes), (updated, replaced)
+
+        return await self._retrying(session_id, decide)
 
     async def begin_checkout(self, session_id: str, customer_id: str) -> Session:
-        async def decide(current: Session, now: datetime) -> Session:
+        def decide(current: Session, now: datetime) -> Session:
             if current.state is State.PAYMENT_PENDING:
                 return current  # Checking out twice is the same checkout.
             return domain.begin_checkout(current, now)
@@ -119,13 +134,13 @@ class Arbiter:
         return await self._transition(session_id, decide, customer_id=customer_id, step="checkout")
 
     async def reopen_checkout(self, session_id: str) -> Session:
-        async def decide(current: Session, now: datetime) -> Session:
+        def decide(current: Session, now: datetime) -> Session:
             return domain.reopen_checkout(current, now)
 
         return await self._transition(session_id, decide, step="checkout.reopened")
 
     async def customer_cancel(self, session_id: str, customer_id: str) -> Session:
-        async def decide(current: Session, now: datetime) -> Session:
+        def decide(current: Session, now: datetime) -> Session:
             if current.state is State.CANCELLING and current.reason == Reason.CUSTOMER_CANCELLED.value:
                 return current
             return domain.customer_cancel(current, now)
@@ -137,7 +152,7 @@ class Arbiter:
     async def expire(self, session_id: str) -> tuple[Session, bool]:
         expired = False
 
-        async def decide(current: Session, now: datetime) -> Session:
+        def decide(current: Session, now: datetime) -> Session:
             nonlocal expired
             updated = domain.expire(current, now)
             expired = updated is not None
@@ -151,61 +166,67 @@ class Arbiter:
 
         The batch is all-or-nothing: if any session changed meanwhile, each is retried on its own.
         """
-        now = self._clock()
-        changes = []
-        for current in await self._repository.get_many(session_ids):
-            updated = domain.expire(current, now)
-            if updated is not None:
-                changes.append((updated, current.version))
-        events = [
-            {
-                **_event(now, "state", updated.state.value, f"expire: {updated.reason}"),
-                "session_id": updated.id,
-            }
-            for updated, _ in changes
-        ]
+        due: list[str] = []
+
+        def decide(found: list[Session]) -> tuple[list[Change], list[str]]:
+            now = self._clock()
+            changes = []
+            for current in found:
+                updated = domain.expire(current, now)
+                if updated is not None:
+                    event = _event(now, "state", updated.state.value, f"expire: {updated.reason}")
+                    changes.append(Change(updated, current.version, [event]))
+            due[:] = [change.session.id for change in changes]
+            if changes:
+                # One outbox statement carries every cancellation saga of the batch.
+                last = changes[-1]
+                saga = self._sagas.cancellations([change.session for change in changes])
+                changes[-1] = Change(last.session, last.expected_version, last.events, [saga])
+            return changes, list(due)
+
         try:
-            await self._repository.compare_and_set_all(
-                changes, events, [self._sagas.cancellations([updated for updated, _ in changes])]
-            )
-            return [updated.id for updated, _ in changes]
+            return await self._repository.transition_many(session_ids, decide)
         except Conflict:
             expired = []
-            for updated, _ in changes:
-                if (await self.expire(updated.id))[1]:
-                    expired.append(updated.id)
+            for session_id in due:
+                if (await self.expire(session_id))[1]:
+                    expired.append(session_id)
             return expired
 
-    async def record_payment(self, session_id: str, payment_id: str, succeeded: bool) -> PaymentResult:
-        for _ in range(CAS_ATTEMPTS):
-            current = await self.get(session_id)
+    async def record_payment(self, session_id: str, report: PaymentReport) -> PaymentResult:
+        """Apply a payment as the provider records it; the session's own total decides whether it counts."""
+
+        def decide(found: Session | None) -> tuple[Change | None, PaymentResult]:
+            current = _existing(found)
             now = self._clock()
-            if current.payment_id == payment_id and current.state is not State.PAYMENT_PENDING:
+            outcome = domain.judge_payment(current, report)
+            if current.payment_id == report.payment_id and current.state is not State.PAYMENT_PENDING:
                 # The same outcome reported again (webhook duplicate): already recorded.
-                return PaymentResult(current, refund_started=False)
-            if succeeded:
-                updated = domain.payment_succeeded(current, payment_id, now)
-                saga, outcome = self._sagas.confirmation, "SUCCEEDED"
-            else:
-                updated = domain.payment_declined(current, payment_id, now)
-                saga, outcome = self._sagas.cancellation, "DECLINED"
-            try:
-                if updated is None:
-                    if not succeeded:
-                        return PaymentResult(current, refund_started=False)
-                    write = self._sagas.refund(current, payment_id)
-                    event = _event(now, "payment", "REFUSED", f"session was {current.state.value}; refunding")
-                    await self._repository.compare_and_set(
-                        domain.touch(current, now), current.version, [event], [write]
-                    )
-                    return PaymentResult(current, refund_started=True)
-                await self._repository.compare_and_set(
-                    updated, current.version, [_event(now, "payment", outcome)], [saga(updated)]
-                )
-                return PaymentResult(updated, refund_started=False)
-            except Conflict:
-                continue
-        raise Conflict("session is changing too fast; try again")
+                return None, PaymentResult(current, refund_started=False, outcome=outcome)
+            updated, saga = self._payment_transition(current, report.payment_id, outcome, now)
+            if updated is None:
+                if outcome is PaymentOutcome.DECLINED:
+                    return None, PaymentResult(current, refund_started=False, outcome=outcome)
+                # Money was captured for a session that no longer waits for it: give it back.
+                write = self._sagas.refund(current, report.payment_id)
+                event = _event(now, "payment", "REFUSED", f"session was {current.state.value}; refunding")
+                change = Change(domain.touch(current, now), current.version, [event], [write])
+                return change, PaymentResult(current, refund_started=True, outcome=outcome)
+            event = _event(now, "payment", _PAYMENT_EVENTS[outcome])
+            change = Change(updated, current.version, [event], [saga(updated)])
+            return change, PaymentResult(updated, refund_started=False, outcome=outcome)
+
+        return await self._retrying(session_id, decide)
+
+    def _payment_transition(
+        self, current: Session, payment_id: str, outcome: PaymentOutcome, now: datetime
+    ) -> tuple[Session | None, Callable[[Session], TransactionalWrite]]:
+        if outcome is PaymentOutcome.CAPTURED:
+            return domain.payment_succeeded(current, payment_id, now), self._sagas.confirmation
+        if outcome is PaymentOutcome.DECLINED:
+            return domain.payment_declined(current, payment_id, now), self._sagas.cancellation
+        # The cancellation of a mismatched session refunds its capture (see sagas.cancellation_slip).
+        return domain.payment_mismatched(current, payment_id, now), self._sagas.cancellation
 
     async def complete(self, session_id: str) -> Session:
         return await self._settle(session_id, domain.complete, "complete")
@@ -227,7 +248,7 @@ class Arbiter:
     ) -> Session:
         """Saga-driven transitions: a repeat (duplicate delivery) finds nothing to do and succeeds."""
 
-        async def decide_or_keep(current: Session, now: datetime) -> Session:
+        def decide_or_keep(current: Session, now: datetime) -> Session:
             return decide(current, now) or current
 
         return await self._transition(session_id, decide_or_keep, step=step)
@@ -235,31 +256,37 @@ class Arbiter:
     async def _transition(
         self,
         session_id: str,
-        decide: Callable[[Session, datetime], Any],
+        decide: Callable[[Session, datetime], Session],
         *,
         step: str,
         customer_id: str | None = None,
         saga: Callable[[Session], TransactionalWrite] | None = None,
     ) -> Session:
-        for _ in range(CAS_ATTEMPTS):
-            current = (
-                await self.get_owned(session_id, customer_id)
-                if customer_id is not None
-                else await self.get(session_id)
-            )
+        def change(found: Session | None) -> tuple[Change | None, Session]:
+            current = domain.owned_by(found, customer_id) if customer_id is not None else _existing(found)
             now = self._clock()
-            updated: Session = await decide(current, now)
+            updated = decide(current, now)
             if updated is current:
-                return current
+                return None, current
             writes = [saga(updated)] if saga is not None else []
+            event = _event(now, "state", updated.state.value, f"{step}: {updated.reason}".rstrip(": "))
+            return Change(updated, current.version, [event], writes), updated
+
+        return await self._retrying(session_id, change)
+
+    async def _retrying(
+        self, session_id: str, decide: Callable[[Session | None], tuple[Change | None, T]]
+    ) -> T:
+        """One transaction per attempt; a compare-and-set lost to another writer is tried afresh."""
+        for _ in range(CAS_ATTEMPTS):
             try:
-                await self._repository.compare_and_set(
-                    updated,
-                    current.version,
-                    [_event(now, "state", updated.state.value, f"{step}: {updated.reason}".rstrip(": "))],
-                    writes,
-                )
-                return updated
+                return await self._repository.transition(session_id, decide)
             except Conflict:
                 continue
         raise Conflict("session is changing too fast; try again")
+
+
+def _existing(session: Session | None) -> Session:
+    if session is None:
+        raise NotFound("session not found")
+    return session

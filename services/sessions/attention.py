@@ -4,29 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bus.keys import BusKeys
+from bus.stoppable import StoppableWait
 from services.kit.errors import DomainError, TransientError
-from services.sessions.arbiter import Arbiter
+from services.sessions.domain import Session
 
 log = logging.getLogger(__name__)
 GROUP = "sessions-attention"
+# Dead letters are rare: wait long in Redis (below the client's socket timeout); stop() cuts it short.
+BLOCK_MS = 5_000
+
+
+class AttentionArbiter(Protocol):
+    """What the watcher needs of the arbiter (services.sessions.arbiter.Arbiter is one)."""
+
+    async def needs_attention(self, session_id: str) -> Session: ...
 
 
 class DeadLetterWatcher:
-    def __init__(self, redis: Redis, keys: BusKeys, arbiter: Arbiter, consumer: str) -> None:
+    def __init__(self, redis: Redis, keys: BusKeys, arbiter: AttentionArbiter, consumer: str) -> None:
         self._redis = redis
         self._stream = keys.dead_letters()
         self._arbiter = arbiter
         self._consumer = consumer
         self._stopping = False
+        self._reads = StoppableWait()
 
     def stop(self) -> None:
         self._stopping = True
+        self._reads.stop()
 
     async def _ensure_group(self) -> None:
         try:
@@ -40,9 +51,7 @@ class DeadLetterWatcher:
         cursor = "0"  # our own pending entries first, then new ones
         while not self._stopping:
             try:
-                reply: Any = await self._redis.xreadgroup(
-                    GROUP, self._consumer, {self._stream: cursor}, count=50, block=200
-                )
+                reply = await self._read(cursor)
             except ResponseError as error:
                 if "NOGROUP" in str(error):
                     await self._ensure_group()
@@ -57,10 +66,19 @@ class DeadLetterWatcher:
                 cursor = ">"
                 continue
             for entry_id, fields in entries:
-                if await self._flag(fields):
+                if await self.flag(fields):
                     await self._redis.xack(self._stream, GROUP, entry_id)
 
-    async def _flag(self, fields: dict[str, str]) -> bool:
+    async def _read(self, cursor: str) -> Any:
+        """The next dead letters; None when stop() cut the wait short (they stay pending)."""
+        streams: dict[Any, Any] = {self._stream: cursor}
+        return await self._reads.wait(
+            lambda: self._redis.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS)
+        )
+
+    async def flag(self, fields: dict[str, str]) -> bool:
+        """Flag the session of one dead letter: True when the entry may be acknowledged, False to
+        read it again later (the arbiter was briefly unavailable)."""
         session_id = fields.get("session_id", "")
         if not session_id:
             return True

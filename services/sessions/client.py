@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import grpc
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
+from services.kit.call_context import outgoing_metadata
 from services.kit.grpc_status import error_from_rpc
 from services.kit.service_identity import ServiceCredentials
 
@@ -16,14 +17,33 @@ Response = TypeVar("Response")
 CALL_TIMEOUT_SECONDS = 10.0
 
 
+class SessionArbiter(Protocol):
+    """The arbiter's internal RPCs as other services call them; errors arrive as domain errors."""
+
+    async def authorize_item_change(self, session_id: str, customer_id: str) -> pb.Session: ...
+
+    async def attach(self, session_id: str, customer_id: str, item: pb.Item) -> pb.AttachItemResponse: ...
+
+    async def begin_checkout(self, session_id: str, customer_id: str) -> pb.Session: ...
+
+    async def reopen_checkout(self, session_id: str) -> pb.Session: ...
+
+    async def record_payment(self, request: pb.RecordPaymentRequest) -> pb.RecordPaymentResponse: ...
+
+    async def expire_many(self, session_ids: Sequence[str]) -> list[str]: ...
+
+
 class ArbiterClient:
+    """The SessionArbiter port over gRPC."""
+
     def __init__(self, channel: grpc.aio.Channel, credentials: ServiceCredentials) -> None:
         self._stub = sessions_pb2_grpc.SessionsServiceStub(channel)
         self._credentials = credentials
 
     async def _call(self, method: Callable[..., Awaitable[Response]], request: object) -> Response:
         try:
-            return await method(request, metadata=self._credentials.metadata(), timeout=CALL_TIMEOUT_SECONDS)
+            metadata = (*self._credentials.metadata(), *outgoing_metadata())
+            return await method(request, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(error) from None
 
@@ -43,10 +63,7 @@ class ArbiterClient:
         request = pb.ReopenCheckoutRequest(session_id=session_id)
         return (await self._call(self._stub.ReopenCheckout, request)).session
 
-    async def record_payment(
-        self, session_id: str, payment_id: str, outcome: pb.PaymentOutcome
-    ) -> pb.RecordPaymentResponse:
-        request = pb.RecordPaymentRequest(session_id=session_id, payment_id=payment_id, outcome=outcome)
+    async def record_payment(self, request: pb.RecordPaymentRequest) -> pb.RecordPaymentResponse:
         return await self._call(self._stub.RecordPayment, request)
 
     async def expire_many(self, session_ids: Sequence[str]) -> list[str]:

@@ -1,16 +1,52 @@
-"""Settings of the sessions service, read from the environment once."""
+"""Settings of the sessions service, declared once and read from the environment once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from services.expiry.config import expiry_policy
+from services.expiry.config import expiry_policy, stuck_saga_after
 from services.expiry.policy import ExpiryPolicy
 from services.kit.bus_runtime import BusConfig
 from services.kit.db import database_url, schema_name
-from services.kit.peers import grpc_port
-from services.kit.settings import Env
-from services.kit.tokens import KeyPair, load_keys
+from services.kit.grpc_tls import GrpcTls
+from services.kit.service_identity import TrustedServiceKeys, trusted_service_keys
+from services.kit.settings import Env, Number, Whole
+from services.kit.tokens import customer_token_public_key
+from services.kit.topology import GRPC_HOST, grpc_port
+from services.sessions.access import ACCESS
+from services.sessions.reconciler import ReconcilerConfig
+
+OPEN_SESSIONS_PER_CUSTOMER = Whole(
+    name="OPEN_SESSIONS_PER_CUSTOMER",
+    default=5,
+    minimum=1,
+    meaning="purchase sessions a customer may have open at once",
+    readers=("sessions",),
+)
+# A periodic safety net, not a poll: tens of seconds between sweeps in production.
+RECONCILE_INTERVAL_SECONDS = Number(
+    name="RECONCILE_INTERVAL_SECONDS",
+    default=30.0,
+    minimum=0.5,
+    meaning="how often the reconciler puts back from the database what a Redis loss dropped",
+    readers=("sessions",),
+)
+RECONCILE_SAGA_AFTER_SECONDS = Number(
+    name="RECONCILE_SAGA_AFTER_SECONDS",
+    default=60.0,
+    minimum=0.0,
+    meaning="how long a confirming or cancelling session waits for its saga before the reconciler "
+    "starts it again",
+    readers=("sessions",),
+)
+OUTBOX_SWEEP_SECONDS = Number(
+    name="OUTBOX_SWEEP_SECONDS",
+    default=1.0,
+    minimum=0.05,
+    meaning="safety sweep of the outbox for rows a crash left behind (commits wake the relay at once)",
+    readers=("sessions",),
+)
 
 
 @dataclass(frozen=True)
@@ -19,18 +55,35 @@ class SessionsConfig:
     port: int
     database_url: str
     schema: str
-    keys: KeyPair
+    customer_token_key: bytes
+    trusted: TrustedServiceKeys
     bus: BusConfig
     policy: ExpiryPolicy
+    # A saga start books its first stuck check this long after it (the expiry process checks).
+    stuck_saga_after: timedelta
+    reconciler: ReconcilerConfig
+    open_per_customer: int = OPEN_SESSIONS_PER_CUSTOMER.default_value
+    tls: GrpcTls | None = None
+    # The outbox relay is woken by this process's commits; this sweep only finds rows left behind.
+    outbox_sweep_seconds: float = OUTBOX_SWEEP_SECONDS.default_value
 
     @classmethod
     def from_env(cls, env: Env) -> SessionsConfig:
         return cls(
-            host=env.str("GRPC_HOST", "0.0.0.0"),
+            host=GRPC_HOST.read(env),
             port=grpc_port(env, "sessions"),
             database_url=database_url(env, "sessions"),
             schema=schema_name(env, "sessions"),
-            keys=load_keys(env),
+            customer_token_key=customer_token_public_key(env),
+            trusted=trusted_service_keys(env, ACCESS.callers()),
             bus=BusConfig.from_env(env, "sessions"),
             policy=expiry_policy(env),
+            open_per_customer=OPEN_SESSIONS_PER_CUSTOMER.read(env),
+            tls=GrpcTls.from_env(env, serving=True),
+            outbox_sweep_seconds=OUTBOX_SWEEP_SECONDS.read(env),
+            stuck_saga_after=stuck_saga_after(env),
+            reconciler=ReconcilerConfig(
+                interval=timedelta(seconds=RECONCILE_INTERVAL_SECONDS.read(env)),
+                saga_after=timedelta(seconds=RECONCILE_SAGA_AFTER_SECONDS.read(env)),
+            ),
         )

@@ -30,6 +30,7 @@ class Reason(StrEnum):
     EXPIRED = "EXPIRED"
     CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
+    PAYMENT_MISMATCH = "PAYMENT_MISMATCH"
     HOTEL_REJECTED = "HOTEL_REJECTED"
     FLIGHT_REJECTED = "FLIGHT_REJECTED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
@@ -39,6 +40,25 @@ class Reason(StrEnum):
 class Money:
     amount: int
     currency: str
+
+
+class PaymentOutcome(Enum):
+    """What the payment provider's own record says about a payment."""
+
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    # Captured, but for another total, currency or session: the money goes back.
+    MISMATCHED = "MISMATCHED"
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    """A payment as read from the provider: the arbiter still checks it against the session."""
+
+    payment_id: str
+    outcome: PaymentOutcome
+    amount: Money | None = None
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,27 @@ def payment_declined(session: Session, payment_id: str, now: datetime) -> Sessio
     if session.state is not State.PAYMENT_PENDING:
         return None
     return start_cancelling(session, Reason.PAYMENT_DECLINED, State.CANCELLED, now, payment_id)
+
+
+def judge_payment(session: Session, report: PaymentReport) -> PaymentOutcome:
+    """A capture counts only for the session's exact total, currency and id; anything else is a mismatch."""
+    if report.outcome is not PaymentOutcome.CAPTURED:
+        return report.outcome
+    if report.reference != session.id or report.amount is None or report.amount != session.total:
+        return PaymentOutcome.MISMATCHED
+    return PaymentOutcome.CAPTURED
+
+
+def payment_mismatched(session: Session, payment_id: str, now: datetime) -> Session | None:
+    """CANCELLING with PAYMENT_MISMATCH while the session awaits payment; None means refund only."""
+    if session.state is not State.PAYMENT_PENDING:
+        return None
+    return start_cancelling(session, Reason.PAYMENT_MISMATCH, State.CANCELLED, now, payment_id)
+
+
+def captured_payment_to_refund(session: Session) -> str:
+    """The captured payment a cancellation must give back: only a mismatched one ever is."""
+    return session.payment_id if session.reason == Reason.PAYMENT_MISMATCH.value else ""
 
 
 def start_cancelling(

@@ -9,7 +9,7 @@ from typing import Any
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from services.sessions.messages import timestamp
-from services.sessions.repository import SessionRepository
+from services.sessions.ports import SessionStore
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
 SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]
@@ -20,7 +20,7 @@ def _utc(value: datetime) -> datetime:
 
 
 class SessionTimeline:
-    def __init__(self, repository: SessionRepository, saga_history: SagaHistoryReader) -> None:
+    def __init__(self, repository: SessionStore, saga_history: SagaHistoryReader) -> None:
         self._repository = repository
         self._saga_history = saga_history
 

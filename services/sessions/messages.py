@@ -9,7 +9,23 @@ from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from services.kit.errors import FieldViolation, InvalidArgument
-from services.sessions.domain import FlightLeg, HotelStay, Item, Money, RoundTrip, Session
+from services.sessions.domain import (
+    FlightLeg,
+    HotelStay,
+    Item,
+    Money,
+    PaymentOutcome,
+    PaymentReport,
+    RoundTrip,
+    Session,
+)
+
+_OUTCOMES = {
+    pb.PAYMENT_OUTCOME_SUCCEEDED: PaymentOutcome.CAPTURED,
+    pb.PAYMENT_OUTCOME_DECLINED: PaymentOutcome.DECLINED,
+    pb.PAYMENT_OUTCOME_MISMATCHED: PaymentOutcome.MISMATCHED,
+}
+_OUTCOME_MESSAGES = {outcome: number for number, outcome in _OUTCOMES.items()}
 
 
 def timestamp(value: datetime) -> Timestamp:
@@ -103,7 +119,7 @@ def session_message(session: Session) -> pb.Session:
     message = pb.Session(
         id=session.id,
         customer_id=session.customer_id,
-        state=f"STATE_{session.state.value}",
+        state=pb.State.Value(f"STATE_{session.state.value}"),
         create_time=timestamp(session.created_at),
         update_time=timestamp(session.updated_at),
         expires_at=timestamp(session.expires_at),
@@ -116,3 +132,26 @@ def session_message(session: Session) -> pb.Session:
     if total is not None:
         message.total.CopyFrom(money_message(total))
     return message
+
+
+def payment_report_of(message: pb.RecordPaymentRequest) -> PaymentReport:
+    """A captured payment must say what the provider captured, so the arbiter can check it."""
+    outcome = _OUTCOMES.get(message.outcome)
+    violations = []
+    if outcome is None:
+        violations.append(FieldViolation("outcome", "must be SUCCEEDED, DECLINED or MISMATCHED"))
+    if not message.payment_id:
+        violations.append(FieldViolation("payment_id", "is required"))
+    captured = outcome is not PaymentOutcome.DECLINED
+    if captured and not (message.HasField("amount") and message.amount.currency):
+        violations.append(FieldViolation("amount", "is required for a captured payment"))
+    if captured and not message.reference:
+        violations.append(FieldViolation("reference", "is required for a captured payment"))
+    if violations or outcome is None:
+        raise InvalidArgument(violations)
+    amount = money_of(message.amount) if message.HasField("amount") else None
+    return PaymentReport(message.payment_id, outcome, amount, message.reference)
+
+
+def payment_outcome_message(outcome: PaymentOutcome) -> pb.PaymentOutcome.ValueType:
+    return _OUTCOME_MESSAGES[outcome]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -18,13 +20,19 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    func,
     select,
+    text,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.kit.database import Connection, Database
 from services.kit.errors import Conflict
+from services.kit.statements import Statement
 from services.sessions.codec import decode_items, encode_items
 from services.sessions.domain import Session, State
+from services.sessions.open_limit import OpenSessions
+
+T = TypeVar("T")
 
 metadata = MetaData()
 
@@ -60,7 +68,60 @@ session_events = Table(
 )
 
 # Something to run inside the same transaction as a session write (e.g. an outbox insert).
-TransactionalWrite = Callable[[AsyncConnection], Awaitable[None]]
+TransactionalWrite = Callable[[Connection], None]
+
+_WRITTEN = ("state", "version", "updated_at", "expires_at", "items", "reason", "payment_id", "cancel_target")
+_EVENT_COLUMNS = ("session_id", "time", "kind", "step", "outcome", "detail", "saga_id")
+_TERMINAL = [State.CONFIRMED.value, State.CANCELLED.value, State.EXPIRED.value]
+
+_GET = Statement(select(sessions).where(sessions.c.id == bindparam("id")))
+_GET_MANY = Statement(select(sessions).where(sessions.c.id.in_(bindparam("ids", expanding=True))))
+_LIST_FOR = Statement(
+    select(sessions)
+    .where(sessions.c.customer_id == bindparam("customer_id"))
+    .order_by(sessions.c.created_at.desc(), sessions.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_NON_TERMINAL = Statement(
+    select(sessions.c.id, sessions.c.expires_at, sessions.c.state).where(sessions.c.state.not_in(_TERMINAL))
+)
+_COUNT_OPEN = Statement(
+    select(func.count(), func.min(sessions.c.expires_at)).where(
+        sessions.c.customer_id == bindparam("customer_id"),
+        sessions.c.state.in_(bindparam("states", expanding=True)),
+    )
+)
+_COUNT_BY_STATE = Statement(select(sessions.c.state, func.count()).group_by(sessions.c.state))
+_IN_STATES = Statement(
+    select(sessions)
+    .where(sessions.c.state.in_(bindparam("states", expanding=True)))
+    .order_by(sessions.c.updated_at)
+    .limit(bindparam("limit"))
+)
+_LOCK_CUSTOMER = Statement(text("SELECT pg_advisory_xact_lock(:key)"))
+_INSERT = Statement(sessions.insert().values({c.name: bindparam(c.name) for c in sessions.c}))
+_CAS = Statement(
+    sessions.update()
+    .where(and_(sessions.c.id == bindparam("_id"), sessions.c.version == bindparam("_expected")))
+    .values({name: bindparam(name) for name in _WRITTEN})
+)
+_ADD_EVENT = Statement(session_events.insert().values({name: bindparam(name) for name in _EVENT_COLUMNS}))
+_EVENTS = Statement(
+    select(session_events)
+    .where(session_events.c.session_id == bindparam("session_id"))
+    .order_by(session_events.c.seq)
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A session written over the version it was read at, with its events and other writes."""
+
+    session: Session
+    expected_version: int
+    events: Sequence[dict[str, Any]] = ()
+    writes: Sequence[TransactionalWrite] = ()
 
 
 def _utc(value: datetime) -> datetime:
@@ -98,107 +159,153 @@ def _values(session: Session) -> dict[str, Any]:
     }
 
 
+def _lock_key(session: Session) -> int:
+    """A signed 64-bit advisory lock key per customer."""
+    digest = hashlib.blake2b(f"sessions.open:{session.customer_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# Told after a commit which changes it wrote: wakes the outbox relay, tells watchers of a session.
+CommitListener = Callable[[Sequence[Change]], None]
+
+
+def _nobody_listens(_: Sequence[Change]) -> None:
+    pass
+
+
 class SessionRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    """Every method is one transaction on the service's database."""
+
+    def __init__(self, database: Database, committed: CommitListener = _nobody_listens) -> None:
+        self.database = database
+        self._committed = committed
 
     async def get(self, session_id: str) -> Session | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
-        return None if row is None else _row_to_session(row)
+        return await self.database.read(lambda conn: _read(conn, session_id))
 
     async def get_many(self, session_ids: Sequence[str]) -> list[Session]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(sessions).where(sessions.c.id.in_(list(session_ids))))).all()
+        if not session_ids:
+            return []
+        rows = await self.database.read(lambda conn: conn.rows(_GET_MANY, {"ids": list(session_ids)}))
         return [_row_to_session(row) for row in rows]
 
     async def list_for(self, customer_id: str, limit: int, offset: int) -> list[Session]:
-        query = (
-            select(sessions)
-            .where(sessions.c.customer_id == customer_id)
-            .order_by(sessions.c.created_at.desc(), sessions.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        async with self.engine.connect() as conn:
-            return [_row_to_session(row) for row in (await conn.execute(query)).all()]
+        params = {"customer_id": customer_id, "limit": limit, "offset": offset}
+        rows = await self.database.read(lambda conn: conn.rows(_LIST_FOR, params))
+        return [_row_to_session(row) for row in rows]
 
     async def non_terminal(self) -> list[tuple[str, datetime, State]]:
-        terminal = [State.CONFIRMED.value, State.CANCELLED.value, State.EXPIRED.value]
-        query = select(sessions.c.id, sessions.c.expires_at, sessions.c.state).where(
-            sessions.c.state.not_in(terminal)
-        )
-        async with self.engine.connect() as conn:
-            return [(r.id, _utc(r.expires_at), State(r.state)) for r in (await conn.execute(query)).all()]
+        rows = await self.database.read(lambda conn: conn.rows(_NON_TERMINAL))
+        return [(r.id, _utc(r.expires_at), State(r.state)) for r in rows]
 
-    async def insert(self, session: Session, events: Sequence[dict[str, Any]] = ()) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sessions.insert().values(
-                    id=session.id,
-                    customer_id=session.customer_id,
-                    created_at=session.created_at,
-                    **_values(session),
-                )
-            )
-            await self._add_events(conn, session.id, events)
+    async def count_by_state(self) -> dict[State, int]:
+        rows = await self.database.read(lambda conn: conn.rows(_COUNT_BY_STATE))
+        return {State(row[0]): int(row[1]) for row in rows}
 
-    async def compare_and_set(
+    async def in_states(self, states: Collection[State], limit: int) -> list[Session]:
+        """Sessions in any of `states`, least recently changed first."""
+        params = {"states": [state.value for state in states], "limit": limit}
+        rows = await self.database.read(lambda conn: conn.rows(_IN_STATES, params))
+        return [_row_to_session(row) for row in rows]
+
+    async def insert_unless(
         self,
         session: Session,
-        expected_version: int,
-        events: Sequence[dict[str, Any]] = (),
-        also: Sequence[TransactionalWrite] = (),
-    ) -> None:
-        """Write the session only if nobody else wrote it since it was read."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                sessions.update()
-                .where(and_(sessions.c.id == session.id, sessions.c.version == expected_version))
-                .values(**_values(session))
-            )
-            if result.rowcount != 1:
-                raise Conflict(f"session {session.id} changed concurrently")
-            await self._add_events(conn, session.id, events)
-            for write in also:
-                await write(conn)
-
-    async def compare_and_set_all(
-        self,
-        changes: Sequence[tuple[Session, int]],
         events: Sequence[dict[str, Any]],
-        also: Sequence[TransactionalWrite] = (),
+        counted: Collection[State],
+        refuse: Callable[[OpenSessions], Exception | None],
     ) -> None:
-        """Write many sessions in one transaction, all or none: Conflict if any changed meanwhile."""
-        if not changes:
-            return
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                sessions.update()
-                .where(and_(sessions.c.id == bindparam("_id"), sessions.c.version == bindparam("_expected")))
-                .values({name: bindparam(f"v_{name}") for name in _values(changes[0][0])}),
-                [
-                    {"_id": s.id, "_expected": expected, **{f"v_{k}": v for k, v in _values(s).items()}}
-                    for s, expected in changes
-                ],
-            )
-            if result.rowcount != len(changes):
-                raise Conflict("a session in the batch changed concurrently")
-            await conn.execute(session_events.insert(), list(events))
-            for write in also:
-                await write(conn)
+        """Insert a customer's new session unless `refuse`, shown their sessions in `counted`, objects.
 
-    async def _add_events(
-        self, conn: AsyncConnection, session_id: str, events: Sequence[dict[str, Any]]
-    ) -> None:
-        if events:
-            await conn.execute(session_events.insert(), [{"session_id": session_id, **e} for e in events])
+        Count and insert share one transaction, serialized per customer: on PostgreSQL by a
+        transaction-scoped advisory lock, on SQLite by its single writer. So two concurrent opens
+        never both fit into the last free place.
+        """
+
+        def insert(conn: Connection) -> None:
+            if conn.dialect == "postgresql":
+                conn.execute(_LOCK_CUSTOMER, {"key": _lock_key(session)})
+            states = [state.value for state in counted]
+            row = conn.first(_COUNT_OPEN, {"customer_id": session.customer_id, "states": states})
+            earliest = None if row is None or row[1] is None else _utc(row[1])
+            refusal = refuse(
+                OpenSessions(count=0 if row is None else int(row[0]), earliest_deadline=earliest)
+            )
+            if refusal is not None:
+                raise refusal
+            conn.execute(
+                _INSERT,
+                {"id": session.id, "customer_id": session.customer_id, "created_at": session.created_at}
+                | _values(session),
+            )
+            _add_events(conn, session.id, events)
+
+        await self.database.transaction(insert)
+
+    async def transition(
+        self, session_id: str, decide: Callable[[Session | None], tuple[Change | None, T]]
+    ) -> T:
+        """Read the session, let `decide` (pure) choose a change, and write it, in one transaction.
+
+        The write is still a compare-and-set on the version read: Conflict if another transaction
+        (another replica, on PostgreSQL) wrote the session in between.
+        """
+
+        written: list[Change] = []
+
+        def hop(conn: Connection) -> T:
+            change, result = decide(_read(conn, session_id))
+            if change is not None:
+                _write(conn, [change])
+                written.append(change)
+            return result
+
+        result = await self.database.transaction(hop)
+        if written:
+            self._committed(written)
+        return result
+
+    async def transition_many(
+        self, session_ids: Sequence[str], decide: Callable[[list[Session]], tuple[Sequence[Change], T]]
+    ) -> T:
+        """Like `transition` for many sessions at once, all or none: Conflict if any changed meanwhile."""
+
+        written: list[Change] = []
+
+        def hop(conn: Connection) -> T:
+            found = conn.rows(_GET_MANY, {"ids": list(session_ids)}) if session_ids else []
+            changes, result = decide([_row_to_session(row) for row in found])
+            _write(conn, changes)
+            written.extend(changes)
+            return result
+
+        result = await self.database.transaction(hop)
+        if written:
+            self._committed(written)
+        return result
 
     async def events(self, session_id: str) -> list[Any]:
-        query = (
-            select(session_events)
-            .where(session_events.c.session_id == session_id)
-            .order_by(session_events.c.seq)
-        )
-        async with self.engine.connect() as conn:
-            return list((await conn.execute(query)).all())
+        return await self.database.read(lambda conn: conn.rows(_EVENTS, {"session_id": session_id}))
+
+
+def _read(conn: Connection, session_id: str) -> Session | None:
+    row = conn.first(_GET, {"id": session_id})
+    return None if row is None else _row_to_session(row)
+
+
+def _write(conn: Connection, changes: Sequence[Change]) -> None:
+    if not changes:
+        return
+    rows = [{"_id": c.session.id, "_expected": c.expected_version} | _values(c.session) for c in changes]
+    written = conn.execute(_CAS, rows[0]) if len(rows) == 1 else conn.execute_many(_CAS, rows)
+    if written != len(changes):
+        raise Conflict("a session changed concurrently")
+    events = [{"session_id": c.session.id, **event} for c in changes for event in c.events]
+    conn.execute_many(_ADD_EVENT, events)
+    for change in changes:
+        for write in change.writes:
+            write(conn)
+
+
+def _add_events(conn: Connection, session_id: str, events: Sequence[dict[str, Any]]) -> None:
+    conn.execute_many(_ADD_EVENT, [{"session_id": session_id, **event} for event in events])

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bus.context import Handler, StepContext
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.backoff import Retries
+from bus.context import Handler, Step, StepContext
 from bus.errors import TransientFailure
+from bus.vocabulary import SESSIONS_CANCELLED, SESSIONS_COMPLETE
 from services.kit.errors import Conflict, TransientError
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import Reason
 
-_REJECTIONS = {reason.value: reason for reason in (Reason.HOTEL_REJECTED, Reason.FLIGHT_REJECTED)}
+_REJECTIONS: dict[pb.RefusalReason.ValueType, Reason] = {
+    pb.REFUSAL_REASON_HOTEL_REJECTED: Reason.HOTEL_REJECTED,
+    pb.REFUSAL_REASON_FLIGHT_REJECTED: Reason.FLIGHT_REJECTED,
+}
 
 
-def rejection_reason(failure: str) -> Reason:
-    """The machine-readable reason a confirmation failed, from the refusal that turned the saga."""
-    code = failure.split(":", 1)[0].strip()
-    return _REJECTIONS.get(code, Reason.COMPENSATION_FAILED)
+def rejection_reason(refusal: pb.RefusalReason.ValueType) -> Reason:
+    """The session's reason for a saga that compensated, from the refusal's typed reason on the slip."""
+    return _REJECTIONS.get(refusal, Reason.COMPENSATION_FAILED)
 
 
 def session_handlers(arbiter: Arbiter) -> Mapping[str, Handler]:
@@ -24,12 +30,16 @@ def session_handlers(arbiter: Arbiter) -> Mapping[str, Handler]:
         try:
             await arbiter.complete(ctx.session_id)
         except (Conflict, TransientError) as error:
-            raise TransientFailure(str(error)) from None
+            raise TransientFailure(str(error)) from error
 
     async def cancelled(ctx: StepContext) -> None:
         try:
-            await arbiter.finish_cancellation(ctx.session_id, rejection_reason(ctx.failure_reason))
+            await arbiter.finish_cancellation(ctx.session_id, rejection_reason(ctx.refusal_reason))
         except (Conflict, TransientError) as error:
-            raise TransientFailure(str(error)) from None
+            raise TransientFailure(str(error)) from error
 
-    return {"sessions.complete": complete, "sessions.cancelled": cancelled}
+    # Both settle a saga that can no longer turn back: the session must reach its end state.
+    return {
+        SESSIONS_COMPLETE.name: Step(complete, Retries.MUST_FINISH),
+        SESSIONS_CANCELLED.name: Step(cancelled, Retries.MUST_FINISH),
+    }

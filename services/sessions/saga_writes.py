@@ -6,18 +6,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import outbox
+from services.kit.database import Connection
 from services.sessions import sagas
 from services.sessions.domain import Item, Session
 from services.sessions.repository import TransactionalWrite
 
 
 def _outbox_write(slips: Sequence[pb.RoutingSlip], now: datetime) -> TransactionalWrite:
-    async def write(conn: AsyncConnection) -> None:
-        await outbox.add_many(conn, slips, now)
+    def write(conn: Connection) -> None:
+        outbox.add_many(conn, slips, now)
 
     return write
 

@@ -7,7 +7,31 @@ from datetime import datetime
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.slip import COMPENSATABLE, RETRIABLE, StepDeclaration, build_slip
-from services.sessions.domain import HotelStay, Item, RoundTrip, Session
+from bus.vocabulary import (
+    FLIGHTS_CANCEL,
+    FLIGHTS_CONFIRM,
+    FLIGHTS_RELEASE,
+    HOTEL_CANCEL,
+    HOTEL_CONFIRM,
+    HOTEL_RELEASE,
+    PAYMENTS_REFUND,
+    SESSIONS_CANCELLED,
+    SESSIONS_COMPLETE,
+    StepTerm,
+)
+from services.sessions.domain import HotelStay, Item, RoundTrip, Session, captured_payment_to_refund
+
+
+def _declare(
+    term: StepTerm,
+    kind: pb.StepKind.ValueType,
+    compensation: StepTerm | None = None,
+    arguments: dict[str, str] | None = None,
+) -> StepDeclaration:
+    """A step of the vocabulary, run by its participant."""
+    return StepDeclaration(
+        term.name, term.participant, kind, compensation.name if compensation else "", arguments or {}
+    )
 
 
 def _hotel_args(stay: HotelStay) -> dict[str, str]:
@@ -26,8 +50,8 @@ def _release_steps(keep: set[str] | None = None) -> list[StepDeclaration]:
     """
     kept = ",".join(sorted(keep or ()))
     return [
-        StepDeclaration("flights.release", "flights", RETRIABLE, arguments={"keep": kept}),
-        StepDeclaration("hotel.release", "hotel", RETRIABLE, arguments={"keep": kept}),
+        _declare(FLIGHTS_RELEASE, RETRIABLE, arguments={"keep": kept}),
+        _declare(HOTEL_RELEASE, RETRIABLE, arguments={"keep": kept}),
     ]
 
 
@@ -41,11 +65,11 @@ def _item_holds(session: Session) -> set[str]:
 
 
 def _refund_step(payment_id: str) -> StepDeclaration:
-    return StepDeclaration("payments.refund", "payments", RETRIABLE, arguments={"payment_id": payment_id})
+    return _declare(PAYMENTS_REFUND, RETRIABLE, arguments={"payment_id": payment_id})
 
 
 def _finish_step() -> StepDeclaration:
-    return StepDeclaration("sessions.cancelled", "sessions", RETRIABLE)
+    return _declare(SESSIONS_CANCELLED, RETRIABLE)
 
 
 def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
@@ -53,25 +77,13 @@ def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
     release, refund, cancel."""
     steps = []
     if session.hotel is not None:
-        steps.append(
-            StepDeclaration(
-                "hotel.confirm", "hotel", COMPENSATABLE, "hotel.cancel", arguments=_hotel_args(session.hotel)
-            )
-        )
+        steps.append(_declare(HOTEL_CONFIRM, COMPENSATABLE, HOTEL_CANCEL, _hotel_args(session.hotel)))
     if session.flights is not None:
-        steps.append(
-            StepDeclaration(
-                "flights.confirm",
-                "flights",
-                COMPENSATABLE,
-                "flights.cancel",
-                arguments=_flight_args(session.flights),
-            )
-        )
+        steps.append(_declare(FLIGHTS_CONFIRM, COMPENSATABLE, FLIGHTS_CANCEL, _flight_args(session.flights)))
     # Once every confirm is done there is no way back: anything held for the session that it did
     # not buy is let go, then the session is CONFIRMED.
     steps += _release_steps(keep=_item_holds(session))
-    steps.append(StepDeclaration("sessions.complete", "sessions", RETRIABLE))
+    steps.append(_declare(SESSIONS_COMPLETE, RETRIABLE))
     # Cancels are idempotent at the providers, so releasing what compensation already undid is harmless.
     after = [*_release_steps(), _refund_step(session.payment_id), _finish_step()]
     return build_slip(
@@ -85,12 +97,13 @@ def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
 
 
 def cancellation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
-    """Release every hold, then let the arbiter settle the session.
+    """Release every hold, refund a mismatched capture, then let the arbiter settle the session.
 
-    No payment has been captured on this path: a capture that arrives later meets a session that is
-    no longer PAYMENT_PENDING and gets its own refund saga.
+    Otherwise no payment has been captured on this path: a capture that arrives later meets a
+    session that is no longer PAYMENT_PENDING and gets its own refund saga.
     """
-    steps = [*_release_steps(), _finish_step()]
+    refund = captured_payment_to_refund(session)
+    steps = [*_release_steps(), *([_refund_step(refund)] if refund else []), _finish_step()]
     return build_slip(
         saga_id=f"cancel-{session.id}",
         session_id=session.id,
@@ -114,9 +127,9 @@ def refund_slip(session_id: str, payment_id: str, now: datetime) -> pb.RoutingSl
 def release_slip(session: Session, item: Item, saga_id: str, now: datetime) -> pb.RoutingSlip:
     """A replaced item's hold is released."""
     if isinstance(item, HotelStay):
-        step = StepDeclaration("hotel.cancel", "hotel", RETRIABLE, arguments=_hotel_args(item))
+        step = _declare(HOTEL_CANCEL, RETRIABLE, arguments=_hotel_args(item))
     else:
-        step = StepDeclaration("flights.cancel", "flights", RETRIABLE, arguments=_flight_args(item))
+        step = _declare(FLIGHTS_CANCEL, RETRIABLE, arguments=_flight_args(item))
     return build_slip(
         saga_id=saga_id,
         session_id=session.id,

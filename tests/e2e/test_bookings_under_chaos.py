@@ -23,7 +23,12 @@ CITIES = ["LIS", "OPO", "MAD", "BCN", "PAR", "LON", "ROM", "BER", "AMS"]
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[RunningSystem]:
-    env = {"BUS_RETRY_BASE_DELAY_SECONDS": "0.05", "PAYMENT_WEBHOOK_RETRY_BASE_MS": "100"}
+    env = {
+        "BUS_RETRY_BASE_DELAY_SECONDS": "0.05",
+        "PAYMENT_WEBHOOK_RETRY_BASE_MS": "100",
+        # Each worker books on without waiting for the last booking to settle: a load generator.
+        "OPEN_SESSIONS_PER_CUSTOMER": "1000",
+    }
     with running_system(tmp_path_factory.mktemp("chaos-bookings"), redis_url, env) as running:
         yield running
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from operations.load import LoadResult, run_load
-from operations.options import ChaosSettings, KillerSettings, LoadOptions
+from operations.options import ChaosRequest, KillerSettings, LoadOptions
 from operations.supervised_system import SupervisedSystem, SystemSettings
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def test_bookings_survive_provider_chaos_and_process_kills(tmp_path: Path, redis
         customers=10,
         bookings=100,
         duration_seconds=600,
-        chaos=ChaosSettings(failure_rate=0.3, ambiguous_rate=0.1, seed=2024),
+        chaos=ChaosRequest(failure_rate=0.3, ambiguous_rate=0.1, seed=2024),
         killer=KillerSettings(every_seconds=4, pause_seconds=2, targets=KILLED, each_once=True),
         session_ttl_seconds=30,
         stuck_after_seconds=120,

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[RunningSystem]:
-    env = {"BUS_COMPENSATION_ATTEMPTS": "3", "BUS_RETRY_BASE_DELAY_SECONDS": "0.05"}
+    # Short budgets, so a confirm and a compensation that keep failing are dead-lettered in seconds.
+    env = {
+        "BUS_RETRY_ATTEMPTS": "8",
+        "BUS_COMPENSATION_ATTEMPTS": "3",
+        "BUS_RETRY_BASE_DELAY_SECONDS": "0.05",
+    }
     with running_system(tmp_path_factory.mktemp("dead-letters"), redis_url, env) as running:
         yield running
 
@@ -55,9 +60,14 @@ def test_failing_refund_dead_letters_then_replays_to_completion(system: RunningS
     session_id = customer.full_session()
     payment = customer.checkout(session_id)["payment"]
     set_provider_clock(system, "hotel", 901)  # the hotel confirm will be refused: compensation
-    set_chaos(system, {"failureRate": 1.0}, kinds=("payment",))  # ...and every refund attempt fails
+    # The hotel answers slowly, so the payment provider can start failing every refund once the
+    # payment has been verified there (the verification reads the provider too) and before the
+    # compensation reaches the refund.
+    set_chaos(system, {"latencyMs": 3000}, kinds=("hotel",))
     try:
         pay_on_page(system, payment["id"])
+        customer.wait_state(session_id, {"STATE_CONFIRMING"}, timeout=60)
+        set_chaos(system, {"failureRate": 1.0}, kinds=("payment",))
         stuck = customer.wait_state(session_id, {"STATE_NEEDS_ATTENTION", "STATE_CANCELLED"}, timeout=90)
         assert stuck["state"] == "STATE_NEEDS_ATTENTION"
         entry_id = wait_for(lambda: dead_letter_of(system, session_id), 30, "the dead letter")
@@ -65,6 +75,7 @@ def test_failing_refund_dead_letters_then_replays_to_completion(system: RunningS
         assert "payments.refund" in shown
     finally:
         set_chaos(system, {"failureRate": 0.0}, kinds=("payment",))
+        set_chaos(system, {"latencyMs": 0}, kinds=("hotel",))
         set_provider_clock(system, "hotel", 0)
     bus_cli(system, "dead-letters", "replay", entry_id)
     final = customer.wait_state(session_id, {"STATE_CANCELLED"}, timeout=60)

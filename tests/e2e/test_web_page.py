@@ -2,117 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import grpc
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
-from starlette.requests import Request
-from travel.sessions.v1 import sessions_pb2
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from gateway.session_events import SETTLE_POLLS, event_frames
 from tests.e2e.booking import Customer, pay_on_page
+from tests.e2e.browser import PASSWORD, launched_chromium
 from tests.e2e.system import ROOT, RunningSystem, running_system
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 SAGA_TIMEOUT_MS = 60_000
-PASSWORD = "correct horse battery"
-
-
-class ScriptedSessions:
-    """Answers each poll with the next scripted (state, event count) pair, then repeats the last one."""
-
-    def __init__(self, script: list[tuple[int, int]], error: grpc.aio.AioRpcError | None = None) -> None:
-        self.script = script
-        self.error = error
-        self.polls = 0
-
-    async def session(self) -> sessions_pb2.Session:
-        self.polls += 1
-        if self.error is not None:
-            raise self.error
-        state, _ = self.script[min(self.polls, len(self.script)) - 1]
-        return sessions_pb2.Session(id="s-1", state=cast(sessions_pb2.State, state))
-
-    async def events(self) -> list[sessions_pb2.SessionEvent]:
-        _, count = self.script[min(max(self.polls, 1), len(self.script)) - 1]
-        # Newest first on purpose: the stream must not rely on the order or the index of events.
-        return [
-            sessions_pb2.SessionEvent(step=f"step.{n}", outcome="COMPLETED") for n in reversed(range(count))
-        ]
-
-
-class ClientThatLeaves:
-    """A request whose client is gone after `polls_before_leaving` checks."""
-
-    def __init__(self, polls_before_leaving: int) -> None:
-        self.checks_left = polls_before_leaving
-
-    async def is_disconnected(self) -> bool:
-        self.checks_left -= 1
-        return self.checks_left < 0
-
-
-def collect(request: object, sessions: ScriptedSessions) -> list[str]:
-    async def run() -> list[str]:
-        return [frame async for frame in event_frames(cast(Request, request), sessions, poll_seconds=0)]
-
-    return asyncio.run(asyncio.wait_for(run(), timeout=10))
-
-
-def frame_names(frames: list[str]) -> list[str]:
-    return [
-        line.removeprefix("event: ")
-        for frame in frames
-        for line in frame.splitlines()
-        if line.startswith("event:")
-    ]
-
-
-def test_stream_pushes_each_event_once_and_ends_after_settling_on_a_terminal_state() -> None:
-    open_, confirmed = sessions_pb2.STATE_OPEN, sessions_pb2.STATE_CONFIRMED
-    sessions = ScriptedSessions([(open_, 1), (open_, 1), (open_, 3), (confirmed, 4), (confirmed, 5)])
-    names = frame_names(collect(ClientThatLeaves(1000), sessions))
-    assert names.count("saga") == 5
-    assert names.count("session") == 2  # OPEN, then CONFIRMED: an unchanged session is not resent
-    assert names[-1] == "end"
-    assert sessions.polls == 4 + SETTLE_POLLS
-
-
-def test_stream_stops_polling_when_the_client_disconnects() -> None:
-    sessions = ScriptedSessions([(sessions_pb2.STATE_OPEN, 1)])
-    frames = collect(ClientThatLeaves(2), sessions)
-    assert sessions.polls == 3
-    assert "end" not in frame_names(frames)
-
-
-def test_stream_reports_a_refusal_and_ends() -> None:
-    refusal = grpc.aio.AioRpcError(
-        grpc.StatusCode.PERMISSION_DENIED, grpc.aio.Metadata(), grpc.aio.Metadata()
-    )
-    frames = collect(ClientThatLeaves(1000), ScriptedSessions([], error=refusal))
-    assert frame_names(frames) == ["problem"]
-    assert '"code":7' in frames[-1]
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +30,8 @@ def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -40,3 +40,14 @@ def test_invalid_argument_carries_every_field_violation() -> None:
 
 def test_internal_errors_do_not_leak_their_message() -> None:
     assert status_for(RuntimeError("password=hunter2"))[1] == "internal error"
+
+
+def test_resource_exhausted_says_when_to_retry_and_which_quota() -> None:
+    error = errors.ResourceExhausted("too many login attempts", retry_after_seconds=42, subject="login:email")
+    code, message, details = status_for(error)
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert message == "too many login attempts"
+    retry, quota = details
+    assert isinstance(retry, error_details_pb2.RetryInfo) and retry.retry_delay.seconds == 42
+    assert isinstance(quota, error_details_pb2.QuotaFailure)
+    assert quota.violations[0].subject == "login:email"

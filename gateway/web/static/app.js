@@ -1,4 +1,5 @@
-// The customer page: sign in, plan a trip in a session, pay at the provider, watch the saga live.
+// The customer page: sign in, plan a trip in a session, pay at the provider, watch the saga live;
+// for admins, the operator console.
 "use strict";
 
 const CITIES = {
@@ -11,20 +12,24 @@ const STATE_LABELS = {
   STATE_EXPIRED: "Expired", STATE_NEEDS_ATTENTION: "Needs attention",
 };
 const FINAL_STATES = new Set(["STATE_CONFIRMED", "STATE_CANCELLED", "STATE_EXPIRED", "STATE_NEEDS_ATTENTION"]);
-const SAGA_TITLES = { confirm: "Confirmation saga", cancel: "Cancellation saga", refund: "Refund saga" };
-const STEP_LABELS = {
-  "hotel.confirm": "Confirm hotel stay", "flights.confirm": "Confirm both flight legs",
-  "sessions.complete": "Mark trip confirmed", "hotel.cancel": "Release hotel stay",
-  "flights.cancel": "Release flight legs", "payments.refund": "Refund payment",
-  "hotel.release": "Release every hotel hold", "flights.release": "Release every flight hold",
-  "sessions.cancelled": "Mark trip cancelled", "attach.hotel": "Hotel held",
-  "attach.flights": "Round trip held", payment: "Payment",
-};
+// The sagas' vocabulary (saga kinds, steps, outcomes) is generated from the saga protos
+// (`python -m bus.vocabulary`); the page loads it before its first render.
+let sagaVocabulary = { sagaKinds: {}, undoingKinds: [], steps: {}, outcomes: {}, undoingOutcomes: [] };
+const vocabularyLoaded = fetch("/web/saga-vocabulary.json", { headers: { Accept: "application/json" } })
+  .then((response) => (response.ok ? response.json() : Promise.reject(new Error(`HTTP ${response.status}`))))
+  .then((loaded) => { sagaVocabulary = loaded; })
+  .catch(() => {});  // without it the timeline shows raw step names and outcomes
+// The arbiter's own timeline entries, besides saga steps: holding items and the payment.
+const SESSION_STEP_LABELS = { "attach.hotel": "Hotel held", "attach.flights": "Round trip held", payment: "Payment" };
+const stepLabel = (step) =>
+  (sagaVocabulary.steps[step] && sagaVocabulary.steps[step].label) || SESSION_STEP_LABELS[step] || step;
+const sagaTitle = (kind) => sagaVocabulary.sagaKinds[kind] || `${kind} saga`;
 // Steps that undo earlier work are tagged as compensations in the timeline. Releasing holds is
 // undoing, except in a confirmation going forward, where it only lets go of what was not bought.
-const isCompensation = (step, events, undoing) =>
-  /\.(cancel|refund)$/.test(step) || (undoing && /\.release$/.test(step)) ||
-  events.some((e) => e.outcome === "COMPENSATED");
+function isCompensation(step, undoing) {
+  const undoes = sagaVocabulary.steps[step] && sagaVocabulary.steps[step].undoes;
+  return undoes === "always" || (undoing && undoes === "when_compensating");
+}
 const TOKEN_KEY = "travel.token";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -204,7 +209,7 @@ $("#register-form").addEventListener("submit", async (event) => {
 function afterSignIn() {
   for (const form of [$("#login-form"), $("#register-form")]) form.reset();
   showBanner("");
-  if (/^#\/sessions\//.test(location.hash)) route();
+  if (/^#\/(sessions\/|ops$)/.test(location.hash)) route();
   else go("#/trips");
 }
 
@@ -257,6 +262,7 @@ $("#new-trip").addEventListener("click", async (event) => {
 const REASONS = {
   ALL_CONFIRMED: "Every reservation is confirmed and the payment captured.",
   PAYMENT_DECLINED: "The payment was declined, so every hold was released.",
+  PAYMENT_MISMATCH: "The payment did not match the trip's total, so it was refunded and every hold was released.",
   EXPIRED: "The session's time ran out before payment, so every hold was released.",
   CUSTOMER_CANCELLED: "You cancelled this trip.",
 };
@@ -317,7 +323,12 @@ function tickCountdown() {
   const session = app.session;
   const counting = session && (session.state === "STATE_OPEN" || session.state === "STATE_PAYMENT_PENDING");
   node.hidden = !counting;
-  if (!counting) return;
+  if (!counting) {
+    // A session never counts down again once past payment: the clock stops with it.
+    if (app.timer) clearInterval(app.timer);
+    app.timer = null;
+    return;
+  }
   const left = Math.max(0, Math.floor((new Date(session.expiresAt) - Date.now()) / 1000));
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, "0");
@@ -485,12 +496,16 @@ function addEvent(event) {
   renderTimeline();
 }
 
+// Outcomes of the session's own entries: an item held (DONE), the payment, the states.
+const SESSION_OUTCOME_TONES = {
+  DONE: "ok", SUCCEEDED: "ok", CONFIRMED: "ok",
+  OPEN: "info", PAYMENT_PENDING: "info", CONFIRMING: "info", CANCELLING: "info",
+  DECLINED: "bad", MISMATCHED: "bad", REFUSED: "bad", CANCELLED: "bad", EXPIRED: "bad", NEEDS_ATTENTION: "bad",
+};
+
 function outcomeClass(outcome) {
   const o = String(outcome).toUpperCase();
-  if (["COMPLETED", "DONE", "SUCCEEDED", "SAGA_COMPLETED", "CONFIRMED", "COMPENSATED"].includes(o)) return "ok";
-  if (["RETRY", "RETRYING", "STARTED", "PAYMENT_PENDING", "CONFIRMING", "CANCELLING", "OPEN"].includes(o)) return "info";
-  if (["FAILED", "DECLINED", "DEAD_LETTERED", "NEEDS_ATTENTION", "CANCELLED", "EXPIRED"].includes(o)) return "bad";
-  return "info";
+  return sagaVocabulary.outcomes[o] || SESSION_OUTCOME_TONES[o] || "info";
 }
 
 function outcomeBadge(outcome) {
@@ -520,7 +535,7 @@ function renderTimeline() {
 
 function sessionEntry(event) {
   const isState = event.step === "state";
-  const title = isState ? `Trip ${stateLabel(`STATE_${event.outcome}`).toLowerCase()}` : (STEP_LABELS[event.step] || event.step);
+  const title = isState ? `Trip ${stateLabel(`STATE_${event.outcome}`).toLowerCase()}` : stepLabel(event.step);
   return el("li", { class: `tl-entry ${isState ? "tl-state" : ""}`, "data-step": event.step, "data-outcome": event.outcome },
     el("span", { class: `dot ${outcomeClass(event.outcome)}` }),
     el("div", { class: "tl-body" },
@@ -529,16 +544,16 @@ function sessionEntry(event) {
 }
 
 function sagaBlock(saga) {
-  const compensating = saga.kind !== "confirm";
+  const compensating = sagaVocabulary.undoingKinds.includes(saga.kind);
   const undoing = compensating || [...saga.steps.values()].some((events) =>
-    events.some((e) => e.outcome === "REFUSED" || e.outcome === "COMPENSATING"));
+    events.some((e) => sagaVocabulary.undoingOutcomes.includes(e.outcome)));
   const steps = [...saga.steps.entries()].map(([step, events]) => {
     const last = events[events.length - 1];
     const attempts = events.filter((e) => e.outcome !== "STARTED").length;
     return el("li", { class: "tl-step", "data-step": step, "data-outcome": last.outcome },
       el("div", { class: "tl-title" },
-        isCompensation(step, events, undoing) ? el("span", { class: "tag compensation" }, "compensation") : null,
-        el("strong", {}, STEP_LABELS[step] || step), " ", el("code", { class: "small" }, step), " ", outcomeBadge(last.outcome),
+        isCompensation(step, undoing) ? el("span", { class: "tag compensation" }, "compensation") : null,
+        el("strong", {}, stepLabel(step)), " ", el("code", { class: "small" }, step), " ", outcomeBadge(last.outcome),
         attempts > 1 ? el("span", { class: "muted small" }, ` ${attempts} attempts`) : null),
       el("ol", { class: "attempts" }, ...events.map((e) => el("li", { "data-outcome": e.outcome },
         el("span", { class: "muted" }, clock(e.time)), " ", outcomeBadge(e.outcome),
@@ -547,7 +562,7 @@ function sagaBlock(saga) {
   return el("li", { class: `tl-entry tl-saga ${compensating ? "compensating" : ""}`, "data-saga": saga.id },
     el("span", { class: `dot ${saga.done ? outcomeClass(saga.done.outcome) : "info"}` }),
     el("div", { class: "tl-body" },
-      el("div", { class: "tl-title" }, el("strong", {}, SAGA_TITLES[saga.kind] || `${saga.kind} saga`), " ",
+      el("div", { class: "tl-title" }, el("strong", {}, sagaTitle(saga.kind)), " ",
         saga.done ? outcomeBadge(saga.done.outcome) : el("span", { class: "outcome info" }, "running")),
       el("ol", { class: "steps" }, ...steps)));
 }
@@ -587,11 +602,162 @@ function stopLive() {
   app.timer = null;
 }
 
+// ---- operator console (admins) -----------------------------------------------------------------
+
+// The roles the token carries decide only what the page offers: every admin route checks the
+// role again at the service, so a changed token gets a 403, not a console.
+function tokenRoles() {
+  try {
+    const payload = app.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(payload)).roles || [];
+  } catch (error) { return []; }
+}
+const isAdmin = () => Boolean(app.token) && tokenRoles().includes("admin");
+const ops = { receivedAt: 0, opened: false };
+
+function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+function opsDenied(message) {
+  stopLive();
+  $("#ops-console").hidden = true;
+  const denied = $("#ops-denied");
+  denied.textContent = message;
+  denied.hidden = false;
+  setOpsLive("", "off");
+}
+
+function setOpsLive(text, cls) {
+  const node = $("#ops-live");
+  node.textContent = text;
+  node.className = `live ${cls || ""}`;
+}
+
+function showOps() {
+  stopLive();
+  $("#ops-denied").hidden = true;
+  if (!isAdmin()) {
+    opsDenied("Not allowed: the operator console is for admins only.");
+    return;
+  }
+  $("#ops-console").hidden = false;
+  ops.opened = false;
+  const stream = new EventSource(`/v1/operations/overview:stream?access_token=${encodeURIComponent(app.token)}`);
+  app.stream = stream;
+  setOpsLive("connecting…");
+  stream.onopen = () => { ops.opened = true; setOpsLive("live", "on"); };
+  stream.addEventListener("overview", (message) => renderOverview(JSON.parse(message.data)));
+  stream.addEventListener("problem", (message) => opsDenied(JSON.parse(message.data).message));
+  stream.onerror = async () => {
+    if (stream.readyState !== EventSource.CLOSED) { setOpsLive("reconnecting…", "off"); return; }
+    app.stream = null;
+    // EventSource hides the refusal's status: ask once over REST to say why.
+    try {
+      await api("GET", "/v1/operations/overview");
+      setOpsLive("stopped", "off");
+    } catch (error) {
+      opsDenied(error.status === 403 ? "Not allowed: the operator console is for admins only." : error.message);
+    }
+  };
+  // Ages grow between frames: a local tick redraws them, the server is not asked.
+  app.timer = setInterval(tickAges, 1000);
+}
+
+function tickAges() {
+  const elapsed = (Date.now() - ops.receivedAt) / 1000;
+  for (const cell of document.querySelectorAll("#ops-sagas [data-age]")) {
+    cell.textContent = duration(Number(cell.dataset.age) + elapsed);
+  }
+}
+
+function renderOverview(overview) {
+  ops.receivedAt = Date.now();
+  $("#ops-counts").replaceChildren(...(overview.counts || []).map((c) => el("li", { "data-state": c.state },
+    el("span", { class: stateClass(c.state) }, stateLabel(c.state)), el("span", { class: "count" }, String(c.count)))));
+
+  const attention = overview.attention || [];
+  $("#ops-attention-empty").hidden = attention.length > 0;
+  $("#ops-attention").replaceChildren(...attention.map(attentionEntry));
+
+  const sagas = overview.sagas || [];
+  $("#ops-sagas-empty").hidden = sagas.length > 0;
+  $("#ops-sagas").replaceChildren(...sagas.map((saga) => el("tr", { "data-saga": saga.sagaId },
+    el("td", {}, el("strong", {}, sagaTitle(saga.kind)), el("br"),
+      el("code", { class: "small" }, saga.sessionId)),
+    el("td", {}, stepLabel(saga.currentStep), el("br"),
+      el("span", { class: "muted small" }, `${saga.lastEvent.replace(/_/g, " ")}${saga.attempt ? `, attempt ${saga.attempt}` : ""}`)),
+    el("td", { class: "number", "data-age": String(parseFloat(saga.age) || 0) }, duration(parseFloat(saga.age) || 0)),
+    el("td", {}, saga.stuck ? el("span", { class: "stuck" }, "stuck") : "—"))));
+
+  const lag = overview.lag || [];
+  $("#ops-lag-empty").hidden = lag.length > 0;
+  $("#ops-lag").replaceChildren(...lag.map((p) => el("tr", { "data-participant": p.participant },
+    el("td", {}, p.participant),
+    ...[p.lag, p.pending, p.delayedRetries, p.stuckEntries, p.consumers].map((n) => el("td", { class: "number" }, String(n))))));
+}
+
+function attentionEntry(item) {
+  const session = item.session;
+  const letters = item.deadLetters || [];
+  return el("li", { "data-session": session.id },
+    el("div", {}, el("span", { class: stateClass(session.state) }, stateLabel(session.state)), " ",
+      el("code", { class: "small" }, session.id)),
+    el("p", { class: "muted small" }, `Customer ${session.customerId} · since ${dateTime(session.updateTime)}`),
+    letters.length ? null : el("p", { class: "muted small" }, "Its dead letter is not in the stream (replayed already?)."),
+    ...letters.map((letter) => el("div", { class: "dead-letter", "data-entry": letter.entryId },
+      el("div", {}, el("strong", {}, stepLabel(letter.step)), ` at ${letter.participant}, `,
+        `given up ${dateTime(letter.deadTime)}`),
+      el("div", { class: "error-text" }, letter.error),
+      el("button", { type: "button", class: "primary", disabled: !letter.replayable,
+        onclick: (event) => replay(event.currentTarget, letter) }, "Replay"))));
+}
+
+async function replay(button, letter) {
+  $("#ops-replay-error").textContent = "";
+  try {
+    await busy(button, () => api("POST", `/v1/operations/dead-letters/${encodeURIComponent(letter.entryId)}:replay`, {}));
+    button.disabled = true;
+    $("#ops-replayed").textContent = `Replayed ${stepLabel(letter.step)} of session ${letter.sessionId}.`;
+  } catch (error) { $("#ops-replay-error").textContent = error.message; }
+}
+
+$("#ops-search").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const query = formValues(form).query.trim();
+  const aliases = { email: "query", sessionId: "query", customerId: "query" };
+  try {
+    const sessions = await busy(form.querySelector("button"), async () => {
+      // Emails belong to the customers service: it turns one into the id the sessions know.
+      if (query.includes("@")) {
+        const found = await api("GET", `/v1/customers:find?email=${encodeURIComponent(query)}`);
+        return (await api("GET", `/v1/operations/customers/${encodeURIComponent(found.customer.id)}/sessions`)).sessions || [];
+      }
+      return [(await api("GET", `/v1/operations/sessions/${encodeURIComponent(query)}`)).session];
+    });
+    $("#ops-found").replaceChildren(...sessions.map((session) => el("li", { class: "trip", "data-session": session.id },
+      el("span", { class: "trip-what" }, el("code", { class: "small" }, session.id), el("br"),
+        el("span", { class: "muted small" }, `${itemSummary(session)} · started ${dateTime(session.createTime)}`)),
+      el("span", { class: "trip-total" }, money(session.total)),
+      el("span", { class: stateClass(session.state) }, stateLabel(session.state)))));
+    if (!sessions.length) $("#ops-found").replaceChildren(el("li", { class: "muted" }, "This customer has no sessions."));
+  } catch (error) {
+    $("#ops-found").replaceChildren();
+    showError(form, error, aliases);
+  }
+});
+
 // ---- routing -----------------------------------------------------------------------------------
 
 function showView(id) {
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== id;
   $("#nav").hidden = !app.token;
+  $("#ops-link").hidden = !isAdmin();
 }
 
 async function route() {
@@ -605,7 +771,10 @@ async function route() {
     try { await loadMe(); } catch (error) { return; }
   }
   const match = hash.match(/^#\/sessions\/([^/?#]+)$/);
-  if (match) {
+  if (hash === "#/ops") {
+    showView("view-ops");
+    showOps();
+  } else if (match) {
     showView("view-session");
     await showSession(decodeURIComponent(match[1]));
   } else {
@@ -617,4 +786,4 @@ async function route() {
 
 window.addEventListener("hashchange", route);
 fillCities();
-route();
+vocabularyLoaded.then(route);

@@ -1,11 +1,10 @@
-"""Shared pieces of the bus integration tests: polling, sample sagas, running participants."""
+"""Shared pieces of the bus integration tests: sample sagas, running participants."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -44,17 +43,6 @@ def confirm_slip(saga_id: str, session_id: str = "") -> pb.RoutingSlip:
         kind=pb.SAGA_KIND_CONFIRM, steps=CONFIRM_STEPS, now=datetime.now(UTC),
         after_compensation=AFTER_COMPENSATION,
     )  # fmt: skip
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Recorder:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,14 +15,10 @@ import redis
 from redis.asyncio import Redis
 
 from bus.keys import BusKeys
+from tests.support.polling import wait_for
+from tests.support.ports import free_port
 
 DEFAULT_URL = os.environ.get("BUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -36,19 +30,21 @@ def _answers(url: str) -> bool:
 
 def _start_server(binary: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     folder = Path(tempfile.mkdtemp(prefix="bus-redis-"))
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while not _answers(url):
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"{binary} did not start on port {port}")
-        time.sleep(0.05)
+    try:
+        wait_for(
+            lambda: _answers(url), timeout=10, what=f"{binary} on port {port}", interval=0.05,
+            abort_if=lambda: process.poll() is not None and "it exited",
+        )  # fmt: skip
+    except AssertionError:
+        process.kill()
+        raise
     return process, url, folder
 
 

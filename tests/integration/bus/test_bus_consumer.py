@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from bus_harness import (
-    Recorder,
-    all_handlers,
-    confirm_slip,
-    eventually,
-    pending_total,
-    running,
-    saga_ids_in,
-)
+from bus_harness import Recorder, all_handlers, confirm_slip, pending_total, running, saga_ids_in
 from redis.asyncio import Redis
 
 from bus.context import StepContext
@@ -18,6 +10,7 @@ from bus.errors import BusinessRefusal, TransientFailure
 from bus.history import HistoryEvent, read_history, read_session_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
+from tests.support.polling import eventually
 
 PARTICIPANTS = ("hotel", "flights", "sessions")
 

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bus_harness import confirm_slip, eventually, pending_total, saga_ids_in
+from bus_harness import confirm_slip, pending_total, saga_ids_in
 from redis.asyncio import Redis
 
 from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
+from tests.support.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("kill_worker.py")
@@ -62,7 +63,7 @@ async def test_killed_consumer_loses_nothing_and_repeats_nothing(
         async def all_done() -> bool:
             return await completed_sagas(client7, keys) >= SAGAS
 
-        await eventually(all_done, timeout_s=30, what="every saga to complete")
+        await eventually(all_done, timeout=30, what="every saga to complete")
 
         async def nothing_pending() -> bool:
             return await pending_total(client7, keys, PARTICIPANTS) == 0

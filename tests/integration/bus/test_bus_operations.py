@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bus_harness import confirm_slip, eventually
+from bus_harness import confirm_slip
 from redis.asyncio import Redis
 
 from bus import cli
@@ -19,6 +19,7 @@ from bus.monitoring import group_figures
 from bus.publisher import start_saga
 from bus.settings import ConsumerSettings
 from bus.trimming import trim_stream
+from tests.support.polling import eventually
 
 POLICY = RetryPolicy(max_attempts=3, base_delay_s=2.0, max_delay_s=60.0)
 

@@ -18,14 +18,25 @@ from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
 from services.customers.repository import customers
 from services.kit.settings import Env
+from services.kit.statements import Statement
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
 
 
 @pytest.fixture
-def config(database: tuple[str, str | None], tmp_path: Path) -> CustomersConfig:
+def config(
+    database: tuple[str, str | None], tmp_path: Path, redis_url: str, unique_id: str
+) -> CustomersConfig:
     url, schema = database
-    env = Env({"TRAVEL_DATA_DIR": str(tmp_path), "CUSTOMERS_PORT": "0", "GRPC_HOST": "127.0.0.1"})
+    env = Env(
+        {
+            "TRAVEL_DATA_DIR": str(tmp_path),
+            "CUSTOMERS_PORT": "0",
+            "GRPC_HOST": "127.0.0.1",
+            "REDIS_URL": redis_url,
+            "TRAVEL_NAMESPACE": f"customers{unique_id}",
+        }
+    )
     base = CustomersConfig.from_env(env)
     return replace(base, database_url=url, schema=schema or "", argon2=FAST_ARGON2)
 
@@ -54,9 +65,12 @@ def violated_fields(error: grpc.aio.AioRpcError) -> set[str]:
     return fields
 
 
+IDS = Statement(select(customers.c.id))
+HASH = Statement(select(customers.c.password_hash))
+
+
 async def count_customers(process: CustomersProcess) -> int:
-    async with process.engine.connect() as conn:
-        return len((await conn.execute(select(customers.c.id))).all())
+    return len(await process.database.read(lambda conn: conn.rows(IDS)))
 
 
 async def test_register_login_and_read_me(
@@ -128,8 +142,7 @@ async def test_login_rehashes_when_parameters_change(config: CustomersConfig, un
             await customers_pb2_grpc.CustomersServiceStub(channel).Register(
                 customers_pb2.RegisterRequest(email=email, name="Di", password="correct horse 1")
             )
-        async with first.engine.connect() as conn:
-            old_hash = (await conn.execute(select(customers.c.password_hash))).scalar_one()
+        old_hash = await first.database.read(lambda conn: conn.scalar(HASH))
     finally:
         await first.stop()
     stronger = replace(config, argon2=replace(FAST_ARGON2, time_cost=2))
@@ -139,8 +152,7 @@ async def test_login_rehashes_when_parameters_change(config: CustomersConfig, un
             await customers_pb2_grpc.CustomersServiceStub(channel).Login(
                 customers_pb2.LoginRequest(email=email, password="correct horse 1")
             )
-        async with second.engine.connect() as conn:
-            new_hash = (await conn.execute(select(customers.c.password_hash))).scalar_one()
+        new_hash = await second.database.read(lambda conn: conn.scalar(HASH))
     finally:
         await second.stop()
     assert new_hash != old_hash

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-
-import pytest
-from redis.asyncio import Redis
+from collections.abc import Sequence
 
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
@@ -18,20 +14,6 @@ from services.kit.errors import DependencyUnavailable
 POLICY = ExpiryPolicy(
     session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=5, batch_size=50
 )
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def schedule(redis: Redis) -> AsyncIterator[DeadlineSchedule]:
-    namespace = f"test-expiry-{uuid.uuid4().hex[:10]}"
-    yield DeadlineSchedule(redis, namespace)
-    await redis.delete(f"{namespace}:{{expiry}}:deadlines", f"{namespace}:{{expiry}}:leases")
 
 
 async def test_only_due_deadlines_are_claimed(schedule: DeadlineSchedule) -> None:

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.integration.gateway.conftest import RunningGateway, running_gateway
 from tests.integration.gateway.fake_backends import CUSTOMERS_SERVICE, CallLog, start_backend
+from tests.support.gateway import RunningGateway, running_gateway
 from tests.unit.gateway.echo_proto import SERVICE as ECHO_SERVICE
 
 

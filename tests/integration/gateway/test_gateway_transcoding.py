@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.integration.gateway.conftest import RunningGateway
+from tests.support.gateway import RunningGateway
 
 
 def unique_email() -> str:

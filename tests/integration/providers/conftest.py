@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from provider_harness import Provider, ServerThread, WebhookReceiver
 
 from services.kit.settings import Env
-from services.providers.app import build_app
-from services.providers.clock import Clock
-from services.providers.config import ProviderConfig
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-StartProvider = Callable[..., Provider]
+from simulated_world.providers.app import build_app
+from simulated_world.providers.clock import Clock
+from simulated_world.providers.config import ProviderConfig
+from tests.support.databases import POSTGRES_URL, drop_schema
+from tests.support.providers import FAST_WEBHOOKS, Provider, ServerThread, StartProvider, WebhookReceiver
 
 
 @pytest.fixture
@@ -46,8 +43,7 @@ def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
     for provider in started:
         provider.server.stop()
     for url, schema in schemas:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(url, schema)
 
 
 @pytest.fixture
@@ -74,9 +70,6 @@ def receiver() -> Iterator[WebhookReceiver]:
     server = WebhookReceiver()
     yield server
     server.close()
-
-
-FAST_WEBHOOKS = {"PAYMENT_WEBHOOK_RETRY_BASE_MS": "20", "PAYMENT_WEBHOOK_RETRY_MAX_MS": "200"}
 
 
 @pytest.fixture

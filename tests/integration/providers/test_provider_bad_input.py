@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from provider_harness import days_ahead, flight_id, new_key
+
+from tests.support.providers import days_ahead, flight_id, new_key
 
 REFERENCE = "bad-input-reference"
 

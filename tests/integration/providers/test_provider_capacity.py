@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import StartProvider
-from provider_harness import days_ahead, flight_id, new_reference
+
+from tests.support.providers import StartProvider, days_ahead, flight_id, new_reference
 
 RACERS = 20
 LAST = 3

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from conftest import StartProvider
-from provider_harness import flight_id, new_key, new_reference
+
+from tests.support.providers import StartProvider, flight_id, new_key, new_reference
 
 REQUESTS = 300
 RATE = 0.3

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from conftest import StartProvider
-from provider_harness import days_ahead, flight_id, new_key, new_reference
+
+from tests.support.providers import StartProvider, days_ahead, flight_id, new_key, new_reference
 
 
 async def test_a_cancel_before_the_pre_reserve_leaves_a_tombstone(flight: httpx.AsyncClient) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-from conftest import StartProvider
-from provider_harness import days_ahead, flight_id, new_reference
 
-from services.providers.clock import FixedClock
+from simulated_world.providers.clock import FixedClock
+from tests.support.providers import StartProvider, days_ahead, flight_id, new_reference
 
 
 def _stay(reference: str, hotel_id: str = "HTL-LIS-01") -> dict[str, object]:

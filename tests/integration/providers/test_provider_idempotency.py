@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import httpx
-from conftest import StartProvider
-from provider_harness import flight_id, new_key, new_reference
+
+from tests.support.providers import StartProvider, flight_id, new_key, new_reference
 
 
 def _seats(reference: str, passengers: int = 2) -> dict[str, Any]:

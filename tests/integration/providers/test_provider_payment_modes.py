@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from conftest import FAST_WEBHOOKS, StartProvider
-from provider_harness import WebhookReceiver, eventually, new_reference
+
+from tests.support.polling import eventually
+from tests.support.providers import FAST_WEBHOOKS, StartProvider, WebhookReceiver, new_reference
 
 
 def _payment_body(webhook_url: str) -> dict[str, object]:

@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FAST_WEBHOOKS, StartProvider
-from provider_harness import WebhookReceiver, eventually, new_key, new_reference
 
+from services.kit.webhook_secret import new_webhook_secret
 from services.kit.webhook_signature import SignatureError, verify
+from tests.support.polling import eventually
+from tests.support.providers import FAST_WEBHOOKS, StartProvider, WebhookReceiver, new_key, new_reference
 
-SECRET = "dev-webhook-secret"
+SECRET = new_webhook_secret()
 
 
 async def _create(client: httpx.AsyncClient, webhook_url: str, amount: int = 123_45) -> dict[str, Any]:
@@ -62,8 +63,13 @@ async def test_retries_stop_after_the_first_2xx(start_provider: StartProvider) -
 
 
 async def test_webhook_signatures_verify_only_with_the_secret(
-    payment: httpx.AsyncClient, receiver: WebhookReceiver
+    start_provider: StartProvider, receiver: WebhookReceiver
 ) -> None:
+    async with start_provider("payment", PAYMENT_WEBHOOK_SECRET=SECRET, **FAST_WEBHOOKS).client() as payment:
+        await _signed_with_the_secret(payment, receiver)
+
+
+async def _signed_with_the_secret(payment: httpx.AsyncClient, receiver: WebhookReceiver) -> None:
     created = await _create(payment, receiver.url)
     await payment.post(f"/payments/{created['id']}/pay", json={"outcome": "decline"})
     [call] = await eventually(lambda: list(receiver.received))

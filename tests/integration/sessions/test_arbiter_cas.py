@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bus.outbox import create_outbox_table, outbox_table
-from services.kit.db import create_schema, make_engine
+from bus.outbox import metadata as outbox_metadata
+from bus.outbox import outbox_table
+from services.kit.db import open_database
 from services.kit.errors import Conflict
+from services.kit.statements import Statement
 from services.sessions.arbiter import Arbiter
-from services.sessions.domain import HotelStay, Money, State
+from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
 from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
 
@@ -32,18 +34,16 @@ class Deadlines:
 @pytest.fixture
 async def arbiter(database: tuple[str, str | None]) -> AsyncIterator[Arbiter]:
     url, schema = database
-    engine = make_engine(url, schema)
-    await create_schema(engine, schema, metadata)
-    await create_outbox_table(engine)
+    db = await open_database(url, schema, "sessions", metadata, outbox_metadata)
     yield Arbiter(
-        repository=SessionRepository(engine),
+        repository=SessionRepository(db),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
         ttl=timedelta(minutes=10),
     )
-    await engine.dispose()
+    await db.close()
 
 
 def stay(n: int) -> HotelStay:
@@ -52,17 +52,36 @@ def stay(n: int) -> HotelStay:
     )
 
 
+def captured(payment_id: str, session_id: str, amount: Money) -> PaymentReport:
+    return PaymentReport(payment_id, PaymentOutcome.CAPTURED, amount, session_id)
+
+
+OUTBOX_SAGAS = Statement(select(outbox_table.c.saga_id).order_by(outbox_table.c.id))
+
+
 async def outbox_sagas(arbiter: Arbiter) -> list[str]:
-    engine = arbiter._repository.engine
-    async with engine.connect() as conn:
-        return [row.saga_id for row in (await conn.execute(select(outbox_table.c.saga_id))).all()]
+    rows = await arbiter._repository.database.read(lambda conn: conn.rows(OUTBOX_SAGAS))
+    return [row.saga_id for row in rows]
 
 
-async def test_concurrent_writers_never_lose_an_update(arbiter: Arbiter) -> None:
+async def test_concurrent_writers_never_lose_an_update(
+    arbiter: Arbiter, database: tuple[str, str | None]
+) -> None:
+    url, schema = database
+    replica = await open_database(url, schema, "sessions", metadata, outbox_metadata)
+    other = Arbiter(
+        repository=SessionRepository(replica),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        deadlines=Deadlines(),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
     session = await arbiter.open("c1")
     results = await asyncio.gather(
-        *(arbiter.attach(session.id, "c1", stay(n)) for n in range(8)), return_exceptions=True
+        *((arbiter, other)[n % 2].attach(session.id, "c1", stay(n)) for n in range(8)), return_exceptions=True
     )
+    await replica.close()
     attached = [r for r in results if not isinstance(r, Exception)]
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
     final = await arbiter.get(session.id)
@@ -74,10 +93,15 @@ async def test_concurrent_writers_never_lose_an_update(arbiter: Arbiter) -> None
     assert len([s for s in await outbox_sagas(arbiter) if s.startswith("release-")]) == len(replaced)
 
 
-async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> None:
-    # A second arbiter on the same database whose clock is past every deadline: the expiry side.
+async def test_payment_and_deadline_racing_have_one_winner(
+    arbiter: Arbiter, database: tuple[str, str | None]
+) -> None:
+    # A second arbiter, as another replica would be: its own connection to the same database,
+    # and a clock past every deadline (the expiry side).
+    url, schema = database
+    replica = await open_database(url, schema, "sessions", metadata, outbox_metadata)
     late = Arbiter(
-        repository=arbiter._repository,
+        repository=SessionRepository(replica),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=11),
@@ -91,7 +115,8 @@ async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> 
         await arbiter.attach(session.id, customer, stay(attempt))
         await arbiter.begin_checkout(session.id, customer)
         paid, _ = await asyncio.gather(
-            arbiter.record_payment(session.id, f"pay-{attempt}", succeeded=True), late.expire(session.id)
+            arbiter.record_payment(session.id, captured(f"pay-{attempt}", session.id, stay(attempt).price)),
+            late.expire(session.id),
         )
         final = await arbiter.get(session.id)
         sagas = set(await outbox_sagas(arbiter))
@@ -104,7 +129,33 @@ async def test_payment_and_deadline_racing_have_one_winner(arbiter: Arbiter) -> 
             assert final.state is State.CANCELLING and final.reason == "EXPIRED"
             assert not confirmed and len(expired) == 2 and paid.refund_started
             winners["deadline"] += 1
+    await replica.close()
     assert sum(winners.values()) == 10
+
+
+async def test_a_matching_and_a_mismatched_capture_racing_have_one_winner(arbiter: Arbiter) -> None:
+    for attempt in range(6):
+        customer = f"m{attempt}"
+        session = await arbiter.open(customer)
+        await arbiter.attach(session.id, customer, stay(attempt))
+        await arbiter.begin_checkout(session.id, customer)
+        short = Money(stay(attempt).price.amount - 1, "EUR")
+        good, bad = await asyncio.gather(
+            arbiter.record_payment(session.id, captured(f"good-{attempt}", session.id, stay(attempt).price)),
+            arbiter.record_payment(session.id, captured(f"bad-{attempt}", session.id, short)),
+        )
+        assert (good.outcome, bad.outcome) == (PaymentOutcome.CAPTURED, PaymentOutcome.MISMATCHED)
+        final = await arbiter.get(session.id)
+        sagas = set(await outbox_sagas(arbiter))
+        if final.state is State.CONFIRMING:
+            # The matching capture won; the mismatched one is given back.
+            assert final.payment_id == f"good-{attempt}" and bad.refund_started
+            assert {f"confirm-{session.id}", f"refund-bad-{attempt}"} <= sagas
+        else:
+            assert (final.state, final.reason) == (State.CANCELLING, "PAYMENT_MISMATCH")
+            assert final.payment_id == f"bad-{attempt}" and good.refund_started
+            assert {f"cancel-{session.id}", f"refund-good-{attempt}"} <= sagas
+            assert f"confirm-{session.id}" not in sagas
 
 
 async def test_every_transition_is_written_once_under_concurrent_expiry(arbiter: Arbiter) -> None:

@@ -17,7 +17,8 @@ def full_slip() -> pb.RoutingSlip:
     """A slip with every field set, so a field added to the proto but not the codec shows up."""
     slip = pb.RoutingSlip(
         saga_id="g1", session_id="s1", kind=pb.SAGA_KIND_CANCEL,
-        phase=pb.SLIP_PHASE_COMPENSATING, attempt=3, failure_reason="no seats",
+        phase=pb.SLIP_PHASE_COMPENSATING, attempt=3, failure_reason="no seats", unexpected_failures=1,
+        refusal_reason=pb.REFUSAL_REASON_HOTEL_REJECTED,
         trace=pb.TraceContext(traceparent="00-abc-def-01", tracestate="k=v"),
     )  # fmt: skip
     slip.itinerary.add(

@@ -59,3 +59,10 @@ def test_rpc_path_and_package(table: RouteTable) -> None:
     assert found is not None
     assert found.binding.rpc_path == "/travel.customers.v1.CustomersService/GetMe"
     assert found.binding.package == "travel.customers.v1"
+
+
+def test_a_verb_routes_path_belongs_to_the_verb_route_alone(table: RouteTable) -> None:
+    """`/v1/things/t1:cancel` is the Cancel route's path: GET there is 405, never Get of `t1:cancel`."""
+    assert table.match("GET", "/v1/things/t1:cancel") is None
+    assert table.allowed_methods("/v1/things/t1:cancel") == ["POST"]
+    assert table.allowed_methods("/v1/things/a:b") == ["DELETE", "GET", "PATCH"]

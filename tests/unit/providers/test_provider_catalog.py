@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.providers.domain.catalog import CITIES, HORIZON_DAYS, Catalog
+from simulated_world.providers.domain.catalog import CITIES, HORIZON_DAYS, Catalog
 
 TODAY = date(2030, 3, 1)
 

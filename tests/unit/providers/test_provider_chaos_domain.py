@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from services.providers.domain.chaos import ChaosSettings, Failure, decide, webhook_copies
-from services.providers.domain.errors import InvalidField
+from simulated_world.providers.domain.chaos import ChaosSettings, Failure, decide, webhook_copies
+from simulated_world.providers.domain.errors import InvalidField
 
 DRAWS = 10_000
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from services.kit.settings import ConfigError, Env
-from services.providers.config import ProviderConfig
+from services.kit.webhook_secret import dev_webhook_secret
+from simulated_world.providers.config import ProviderConfig
 
 
 def _config(tmp_path: Path, **env: str) -> ProviderConfig:
@@ -21,7 +22,8 @@ def test_each_kind_has_its_port_and_database(tmp_path: Path, kind: str, port: in
     assert config.database_url.endswith(f"provider_{kind}.sqlite3")
     assert config.hold_window_seconds == 900
     assert config.chaos.failure_rate == 0 and config.auto_complete_ms is None
-    assert config.webhook_secret == "dev-webhook-secret"
+    # Only the payment provider signs webhooks: with its data folder's random secret.
+    assert config.webhook_secret == (dev_webhook_secret(tmp_path) if kind == "payment" else "")
 
 
 def test_environment_overrides(tmp_path: Path) -> None:
@@ -50,6 +52,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ({"PROVIDER_KIND": "hotel", "PROVIDER_FAILURE_RATE": "1.5"}, "failureRate"),
         ({"PROVIDER_KIND": "hotel", "PROVIDER_HOLD_WINDOW_SECONDS": "0"}, "PROVIDER_HOLD_WINDOW_SECONDS"),
         ({"PROVIDER_KIND": "payment", "PAYMENT_AUTO_DECLINE_RATE": "2"}, "PAYMENT_AUTO_DECLINE_RATE"),
+        ({"PROVIDER_KIND": "hotel", "TRAVEL_ENV": "staging"}, "TRAVEL_ENV"),
     ],
 )
 def test_bad_values_fail_fast(tmp_path: Path, env: dict[str, str], names: str) -> None:

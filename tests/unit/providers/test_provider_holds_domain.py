@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.providers.domain.errors import BusinessRefusal
-from services.providers.domain.holds import (
+from simulated_world.providers.domain.errors import RequestRefused
+from simulated_world.providers.domain.holds import (
     Hold,
     HoldStatus,
     cancel_decision,
@@ -30,13 +30,13 @@ def test_a_hold_confirms_within_the_window() -> None:
 
 
 def test_a_hold_past_the_window_is_refused_as_expired() -> None:
-    with pytest.raises(BusinessRefusal) as refused:
+    with pytest.raises(RequestRefused) as refused:
         confirm_decision(HOLD, NOW + WINDOW, WINDOW)
     assert refused.value.code == "HOLD_EXPIRED"
 
 
 def test_a_cancelled_hold_cannot_be_confirmed() -> None:
-    with pytest.raises(BusinessRefusal) as refused:
+    with pytest.raises(RequestRefused) as refused:
         confirm_decision(replace(HOLD, status=HoldStatus.CANCELLED), NOW, WINDOW)
     assert refused.value.code == "HOLD_CANCELLED"
 

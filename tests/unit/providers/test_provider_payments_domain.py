@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.providers.domain.errors import BusinessRefusal
-from services.providers.domain.payments import (
-    Outcome,
+from simulated_world.providers.domain.errors import RequestRefused
+from simulated_world.providers.domain.payments import (
+    PayerChoice,
     Payment,
     PaymentStatus,
     completion_status,
@@ -23,14 +23,14 @@ PAYMENT = Payment(
 
 
 def test_pay_or_decline_a_pending_payment() -> None:
-    assert completion_status(PAYMENT, Outcome.SUCCEED) is PaymentStatus.SUCCEEDED
-    assert completion_status(PAYMENT, Outcome.DECLINE) is PaymentStatus.DECLINED
+    assert completion_status(PAYMENT, PayerChoice.SUCCEED) is PaymentStatus.SUCCEEDED
+    assert completion_status(PAYMENT, PayerChoice.DECLINE) is PaymentStatus.DECLINED
 
 
 @pytest.mark.parametrize("status", [PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.REFUNDED])
 def test_only_pending_payments_complete(status: PaymentStatus) -> None:
-    with pytest.raises(BusinessRefusal) as refused:
-        completion_status(replace(PAYMENT, status=status), Outcome.SUCCEED)
+    with pytest.raises(RequestRefused) as refused:
+        completion_status(replace(PAYMENT, status=status), PayerChoice.SUCCEED)
     assert refused.value.code == "PAYMENT_NOT_PENDING"
 
 
@@ -38,7 +38,7 @@ def test_refunds_only_succeeded_payments_and_once() -> None:
     assert refund_decision(replace(PAYMENT, status=PaymentStatus.SUCCEEDED)) is True
     assert refund_decision(replace(PAYMENT, status=PaymentStatus.REFUNDED)) is False
     for status in (PaymentStatus.PENDING, PaymentStatus.DECLINED):
-        with pytest.raises(BusinessRefusal) as refused:
+        with pytest.raises(RequestRefused) as refused:
             refund_decision(replace(PAYMENT, status=status))
         assert refused.value.code == "PAYMENT_NOT_REFUNDABLE"
 

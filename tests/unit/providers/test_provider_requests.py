@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.providers.domain import requests
-from services.providers.domain.errors import InvalidField
+from simulated_world.providers.domain import requests
+from simulated_world.providers.domain.errors import InvalidField
 
 TODAY = date(2030, 5, 1)
 STAY = {

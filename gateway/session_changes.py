@@ -1,0 +1,194 @@
+"""One Redis subscription per gateway, shared by every open event stream: a change wakes its streams.
+
+The sessions service announces each committed transition, and the bus each saga history write, on
+the session's change channel. The gateway subscribes to the channels of the sessions it streams,
+on one connection, and wakes each stream watching a session when a notice for it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+
+from bus.keys import BusKeys
+from gateway.app import LifespanHook
+from services.kit.redis_connection import RedisSettings, check_access, redis_client
+
+log = logging.getLogger(__name__)
+
+# After a lost connection: every stream reads its session again, since notices may have been missed.
+RECONNECT_PAUSE_SECONDS = 1.0
+# How long a new stream waits for Redis to confirm its subscription before reading anyway.
+CONFIRM_TIMEOUT_SECONDS = 5.0
+
+
+class ChangeWatch:
+    """What one event stream waits on: told when its session, or one of its sagas, changed."""
+
+    def __init__(self, changes: SessionChanges | None = None, channel: str = "") -> None:
+        self._changes = changes
+        self._channel = channel
+        self._changed = asyncio.Event()
+
+    def notify(self) -> None:
+        self._changed.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when a change came (now or within `timeout` seconds); each change is taken once."""
+        if not self._changed.is_set():
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
+            except TimeoutError:
+                return False
+        self._changed.clear()
+        return True
+
+    async def subscribed(self) -> None:
+        """Until Redis confirmed the subscription (or a short while passed): notices from then on arrive."""
+        if self._changes is not None:
+            await self._changes.confirmed(self._channel)
+
+    def close(self) -> None:
+        """Stop watching; synchronous, so it also works from a stream being cancelled."""
+        if self._changes is not None:
+            self._changes.forget(self._channel, self)
+            self._changes = None
+
+
+class SessionChanges:
+    """Subscribes to the change channel of every watched session, and wakes their watches."""
+
+    def __init__(self, redis: Redis, keys: BusKeys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._pubsub = redis.pubsub()
+        self._watches: dict[str, set[ChangeWatch]] = {}
+        self._confirmations: dict[str, asyncio.Event] = {}
+        self._asked: set[str] = set()  # channels SUBSCRIBE was sent for
+        self._dirty = asyncio.Event()
+        self._has_channels = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def watch(self, session_id: str) -> ChangeWatch:
+        """A watch of one session; ValueError when no channel can carry the id."""
+        channel = self._keys.session_changes(session_id)
+        watch = ChangeWatch(self, channel)
+        self._watches.setdefault(channel, set()).add(watch)
+        self._confirmations.setdefault(channel, asyncio.Event())
+        self._dirty.set()
+        return watch
+
+    def forget(self, channel: str, watch: ChangeWatch) -> None:
+        watches = self._watches.get(channel)
+        if watches is not None:
+            watches.discard(watch)
+            if not watches:
+                del self._watches[channel]
+                self._dirty.set()
+
+    async def confirmed(self, channel: str) -> None:
+        confirmation = self._confirmations.get(channel)
+        if confirmation is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CONFIRM_TIMEOUT_SECONDS):
+                    await confirmation.wait()
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._keep_subscriptions(), name="session-changes-subscriptions"),
+            asyncio.create_task(self._read_notices(), name="session-changes-notices"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._pubsub.aclose()
+
+    async def _keep_subscriptions(self) -> None:
+        """Brings the subscribed channels in line with the watched ones, in the order asked."""
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            wanted = set(self._watches)
+            gone, new = self._asked - wanted, wanted - self._asked
+            try:
+                if gone:
+                    await self._pubsub.unsubscribe(*gone)
+                    self._asked -= gone
+                    for channel in gone:
+                        self._confirmations.pop(channel, None)
+                if new:
+                    await self._pubsub.subscribe(*new)
+                    self._asked |= new
+                    self._watch_reconnects()
+                    self._has_channels.set()
+            except (RedisError, OSError) as error:
+                log.warning("event stream subscriptions paused: %s", error)
+                await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+                self._dirty.set()
+
+    async def _read_notices(self) -> None:
+        while True:
+            self._has_channels.clear()
+            if not self._pubsub.subscribed:
+                await self._has_channels.wait()
+                continue
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except (RedisError, OSError) as error:
+                log.warning("event stream notices paused: %s", error)
+                await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+                continue
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel = str(message["channel"])
+        if message["type"] == "message":
+            for watch in self._watches.get(channel, ()):
+                watch.notify()
+        elif message["type"] == "subscribe" and channel in self._confirmations:
+            self._confirmations[channel].set()
+
+    def _watch_reconnects(self) -> None:
+        connection = self._pubsub.connection
+        if connection is not None:
+            connection.register_connect_callback(self._reconnected)
+
+    def _reconnected(self, _connection: object) -> None:
+        """Notices sent while the connection was down are lost: every stream reads again."""
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.notify()
+
+
+def session_changes_hook(settings: RedisSettings, namespace: str) -> LifespanHook:
+    """A lifespan hook that opens the shared subscription as `app.state.session_changes`."""
+
+    @asynccontextmanager
+    async def hook(app: Starlette) -> AsyncIterator[None]:
+        # No socket timeout: the subscription's connection waits for notices as long as it takes.
+        redis = redis_client(settings, decode_responses=True)
+        await check_access(redis, settings)
+        changes = SessionChanges(redis, BusKeys(namespace))
+        changes.start()
+        app.state.session_changes = changes
+        try:
+            yield
+        finally:
+            await changes.close()
+            await redis.aclose()
+
+    return hook

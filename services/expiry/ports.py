@@ -1,0 +1,38 @@
+"""The deadline schedule from both sides: the arbiter adds deadlines, the expiry worker claims them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+
+class DeadlineScheduler(Protocol):
+    """Adds or moves session deadlines (epoch milliseconds); scheduling a session again moves it."""
+
+    async def schedule(self, session_id: str, deadline_ms: int) -> None: ...
+
+    async def schedule_many(self, deadlines: dict[str, int]) -> None: ...
+
+
+class DueDeadlines(DeadlineScheduler, Protocol):
+    """Claims due deadlines under a lease, so that no two workers act on one at the same time."""
+
+    async def claim_due(self, now_ms: int, lease_until_ms: int, limit: int) -> list[str]:
+        """Deadlines due at `now_ms`, and leases run out by then, leased until `lease_until_ms`."""
+        ...
+
+    async def release(self, session_ids: Sequence[str]) -> None:
+        """Forget claimed deadlines once they are dealt with."""
+        ...
+
+    async def next_due_ms(self) -> int | None:
+        """When the next deadline or lease falls due; None when there is none."""
+        ...
+
+    async def watch_earlier(self, earlier: Callable[[int], None]) -> None:
+        """Call `earlier(deadline_ms)` for each deadline scheduled before all others, until cancelled."""
+        ...
+
+    async def pending(self) -> int:
+        """Deadlines waiting or claimed."""
+        ...

@@ -1,0 +1,96 @@
+"""A hotel, flights or payments process: a gRPC server, a saga participant, and what they hold open."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+import httpx
+from redis.asyncio import Redis
+
+from bus.context import Handler
+from services.kit.access_policy import AccessPolicy
+from services.kit.auth import AuthInterceptor
+from services.kit.bus_runtime import RunningParticipant, connect_redis
+from services.kit.channels import peer_channel
+from services.kit.grpc_server import RunningServer, ServedService, start_server
+from services.kit.service_identity import ServiceCredentials
+from services.kit.tokens import TokenVerifier
+from services.participant.config import ParticipantConfig
+from services.provider_client.client import ProviderClient
+from services.provider_client.ports import ProviderApi
+from services.sessions.client import ArbiterClient, SessionArbiter
+
+
+@dataclass
+class ParticipantProcess:
+    server: RunningServer
+    participant: RunningParticipant | None
+    redis: Redis | None
+    http: httpx.AsyncClient | None
+    channels: Sequence[grpc.aio.Channel]
+    cleanups: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Stop taking calls, let the consumer finish its batch, then close connections."""
+        await self.server.stop()
+        if self.participant is not None:
+            await self.participant.stop()
+        for cleanup in self.cleanups:
+            await cleanup()
+        for channel in self.channels:
+            await channel.close()
+        if self.http is not None:
+            await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def provider_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds, connect=2.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
+
+@dataclass(frozen=True)
+class ParticipantParts:
+    """What each of these services adds to the shared shape: its gRPC service and its saga steps."""
+
+    served: ServedService
+    access: AccessPolicy
+    handlers: Mapping[str, Handler]
+    cleanups: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+async def start_participant_process(
+    config: ParticipantConfig,
+    service: str,
+    parts: Callable[[ProviderApi, SessionArbiter], ParticipantParts],
+) -> ParticipantProcess:
+    credentials = ServiceCredentials(service, config.service_key)
+    redis = await connect_redis(config.bus.redis)
+    http = provider_http_client(config.provider_timeout_seconds)
+    provider = ProviderClient(http, config.provider_url, name=service)
+    channel = peer_channel(config.sessions_address, config.tls)
+    built = parts(provider, ArbiterClient(channel, credentials))
+    server = await start_server(
+        [built.served],
+        port=config.port,
+        host=config.host,
+        interceptors=[
+            AuthInterceptor(TokenVerifier(config.customer_token_key, config.trusted), built.access)
+        ],
+        tls=config.tls,
+    )
+    participant = RunningParticipant(redis, config.bus, service, built.handlers)
+    participant.start()
+    return ParticipantProcess(
+        server=server,
+        participant=participant,
+        redis=redis,
+        http=http,
+        channels=[channel],
+        cleanups=built.cleanups,
+    )

@@ -1,0 +1,190 @@
+"""HTTP client of an external provider: idempotency keys, timeouts, retries of transient failures only.
+
+A saga step calls the provider once per attempt: the step's declared policy retries, not the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from services.kit.errors import (
+    DependencyUnavailable,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    TransientError,
+)
+from services.kit.metrics import count_provider_call
+from services.provider_client.ports import ProviderApi
+
+log = logging.getLogger(__name__)
+
+
+class ProviderRefusal(FailedPrecondition):
+    """The provider said no for a business reason (hold expired, cancelled, sold out...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AmbiguousFailure(DependencyUnavailable):
+    """The request may or may not have taken effect (timeout, dropped connection, 500)."""
+
+
+@dataclass(frozen=True)
+class RetryBudget:
+    """Retries inside one call, for callers with no retry policy of their own (a gRPC request)."""
+
+    attempts: int = 6
+    max_seconds: float = 5.0
+    initial_wait: float = 0.05
+    max_wait: float = 1.0
+
+
+def provider_path(*segments: str) -> str:
+    """A provider URL path whose segments are percent-encoded whole: no id can add or climb a segment."""
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{segment!r} cannot be a path segment")
+    return "".join("/" + quote(segment, safe="") for segment in segments)
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        budget: RetryBudget | None = None,
+        name: str = "provider",
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._budget = budget or RetryBudget()
+        self._name = name
+
+    def single_attempt(self) -> ProviderClient:
+        """The same client, one attempt per call, sharing the connection pool."""
+        return ProviderClient(self._client, self._base, RetryBudget(attempts=1), self._name)
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return await self._with_retries("GET", path, params=params)
+
+    async def post(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
+        """POST with the same idempotency key on every attempt, so a retry never doubles an effect."""
+        return await self._with_retries("POST", path, body=body or {}, idempotency_key=idempotency_key)
+
+    async def post_unambiguous(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
+        """POST, retrying only failures where the provider surely did nothing (refused, unreachable).
+
+        An ambiguous failure is raised at once: the caller must read the provider's state first.
+        """
+        return await self._with_retries(
+            "POST", path, body=body or {}, idempotency_key=idempotency_key, retry_ambiguous=False
+        )
+
+    async def release_hold(self, hold_id: str, key: str) -> None:
+        """Release a hold now, on a best-effort basis: the session's closing saga releases every
+        hold left under its reference anyway, so a failure here is logged, not raised."""
+        try:
+            await self.post(provider_path("holds", hold_id, "cancel"), None, idempotency_key=f"{key}:release")
+        except (DomainError, TransientError):
+            log.exception("could not release hold %s now; the session's closing saga will", hold_id)
+
+    async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
+        def retryable(error: BaseException) -> bool:
+            if isinstance(error, AmbiguousFailure):
+                return retry_ambiguous
+            return isinstance(error, DependencyUnavailable)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(self._budget.attempts) | stop_after_delay(self._budget.max_seconds),
+            wait=wait_exponential_jitter(multiplier=self._budget.initial_wait, max=self._budget.max_wait),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(method, path, **kwargs)
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        operation = provider_operation(method, path)
+        try:
+            response = await self._client.request(
+                method, f"{self._base}{path}", params=params, json=body, headers=headers
+            )
+        except httpx.ConnectError as error:
+            count_provider_call(self._name, operation, "unreachable")
+            raise DependencyUnavailable(f"provider unreachable: {error}") from None
+        except httpx.TransportError as error:
+            count_provider_call(self._name, operation, "no_answer")
+            # Sent but no answer: the provider may have done the work.
+            raise AmbiguousFailure(f"provider did not answer {method} {path}: {error!r}") from None
+        count_provider_call(self._name, operation, _OUTCOMES.get(response.status_code // 100, "other"))
+        return _interpret(method, path, response)
+
+
+def for_saga_steps(provider: ProviderApi) -> ProviderApi:
+    """The provider as saga steps call it: once per attempt, so retries follow the step's policy alone.
+
+    An in-memory stand-in keeps its own rules.
+    """
+    return provider.single_attempt() if isinstance(provider, ProviderClient) else provider
+
+
+# What a provider's answer counts as, by status class: 4xx are refusals, 5xx failures of theirs.
+_OUTCOMES = {2: "ok", 4: "refused", 5: "failed"}
+
+
+def provider_operation(method: str, path: str) -> str:
+    """`METHOD /holds/{id}/confirm`: provider paths are collection/id pairs; every second segment is an id."""
+    segments = path.split("?", 1)[0].strip("/").split("/")
+    template = "/".join("{id}" if index % 2 else segment for index, segment in enumerate(segments))
+    return f"{method} /{template}"
+
+
+def _interpret(method: str, path: str, response: httpx.Response) -> Any:
+    status = response.status_code
+    if status < 300:
+        return response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = str(body.get("error", "")) if isinstance(body, dict) else ""
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    if status in (502, 503, 504, 429):
+        raise DependencyUnavailable(f"provider unavailable ({status}) on {method} {path}")
+    if status >= 500:
+        raise AmbiguousFailure(f"provider failed ({status}) on {method} {path}")
+    if status == 404:
+        raise NotFound(message or f"not found at the provider: {path}")
+    if status == 400:
+        field = str(body.get("field", "")) if isinstance(body, dict) else ""
+        raise InvalidArgument(FieldViolation(field or "request", message or "refused by the provider"))
+    if status == 409:
+        raise ProviderRefusal(code or "REFUSED", message or "refused by the provider")
+    raise ProviderRefusal(code or f"HTTP_{status}", message or f"provider answered {status}")

@@ -1,0 +1,95 @@
+"""Saga steps on provider holds: confirm and cancel, resolving ambiguous failures by asking the provider."""
+
+from __future__ import annotations
+
+import logging
+
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus.context import Handler, StepContext
+from bus.errors import BusinessRefusal, TransientFailure
+from bus.vocabulary import refusal_label
+from services.kit.errors import NotFound, TransientError
+from services.provider_client.client import AmbiguousFailure, ProviderRefusal, provider_path
+from services.provider_client.ports import ProviderApi
+
+log = logging.getLogger(__name__)
+
+
+async def _status(provider: ProviderApi, hold_id: str) -> str:
+    try:
+        hold = await provider.get(provider_path("holds", hold_id))
+    except TransientError as error:
+        raise TransientFailure(f"cannot read hold {hold_id}: {error}") from error
+    return str(hold.get("status", ""))
+
+
+async def confirm_hold(
+    provider: ProviderApi, hold_id: str, key: str, reason: pb.RefusalReason.ValueType
+) -> None:
+    """Confirm once; a refusal is final (raises BusinessRefusal carrying `reason`)."""
+    rejection = refusal_label(reason)
+    try:
+        await provider.post_unambiguous(provider_path("holds", hold_id, "confirm"), None, idempotency_key=key)
+        return
+    except ProviderRefusal as refusal:
+        raise BusinessRefusal(f"{rejection}: {refusal.code}: {refusal.message}", reason) from refusal
+    except NotFound as unknown:
+        raise BusinessRefusal(f"{rejection}: hold {hold_id} is unknown to the provider", reason) from unknown
+    except AmbiguousFailure as error:
+        # The confirm may have committed: the provider's record decides, never a blind retry.
+        status = await _status(provider, hold_id)
+        if status == "CONFIRMED":
+            log.info("ambiguous confirm of %s resolved: it was confirmed", hold_id)
+            return
+        if status == "CANCELLED":
+            raise BusinessRefusal(f"{rejection}: hold {hold_id} is cancelled", reason) from error
+        raise TransientFailure(f"confirm of {hold_id} did not take effect: {error}") from error
+    except TransientError as error:
+        raise TransientFailure(str(error)) from error
+
+
+async def cancel_hold(provider: ProviderApi, hold_id: str, key: str) -> None:
+    """Cancel (release a hold or cancel a confirmation); idempotent, and never refused for good."""
+    try:
+        await provider.post_unambiguous(provider_path("holds", hold_id, "cancel"), None, idempotency_key=key)
+    except NotFound:
+        log.warning("hold %s unknown to the provider; nothing to cancel", hold_id)
+    except AmbiguousFailure as error:
+        if await _status(provider, hold_id) != "CANCELLED":
+            raise TransientFailure(f"cancel of {hold_id} did not take effect: {error}") from error
+    except TransientError as error:
+        raise TransientFailure(str(error)) from error
+
+
+async def release_holds(provider: ProviderApi, reference: str, keep: set[str], key: str) -> int:
+    """Cancel every hold the provider keeps for `reference` except `keep`.
+
+    This finds holds no session item points to: one made by a reserve request that was cut off
+    (process killed, caller gone) before it could attach the hold or release it.
+    """
+    released = 0
+    offset = 0
+    while True:
+        try:
+            page = await provider.get("/holds", {"reference": reference, "pageSize": 100, "offset": offset})
+        except TransientError as error:
+            raise TransientFailure(f"cannot list holds of {reference}: {error}") from error
+        items = page.get("items", [])
+        for hold in items:
+            if hold["id"] not in keep and hold.get("status") != "CANCELLED":
+                await cancel_hold(provider, hold["id"], f"{key}:{hold['id']}")
+                released += 1
+        if not page.get("nextPageToken") or not items:
+            return released
+        offset += len(items)
+
+
+def release_step(provider: ProviderApi) -> Handler:
+    """The `<service>.release` step: release every hold of the session but the `keep` list."""
+
+    async def release(ctx: StepContext) -> None:
+        keep = {hold for hold in ctx.arguments.get("keep", "").split(",") if hold}
+        await release_holds(provider, ctx.session_id, keep, ctx.idempotency_key)
+
+    return release

@@ -1,0 +1,19 @@
+"""Who may call the arbiter: customers for their own sessions, each internal RPC only the services named."""
+
+from __future__ import annotations
+
+from travel.sessions.v1 import sessions_pb2 as pb
+
+from services.kit.access_policy import AccessPolicy
+
+ACCESS = AccessPolicy.of(
+    pb.DESCRIPTOR.services_by_name["SessionsService"].full_name,
+    internal={
+        "AuthorizeItemChange": {"hotel", "flights"},
+        "AttachItem": {"hotel", "flights"},
+        "BeginCheckout": {"payments"},
+        "ReopenCheckout": {"payments"},
+        "RecordPayment": {"payments"},
+        "ExpireSessions": {"expiry"},
+    },
+)

@@ -1,0 +1,75 @@
+"""What the arbiter needs from session storage: reads, and compare-and-set writes with their events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from services.sessions.domain import Session, State
+from services.sessions.open_limit import OpenSessions
+from services.sessions.repository import Change
+
+T = TypeVar("T")
+
+
+class SessionEventRecord(Protocol):
+    """One stored event of a session, as its timeline reads it back."""
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def step(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def saga_id(self) -> str: ...
+
+
+class SessionStore(Protocol):
+    """Every method is one transaction: a change commits whole (session, events, writes) or not at all.
+
+    A change is a compare-and-set on the version it was read at: `Conflict` when the stored version
+    moved on, and then nothing of the transaction stays.
+    """
+
+    async def get(self, session_id: str) -> Session | None: ...
+
+    async def get_many(self, session_ids: Sequence[str]) -> list[Session]: ...
+
+    async def list_for(self, customer_id: str, limit: int, offset: int) -> list[Session]:
+        """A customer's sessions, newest first."""
+        ...
+
+    async def non_terminal(self) -> list[tuple[str, datetime, State]]: ...
+
+    async def insert_unless(
+        self,
+        session: Session,
+        events: Sequence[dict[str, Any]],
+        counted: Collection[State],
+        refuse: Callable[[OpenSessions], Exception | None],
+    ) -> None:
+        """Insert unless `refuse`, shown the customer's sessions in `counted`, returns an error (raised)."""
+        ...
+
+    async def transition(
+        self, session_id: str, decide: Callable[[Session | None], tuple[Change | None, T]]
+    ) -> T: ...
+
+    async def transition_many(
+        self, session_ids: Sequence[str], decide: Callable[[list[Session]], tuple[Sequence[Change], T]]
+    ) -> T: ...
+
+    async def events(self, session_id: str) -> Sequence[SessionEventRecord]:
+        """A session's events in the order they were written."""
+        ...

@@ -1,0 +1,211 @@
+"""The reconciler: a slow, leased sweep that re-drives from the sessions database what Redis lost.
+
+Every interval one replica (the holder of a lease in Redis) reads the unfinished sessions, re-adds
+the deadlines the schedule lost, and starts again, through the outbox, every saga of a session
+that has waited past a bound in CONFIRMING or CANCELLING while the bus keeps nothing of it.
+Starting a saga again is safe: its id is deterministic, so while its start marker survives the bus
+refuses the repeat; once the markers are gone its steps run again under the same idempotency keys,
+and the providers answer each repeat with what they did the first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from travel.saga.v1 import saga_pb2 as pb
+
+from bus import outbox
+from services.kit.database import Connection
+from services.kit.errors import Conflict
+from services.sessions import sagas
+from services.sessions.domain import EXPIRABLE, Session
+from services.sessions.ports import SessionStore
+from services.sessions.reconciliation import (
+    REDRIVABLE,
+    Redrive,
+    Repairs,
+    deadlines_to_restore,
+    forgotten,
+    overdue,
+    redrive_event,
+    redriven,
+    saga_owed,
+)
+from services.sessions.repository import Change, TransactionalWrite
+
+log = logging.getLogger(__name__)
+
+# Sessions read back per statement when looking for sagas owed.
+_READ_CHUNK = 500
+
+REPAIRS = Counter(
+    "travel_reconciler_repairs",
+    "What the reconciler put back from the sessions database after Redis lost it, by repair",
+    ["repair"],
+)
+
+
+@dataclass(frozen=True)
+class ReconcilerConfig:
+    """How often the sweep runs, and how long a session waits for its saga before it is re-driven."""
+
+    interval: timedelta
+    saga_after: timedelta
+
+
+class ReconcileBus(Protocol):
+    """What the sweep reads and repairs in Redis."""
+
+    async def take_lease(self, token: str, ttl_ms: int) -> bool:
+        """Hold the sweep's lease for `ttl_ms` unless someone holds it; whether this call took it."""
+        ...
+
+    async def holds_lease(self, token: str) -> bool: ...
+
+    async def scheduled(self, session_ids: Sequence[str]) -> set[str]:
+        """Those of `session_ids` whose deadline the schedule holds, waiting or claimed."""
+        ...
+
+    async def restore_deadlines(self, deadlines: dict[str, int]) -> None:
+        """Add the deadlines; one scheduled meanwhile keeps the earlier of both."""
+        ...
+
+    async def remembered(self, saga_ids: Sequence[str]) -> set[str]:
+        """Those of `saga_ids` the bus keeps step markers or history of."""
+        ...
+
+
+# A saga start written in the caller's transaction (the outbox, in production).
+StartWrite = Callable[[pb.RoutingSlip, datetime], TransactionalWrite]
+
+
+def outbox_start(slip: pb.RoutingSlip, now: datetime) -> TransactionalWrite:
+    def write(conn: Connection) -> None:
+        outbox.add(conn, slip, now)
+
+    return write
+
+
+def owed_slip(session: Session, now: datetime) -> pb.RoutingSlip | None:
+    """The slip of the saga the session waits for, as the arbiter built it (same deterministic id)."""
+    owed = saga_owed(session.state)
+    if owed is Redrive.CONFIRMATION:
+        return sagas.confirmation_slip(session, now)
+    if owed is Redrive.CANCELLATION:
+        return sagas.cancellation_slip(session, now)
+    return None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: SessionStore,
+        bus: ReconcileBus,
+        config: ReconcilerConfig,
+        clock: Callable[[], datetime],
+        start_write: StartWrite = outbox_start,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._config = config
+        self._clock = clock
+        self._start_write = start_write
+        self._token = uuid.uuid4().hex
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Sweep once per interval until stop(); the first sweep waits one interval (start-up has
+        just re-added the deadlines). A failing sweep is logged and tried at the next interval."""
+        while not self._stopping.is_set():
+            try:
+                async with asyncio.timeout(self._config.interval.total_seconds()):
+                    await self._stopping.wait()
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self.sweep()
+            except (RedisError, OSError) as error:
+                # Redis away (perhaps losing the very data this sweep puts back): the next one will.
+                log.warning("reconciliation sweep skipped, Redis unavailable: %s", error)
+            except Exception:
+                log.exception("reconciliation sweep failed; trying again at the next interval")
+
+    async def sweep(self) -> Repairs | None:
+        """One sweep if this replica takes the lease; None when another holds it."""
+        ttl_ms = int(self._config.interval.total_seconds() * 1000)
+        # Held until it runs out, not released: one sweep per interval across all replicas.
+        if not await self._bus.take_lease(self._token, ttl_ms):
+            return None
+        now = self._clock()
+        unfinished = await self._store.non_terminal()
+        expirable = [session_id for session_id, _, state in unfinished if state in EXPIRABLE]
+        missing = deadlines_to_restore(unfinished, await self._bus.scheduled(expirable))
+        waiting = [session_id for session_id, _, state in unfinished if state in REDRIVABLE]
+        owed = self._owed(await self._read(waiting), now)
+        lost = forgotten(owed, await self._bus.remembered(list(owed)))
+        if not await self._bus.holds_lease(self._token):
+            # The sweep outlived its lease and another replica may be repairing the same things.
+            log.info("reconciliation lease lost mid-sweep; leaving the repairs to its holder")
+            return None
+        await self._bus.restore_deadlines(missing)
+        restarted = 0
+        for saga_id, session in lost:
+            restarted += await self._restart(saga_id, session, now)
+        repairs = Repairs(deadlines=len(missing), sagas=restarted)
+        REPAIRS.labels("deadline").inc(repairs.deadlines)
+        REPAIRS.labels("saga").inc(repairs.sagas)
+        if repairs.any:
+            log.warning(
+                "reconciled from the database: %d deadlines re-added, %d sagas started again",
+                repairs.deadlines,
+                repairs.sagas,
+            )
+        return repairs
+
+    async def _read(self, session_ids: Sequence[str]) -> list[Session]:
+        found: list[Session] = []
+        for start in range(0, len(session_ids), _READ_CHUNK):
+            found += await self._store.get_many(session_ids[start : start + _READ_CHUNK])
+        return found
+
+    def _owed(self, sessions: Collection[Session], now: datetime) -> dict[str, Session]:
+        """Saga id -> session, for each session that waited past the bound."""
+        owed: dict[str, Session] = {}
+        for session in overdue(sessions, now, self._config.saga_after):
+            slip = owed_slip(session, now)
+            if slip is not None:
+                owed[slip.saga_id] = session
+        return owed
+
+    async def _restart(self, saga_id: str, judged: Session, now: datetime) -> int:
+        """Queue the saga's start again with the session's compare-and-set; 1 if it was written."""
+        slip = owed_slip(judged, now)
+        if slip is None:
+            return 0
+
+        def decide(found: Session | None) -> tuple[Change | None, bool]:
+            updated = redriven(found, judged, now)
+            if updated is None:
+                return None, False
+            event = redrive_event(now, saga_id, judged.state)
+            return Change(updated, judged.version, [event], [self._start_write(slip, now)]), True
+
+        try:
+            written = await self._store.transition(judged.id, decide)
+        except Conflict:
+            return 0  # the session moved on meanwhile: nothing is owed from this look
+        if written:
+            log.warning("saga %s of session %s started again from the database", saga_id, judged.id)
+        return 1 if written else 0

@@ -1,0 +1,219 @@
+"""The provider API's contract, held by the in-memory fake and the HTTP client against the real providers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.kit.errors import InvalidArgument, NotFound
+from services.kit.settings import Env
+from services.provider_client.client import ProviderClient, ProviderRefusal, provider_path
+from services.provider_client.ports import ProviderApi
+from simulated_world.providers.app import build_app
+from simulated_world.providers.clock import FixedClock
+from simulated_world.providers.config import ProviderConfig
+from tests.fakes.provider_api import FakeProvider
+from tests.support.providers import ServerThread
+
+HOTEL_ID = "HTL-LIS-01"  # in the seeded catalog, and the fake's one hotel
+WINDOW_SECONDS = 900
+NOWHERE = "http://127.0.0.1:9/webhooks/payments"
+
+
+@dataclass
+class Backend:
+    api: ProviderApi
+    pass_hold_window: Callable[[], None]
+    today: date
+
+
+async def _backend(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> AsyncIterator[Backend]:
+    now = datetime.now(UTC)
+    if request.param == "fake":
+        fake = FakeProvider()
+        yield Backend(fake, fake.pass_hold_window, now.date())
+        return
+    clock = FixedClock(now)
+    env = {"PROVIDER_KIND": kind, "TRAVEL_DATA_DIR": str(tmp_path / kind)}
+    server = ServerThread(build_app(ProviderConfig.from_env(Env(env)), clock=clock))
+    server.start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            client = ProviderClient(http, f"http://127.0.0.1:{server.port}", name=kind)
+            yield Backend(client, lambda: clock.advance(WINDOW_SECONDS + 1), now.date())
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["fake", "http"])
+async def hotel(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async for backend in _backend(request, tmp_path, "hotel"):
+        yield backend
+
+
+@pytest.fixture(params=["fake", "http"])
+async def payments(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async for backend in _backend(request, tmp_path, "payment"):
+        yield backend
+
+
+def key() -> str:
+    return f"key-{uuid.uuid4().hex}"
+
+
+def stay(backend: Backend, guests: int = 2, nights: int = 2, reference: str = "") -> dict[str, Any]:
+    check_in = backend.today + timedelta(days=20)
+    return {
+        "hotelId": HOTEL_ID,
+        "checkIn": check_in.isoformat(),
+        "checkOut": (check_in + timedelta(days=nights)).isoformat(),
+        "guests": guests,
+        "reference": reference or f"session-{uuid.uuid4().hex[:12]}",
+    }
+
+
+async def hold(backend: Backend, **kwargs: Any) -> dict[str, Any]:
+    created: dict[str, Any] = await backend.api.post("/holds", stay(backend, **kwargs), idempotency_key=key())
+    return created
+
+
+async def test_a_hold_is_priced_per_room_and_night_and_reads_back(hotel: Backend) -> None:
+    nightly = (await hotel.api.get(provider_path("hotels", HOTEL_ID)))["nightlyPrice"]
+    created = await hold(hotel, guests=3, nights=2)
+    assert created["status"] == "HELD"
+    assert (created["amount"], created["currency"]) == (nightly["amount"] * 2 * 2, nightly["currency"])
+    read = await hotel.api.get(provider_path("holds", created["id"]))
+    assert (read["id"], read["status"], read["reference"]) == (created["id"], "HELD", created["reference"])
+
+
+async def test_a_repeated_key_replays_the_first_answer_and_holds_once(hotel: Backend) -> None:
+    body, same = stay(hotel), key()
+    first = await hotel.api.post("/holds", body, idempotency_key=same)
+    again = await hotel.api.post("/holds", body, idempotency_key=same)
+    assert again["id"] == first["id"]
+    page = await hotel.api.get("/holds", {"reference": body["reference"]})
+    assert [h["id"] for h in page["items"]] == [first["id"]]
+    with pytest.raises(ProviderRefusal) as refused:
+        await hotel.api.post("/holds", body | {"guests": 1}, idempotency_key=same)
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+async def test_confirm_and_cancel_move_a_hold_once_and_repeat_harmlessly(hotel: Backend) -> None:
+    created = await hold(hotel)
+    confirm, cancel = (
+        provider_path("holds", created["id"], "confirm"),
+        provider_path("holds", created["id"], "cancel"),
+    )
+    assert (await hotel.api.post_unambiguous(confirm, None, idempotency_key=key()))["status"] == "CONFIRMED"
+    assert (await hotel.api.post_unambiguous(confirm, None, idempotency_key=key()))["status"] == "CONFIRMED"
+    assert (await hotel.api.post(cancel, None, idempotency_key=key()))["status"] == "CANCELLED"
+    assert (await hotel.api.post(cancel, None, idempotency_key=key()))["status"] == "CANCELLED"
+    with pytest.raises(ProviderRefusal) as refused:
+        await hotel.api.post_unambiguous(confirm, None, idempotency_key=key())
+    assert refused.value.code == "HOLD_CANCELLED"
+
+
+async def test_a_hold_past_its_window_cannot_be_confirmed(hotel: Backend) -> None:
+    created = await hold(hotel)
+    hotel.pass_hold_window()
+    with pytest.raises(ProviderRefusal) as refused:
+        await hotel.api.post_unambiguous(
+            provider_path("holds", created["id"], "confirm"), None, idempotency_key=key()
+        )
+    assert refused.value.code == "HOLD_EXPIRED"
+    assert (await hotel.api.get(provider_path("holds", created["id"])))["status"] == "HELD"
+
+
+async def test_unknown_holds_and_hotels_are_not_found(hotel: Backend) -> None:
+    missing = f"hold_{uuid.uuid4().hex[:24]}"
+    with pytest.raises(NotFound):
+        await hotel.api.get(provider_path("holds", missing))
+    with pytest.raises(NotFound):
+        await hotel.api.post_unambiguous(
+            provider_path("holds", missing, "confirm"), None, idempotency_key=key()
+        )
+    with pytest.raises(NotFound):
+        await hotel.api.post("/holds", stay(hotel) | {"hotelId": "HTL-LIS-99"}, idempotency_key=key())
+
+
+async def test_capacity_is_taken_by_holds_and_given_back_by_a_cancel(hotel: Backend) -> None:
+    rooms = int((await hotel.api.get(provider_path("hotels", HOTEL_ID)))["roomsPerNight"])
+    made = [await hold(hotel, guests=2) for _ in range(rooms)]
+    with pytest.raises(ProviderRefusal) as refused:
+        await hold(hotel, guests=1)
+    assert refused.value.code == "NO_AVAILABILITY"
+    await hotel.api.release_hold(made[0]["id"], key())
+    assert (await hotel.api.get(provider_path("holds", made[0]["id"])))["status"] == "CANCELLED"
+    assert (await hold(hotel, guests=1))["status"] == "HELD"
+
+
+async def test_holds_of_a_reference_list_in_pages(hotel: Backend) -> None:
+    reference = f"session-{uuid.uuid4().hex[:12]}"
+    made = {(await hold(hotel, reference=reference))["id"] for _ in range(3)}
+    await hold(hotel)  # another reference
+    first = await hotel.api.get("/holds", {"reference": reference, "pageSize": 2, "offset": 0})
+    assert len(first["items"]) == 2 and first["nextPageToken"]
+    rest = await hotel.api.get("/holds", {"reference": reference, "pageSize": 2, "offset": 2})
+    assert len(rest["items"]) == 1 and not rest["nextPageToken"]
+    assert {h["id"] for h in first["items"] + rest["items"]} == made
+
+
+async def test_releasing_an_unknown_hold_is_quiet(hotel: Backend) -> None:
+    await hotel.api.release_hold(f"hold_{uuid.uuid4().hex[:24]}", key())
+
+
+async def payment(backend: Backend, amount: int = 31_000) -> dict[str, Any]:
+    body = {"amount": amount, "currency": "EUR", "reference": str(uuid.uuid4()), "webhookUrl": NOWHERE}
+    created: dict[str, Any] = await backend.api.post("/payments", body, idempotency_key=key())
+    assert (created["status"], created["amount"], created["reference"]) == (
+        "PENDING",
+        amount,
+        body["reference"],
+    )
+    assert created["checkoutUrl"]
+    return created
+
+
+async def test_a_payment_is_created_pending_and_reads_back(payments: Backend) -> None:
+    created = await payment(payments)
+    read = await payments.api.get(provider_path("payments", created["id"]))
+    assert {k: read[k] for k in ("id", "status", "amount", "currency", "reference")} == {
+        k: created[k] for k in ("id", "status", "amount", "currency", "reference")
+    }
+
+
+async def test_only_a_captured_payment_is_refunded_and_a_refund_repeats_harmlessly(payments: Backend) -> None:
+    created = await payment(payments)
+    refund = provider_path("payments", created["id"], "refund")
+    with pytest.raises(ProviderRefusal) as refused:
+        await payments.api.post_unambiguous(refund, None, idempotency_key=key())
+    assert refused.value.code == "PAYMENT_NOT_REFUNDABLE"
+    pay = provider_path("payments", created["id"], "pay")
+    assert (await payments.api.post(pay, {"outcome": "succeed"}, idempotency_key=key()))[
+        "status"
+    ] == "SUCCEEDED"
+    with pytest.raises(ProviderRefusal) as twice:
+        await payments.api.post(pay, {"outcome": "decline"}, idempotency_key=key())
+    assert twice.value.code == "PAYMENT_NOT_PENDING"
+    assert (await payments.api.post_unambiguous(refund, None, idempotency_key=key()))["status"] == "REFUNDED"
+    assert (await payments.api.post_unambiguous(refund, None, idempotency_key=key()))["status"] == "REFUNDED"
+
+
+async def test_unknown_payments_are_not_found_and_bad_amounts_refused(payments: Backend) -> None:
+    missing = f"pay_{uuid.uuid4().hex[:24]}"
+    with pytest.raises(NotFound):
+        await payments.api.get(provider_path("payments", missing))
+    with pytest.raises(NotFound):
+        await payments.api.post_unambiguous(
+            provider_path("payments", missing, "refund"), None, idempotency_key=key()
+        )
+    body = {"amount": 0, "currency": "EUR", "reference": "r", "webhookUrl": NOWHERE}
+    with pytest.raises(InvalidArgument):
+        await payments.api.post("/payments", body, idempotency_key=key())

@@ -1,0 +1,36 @@
+"""In-memory ReconcileBus: the sweep's lease, the scheduled deadlines and the sagas the bus keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class FakeReconcileBus:
+    def __init__(self) -> None:
+        self.lease: str | None = None
+        self.deadlines: dict[str, int] = {}
+        self.claimed: set[str] = set()
+        self.sagas: set[str] = set()
+
+    async def take_lease(self, token: str, ttl_ms: int) -> bool:
+        # The lease never runs out by itself here: a test lets it go with `expire_lease`.
+        if self.lease is not None:
+            return False
+        self.lease = token
+        return True
+
+    def expire_lease(self) -> None:
+        self.lease = None
+
+    async def holds_lease(self, token: str) -> bool:
+        return self.lease == token
+
+    async def scheduled(self, session_ids: Sequence[str]) -> set[str]:
+        return {sid for sid in session_ids if sid in self.deadlines or sid in self.claimed}
+
+    async def restore_deadlines(self, deadlines: dict[str, int]) -> None:
+        for session_id, deadline_ms in deadlines.items():
+            self.deadlines[session_id] = min(deadline_ms, self.deadlines.get(session_id, deadline_ms))
+
+    async def remembered(self, saga_ids: Sequence[str]) -> set[str]:
+        return {saga_id for saga_id in saga_ids if saga_id in self.sagas}

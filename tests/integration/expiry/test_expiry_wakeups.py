@@ -1,0 +1,96 @@
+"""The expiry worker sleeps until the next deadline: a deadline scheduled while it sleeps wakes it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from services.expiry.policy import ExpiryPolicy
+from services.expiry.schedule import DeadlineSchedule
+from services.expiry.worker import LONGEST_SLEEP_SECONDS, ExpiryWorker
+from tests.support.polling import eventually
+from tests.support.pubsub import next_message
+
+POLICY = ExpiryPolicy(
+    session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=1, batch_size=50
+)
+# Well inside the worker's longest sleep: only a notice or a computed deadline can wake it in time.
+DEADLINE_SECONDS = LONGEST_SLEEP_SECONDS / 2
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Arbiter:
+    def __init__(self) -> None:
+        self.expired: list[str] = []
+
+    async def expire(self, session_ids: Sequence[str]) -> int:
+        self.expired.extend(session_ids)
+        return len(session_ids)
+
+
+async def test_a_deadline_added_while_the_worker_sleeps_is_expired(schedule: DeadlineSchedule) -> None:
+    arbiter = Arbiter()
+    worker = ExpiryWorker(schedule, arbiter.expire, POLICY)
+    running = asyncio.create_task(worker.run())
+    try:
+        await eventually(
+            lambda: worker._sleeping_until_ms is not None,
+            timeout=DEADLINE_SECONDS,
+            what="the worker to sleep",
+        )
+        await schedule.schedule("late-comer", now_ms() + 200)
+        await eventually(
+            lambda: arbiter.expired == ["late-comer"],
+            timeout=DEADLINE_SECONDS,
+            what="the new deadline to expire",
+        )
+    finally:
+        worker.stop()
+        await running
+
+
+async def test_a_dead_workers_lease_wakes_a_sleeping_worker_when_it_runs_out(
+    schedule: DeadlineSchedule,
+) -> None:
+    await schedule.schedule("orphan", now_ms() - 1)
+    # A worker claimed it and died: its one-second lease is the only thing left to wake for.
+    assert await schedule.claim_due(now_ms(), POLICY.lease_until_ms(now_ms()), 10) == ["orphan"]
+    arbiter = Arbiter()
+    worker = ExpiryWorker(schedule, arbiter.expire, POLICY)
+    running = asyncio.create_task(worker.run())
+    try:
+        await eventually(
+            lambda: arbiter.expired == ["orphan"],
+            timeout=DEADLINE_SECONDS,
+            what="the orphaned lease to be taken over",
+        )
+        assert await schedule.pending() == 0
+    finally:
+        worker.stop()
+        await running
+
+
+async def test_only_a_deadline_earlier_than_all_others_is_announced(
+    redis: Redis, schedule: DeadlineSchedule
+) -> None:
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(schedule.earlier_channel)
+    try:
+        await schedule.schedule("first", 5_000)
+        await schedule.schedule_many({"later": 9_000, "also-later": 6_000})
+        await schedule.schedule_many({"earliest": 1_000, "middle": 7_000})
+        heard = [await announced(pubsub), await announced(pubsub)]
+        assert heard == ["5000", "1000"]
+    finally:
+        await pubsub.aclose()
+
+
+async def announced(pubsub: PubSub) -> str:
+    return await next_message(pubsub, timeout=DEADLINE_SECONDS, what="an announced deadline")

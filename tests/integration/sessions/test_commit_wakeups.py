@@ -1,0 +1,115 @@
+"""A committed transition wakes the outbox relay and tells the session's watchers (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from bus.keys import BusKeys
+from bus.outbox import OutboxRelay
+from bus.outbox import metadata as outbox_metadata
+from services.kit.database import Database
+from services.sessions.arbiter import Arbiter
+from services.sessions.change_notices import STATE_CHANGED, ChangeNotices
+from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
+from services.sessions.repository import SessionRepository, metadata
+from services.sessions.saga_writes import OutboxSagaStarter
+from tests.support.databases import opened_database
+from tests.support.polling import eventually
+from tests.support.pubsub import next_message
+
+# Far longer than any deadline below: only a commit's wake-up can publish within the test.
+SWEEP_SECONDS = 60.0
+DEADLINE_SECONDS = 15.0
+STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))
+
+
+class Deadlines:
+    async def schedule(self, session_id: str, deadline_ms: int) -> None:
+        pass
+
+
+@pytest.fixture
+async def db(database: tuple[str, str | None]) -> AsyncIterator[Database]:
+    url, schema = database
+    async with opened_database(url, schema, "sessions", metadata, outbox_metadata) as opened:
+        yield opened
+
+
+@pytest.fixture
+def keys() -> BusKeys:
+    return BusKeys(f"wake{uuid.uuid4().hex[:10]}")
+
+
+async def next_notice(pubsub: PubSub) -> str:
+    return await next_message(
+        pubsub,
+        timeout=DEADLINE_SECONDS,
+        what="a notice on the session's channel",
+        ignore_subscribe_messages=True,
+    )
+
+
+async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
+    db: Database, redis: Redis, keys: BusKeys
+) -> None:
+    relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS)
+    notices = ChangeNotices(redis, keys, relay.wake)
+    arbiter = Arbiter(
+        repository=SessionRepository(db, notices.committed),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        deadlines=Deadlines(),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
+    first, second = await checked_out(arbiter, "c1"), await checked_out(arbiter, "c2")
+    await arbiter.record_payment(first, paid(first))
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(notices.run())]
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.session_changes(second))
+    hotel_stream = keys.stream("hotel")
+    try:
+        # The relay's first pass publishes the first saga; then it sleeps for the whole sweep.
+        await eventually(
+            lambda: _sessions_in(redis, hotel_stream, [first]),
+            timeout=DEADLINE_SECONDS,
+            what="the relay's first pass",
+        )
+        await arbiter.record_payment(second, paid(second))
+
+        assert await next_notice(pubsub) == STATE_CHANGED
+        await eventually(
+            lambda: _sessions_in(redis, hotel_stream, [first, second]),
+            timeout=DEADLINE_SECONDS,
+            what="the woken pass",
+        )
+    finally:
+        relay.stop()
+        notices.stop()
+        await asyncio.gather(*tasks)
+        await pubsub.aclose()
+        found = [key async for key in redis.scan_iter(match=keys.pattern())]
+        if found:
+            await redis.delete(*found)
+
+
+async def checked_out(arbiter: Arbiter, customer: str) -> str:
+    session = await arbiter.open(customer)
+    await arbiter.attach(session.id, customer, STAY)
+    await arbiter.begin_checkout(session.id, customer)
+    return session.id
+
+
+def paid(session_id: str) -> PaymentReport:
+    return PaymentReport(f"pay-{session_id}", PaymentOutcome.CAPTURED, STAY.price, session_id)
+
+
+async def _sessions_in(redis: Redis, stream: str, expected: list[str]) -> bool:
+    return [fields["session_id"] for _, fields in await redis.xrange(stream)] == expected

@@ -1,0 +1,162 @@
+"""One reconciliation sweep puts back what Redis lost, from the sessions database (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from bus.keys import BusKeys
+from bus.outbox import OutboxRelay
+from bus.outbox import metadata as outbox_metadata
+from services.expiry.schedule import DeadlineSchedule
+from services.kit.database import Database
+from services.kit.db import open_database
+from services.sessions.arbiter import Arbiter
+from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
+from services.sessions.reconciler import Reconciler, ReconcilerConfig, outbox_start, owed_slip
+from services.sessions.reconciler_redis import RedisReconcileBus, reconcile_lease_key
+from services.sessions.reconciliation import Repairs
+from services.sessions.repository import SessionRepository, metadata
+from services.sessions.saga_writes import OutboxSagaStarter
+
+STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))
+# Every session waiting for a saga is overdue at once: the test decides what the bus lost.
+CONFIG = ReconcilerConfig(interval=timedelta(seconds=30), saga_after=timedelta(0))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+async def db(database: tuple[str, str | None]) -> AsyncIterator[Database]:
+    url, schema = database
+    opened = await open_database(url, schema, "sessions", metadata, outbox_metadata)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def keys(redis: Redis) -> AsyncIterator[BusKeys]:
+    keys = BusKeys(f"reconcile{uuid.uuid4().hex[:10]}")
+    yield keys
+    found = [key async for key in redis.scan_iter(match=keys.pattern())]
+    if found:
+        await redis.delete(*found)
+
+
+@pytest.fixture
+def schedule(redis: Redis, keys: BusKeys) -> DeadlineSchedule:
+    return DeadlineSchedule(redis, keys.namespace)
+
+
+@pytest.fixture
+def repository(db: Database) -> SessionRepository:
+    return SessionRepository(db)
+
+
+@pytest.fixture
+def arbiter(repository: SessionRepository, schedule: DeadlineSchedule) -> Arbiter:
+    return Arbiter(
+        repository=repository,
+        sagas=OutboxSagaStarter(utc_now),
+        deadlines=schedule,
+        clock=utc_now,
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
+
+
+def reconciler(
+    repository: SessionRepository, redis: Redis, keys: BusKeys, schedule: DeadlineSchedule
+) -> Reconciler:
+    return Reconciler(repository, RedisReconcileBus(redis, keys, schedule), CONFIG, utc_now)
+
+
+async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmation(
+    db: Database,
+    redis: Redis,
+    keys: BusKeys,
+    schedule: DeadlineSchedule,
+    repository: SessionRepository,
+    arbiter: Arbiter,
+) -> None:
+    relay = OutboxRelay(db, redis, keys, sweep_interval_s=60)
+    opened = (await arbiter.open("c1")).id
+    pending = await checked_out(arbiter, "c2")
+    confirming = await checked_out(arbiter, "c3")
+    await arbiter.record_payment(confirming, paid(confirming))
+    assert await relay.relay_once() == 1
+    saga = f"confirm-{confirming}"
+    deadlines = await redis.zrange(schedule.deadlines_key, 0, -1, withscores=True)
+    assert {member for member, _ in deadlines} == {opened, pending, confirming}
+
+    # Redis loses the schedule and everything the bus kept of the confirmation.
+    await redis.delete(
+        schedule.deadlines_key,
+        keys.saga_steps(saga),
+        keys.saga_history(saga),
+        keys.session_sagas(confirming),
+        keys.stream("hotel"),
+    )
+
+    assert await reconciler(repository, redis, keys, schedule).sweep() == Repairs(deadlines=2, sagas=1)
+
+    restored = await redis.zrange(schedule.deadlines_key, 0, -1, withscores=True)
+    assert sorted(restored) == sorted(pair for pair in deadlines if pair[0] != confirming)
+    # The start goes through the outbox: the relay publishes it as the arbiter's first start was.
+    assert await relay.relay_once() == 1
+    entries = await redis.xrange(keys.stream("hotel"))
+    assert [(fields["saga_id"], fields["step"]) for _, fields in entries] == [(saga, "hotel.confirm")]
+    assert await redis.exists(keys.saga_steps(saga), keys.saga_history(saga)) == 2
+    events = await repository.events(confirming)
+    assert (events[-1].step, events[-1].outcome, events[-1].saga_id) == ("reconcile", "SAGA_RESTARTED", saga)
+
+    # Another replica finds the lease taken; once it runs out, nothing is left to repair.
+    other = reconciler(repository, redis, keys, schedule)
+    assert await other.sweep() is None
+    await redis.delete(reconcile_lease_key(keys.namespace))
+    assert await other.sweep() == Repairs()
+
+
+async def test_a_saga_the_bus_still_remembers_is_left_alone_and_a_repeated_start_is_refused(
+    db: Database,
+    redis: Redis,
+    keys: BusKeys,
+    schedule: DeadlineSchedule,
+    repository: SessionRepository,
+    arbiter: Arbiter,
+) -> None:
+    relay = OutboxRelay(db, redis, keys, sweep_interval_s=60)
+    confirming = await checked_out(arbiter, "c1")
+    await arbiter.record_payment(confirming, paid(confirming))
+    assert await relay.relay_once() == 1
+    saga = f"confirm-{confirming}"
+    # Only the history is lost: the start marker survives, so the bus still knows the saga.
+    await redis.delete(keys.saga_history(saga))
+
+    assert await reconciler(repository, redis, keys, schedule).sweep() == Repairs()
+
+    # Were it started again anyway, the surviving start marker turns the publish into a no-op.
+    session = await repository.get(confirming)
+    assert session is not None
+    slip = owed_slip(session, utc_now())
+    assert slip is not None and slip.saga_id == saga
+    await db.transaction(outbox_start(slip, utc_now()))
+    assert await relay.relay_once() == 1
+    assert len(await redis.xrange(keys.stream("hotel"))) == 1
+
+
+async def checked_out(arbiter: Arbiter, customer: str) -> str:
+    session = await arbiter.open(customer)
+    await arbiter.attach(session.id, customer, STAY)
+    await arbiter.begin_checkout(session.id, customer)
+    return session.id
+
+
+def paid(session_id: str) -> PaymentReport:
+    return PaymentReport(f"pay-{session_id}", PaymentOutcome.CAPTURED, STAY.price, session_id)

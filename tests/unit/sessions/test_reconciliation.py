@@ -1,0 +1,212 @@
+"""The reconciler's decisions (deadlines to re-add, sagas to start again) and its sweep on fakes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from travel.saga.v1 import saga_pb2 as pb
+
+from services.kit.database import Connection
+from services.sessions import reconciliation
+from services.sessions.domain import HotelStay, Money, Reason, Session, State
+from services.sessions.reconciler import Reconciler, ReconcilerConfig
+from services.sessions.reconciliation import Redrive
+from services.sessions.repository import TransactionalWrite
+from tests.fakes.reconcile_bus import FakeReconcileBus
+from tests.fakes.session_store import FakeSessionStore
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+BOUND = timedelta(seconds=60)
+STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2030-02-01", "2030-02-03", 2, Money(20_000, "EUR"))
+
+
+def session(session_id: str, state: State, changed: datetime = T0, **fields: object) -> Session:
+    made = Session(
+        id=session_id,
+        customer_id="c1",
+        state=state,
+        created_at=T0 - timedelta(minutes=1),
+        updated_at=changed,
+        expires_at=T0 + timedelta(minutes=10),
+        version=3,
+        hotel=STAY,
+    )
+    return replace(made, **fields)  # type: ignore[arg-type]
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# --- the pure decisions
+
+
+def test_only_expirable_sessions_missing_from_the_schedule_get_their_deadline_back() -> None:
+    deadline = T0 + timedelta(minutes=5)
+    unfinished = [
+        ("open-lost", deadline, State.OPEN),
+        ("pending-lost", deadline, State.PAYMENT_PENDING),
+        ("open-kept", deadline, State.OPEN),
+        ("confirming", deadline, State.CONFIRMING),
+        ("cancelling", deadline, State.CANCELLING),
+        ("attention", deadline, State.NEEDS_ATTENTION),
+    ]
+    restored = reconciliation.deadlines_to_restore(unfinished, scheduled={"open-kept"})
+    assert restored == {"open-lost": ms(deadline), "pending-lost": ms(deadline)}
+
+
+def test_a_deadline_already_past_is_restored_so_the_worker_expires_it_at_once() -> None:
+    past = T0 - timedelta(hours=1)
+    assert reconciliation.deadlines_to_restore([("s1", past, State.OPEN)], scheduled=()) == {"s1": ms(past)}
+
+
+def test_confirming_and_cancelling_sessions_are_owed_their_own_saga() -> None:
+    assert reconciliation.saga_owed(State.CONFIRMING) is Redrive.CONFIRMATION
+    assert reconciliation.saga_owed(State.CANCELLING) is Redrive.CANCELLATION
+    for state in (State.OPEN, State.PAYMENT_PENDING, State.NEEDS_ATTENTION, State.CONFIRMED, State.EXPIRED):
+        assert reconciliation.saga_owed(state) is None
+
+
+def test_only_sessions_waiting_at_least_the_bound_are_overdue_oldest_first() -> None:
+    now = T0 + BOUND
+    sessions = [
+        session("young", State.CONFIRMING, changed=T0 + timedelta(seconds=1)),
+        session("exactly", State.CANCELLING, changed=T0),
+        session("old", State.CONFIRMING, changed=T0 - timedelta(minutes=5)),
+        session("open", State.OPEN, changed=T0 - timedelta(hours=1)),
+        session("attention", State.NEEDS_ATTENTION, changed=T0 - timedelta(hours=1)),
+    ]
+    assert [s.id for s in reconciliation.overdue(sessions, now, BOUND)] == ["old", "exactly"]
+
+
+def test_a_saga_is_forgotten_only_when_the_bus_keeps_nothing_of_it() -> None:
+    owed = {"confirm-a": session("a", State.CONFIRMING), "cancel-b": session("b", State.CANCELLING)}
+    assert reconciliation.forgotten(owed, remembered={"confirm-a"}) == [("cancel-b", owed["cancel-b"])]
+    assert reconciliation.forgotten(owed, remembered={"confirm-a", "cancel-b"}) == []
+
+
+def test_a_session_is_rewritten_with_its_saga_only_while_unchanged_since_judged() -> None:
+    judged = session("a", State.CONFIRMING)
+    later = T0 + BOUND
+    written = reconciliation.redriven(judged, judged, later)
+    assert written is not None
+    assert (written.version, written.updated_at) == (judged.version + 1, later)
+    assert written.state is State.CONFIRMING
+    assert reconciliation.redriven(None, judged, later) is None
+    assert reconciliation.redriven(replace(judged, version=4), judged, later) is None
+    completed = replace(judged, state=State.CONFIRMED)
+    assert reconciliation.redriven(completed, judged, later) is None
+
+
+# --- the sweep, on fakes
+
+
+class Starts:
+    """Records each saga start the sweep writes with a session."""
+
+    def __init__(self) -> None:
+        self.slips: list[pb.RoutingSlip] = []
+
+    def __call__(self, slip: pb.RoutingSlip, now: datetime) -> TransactionalWrite:
+        def write(_: Connection) -> None:
+            self.slips.append(slip)
+
+        return write
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def stored(*sessions: Session) -> FakeSessionStore:
+    store = FakeSessionStore()
+    for made in sessions:
+        await store.insert_unless(made, [], (), lambda _: None)
+    return store
+
+
+def reconciler(store: FakeSessionStore, bus: FakeReconcileBus, clock: Clock, starts: Starts) -> Reconciler:
+    config = ReconcilerConfig(interval=timedelta(seconds=30), saga_after=BOUND)
+    return Reconciler(store, bus, config, clock, start_write=starts)
+
+
+async def test_a_sweep_restores_lost_deadlines_and_restarts_forgotten_sagas() -> None:
+    store = await stored(
+        session("open", State.OPEN),
+        session("pending", State.PAYMENT_PENDING, payment_id=""),
+        session("confirming", State.CONFIRMING, payment_id="pay-1"),
+        session("cancelling", State.CANCELLING, reason=Reason.EXPIRED.value, cancel_target=State.EXPIRED),
+        session("moving", State.CONFIRMING, payment_id="pay-2"),
+        session("young", State.CONFIRMING, changed=T0 + timedelta(seconds=30), payment_id="pay-3"),
+        session("done", State.CONFIRMED),
+    )
+    bus = FakeReconcileBus()
+    bus.deadlines["pending"] = 1
+    bus.sagas.add("confirm-moving")
+    clock, starts = Clock(T0 + BOUND), Starts()
+
+    repairs = await reconciler(store, bus, clock, starts).sweep()
+
+    assert repairs == reconciliation.Repairs(deadlines=1, sagas=2)
+    assert bus.deadlines == {"pending": 1, "open": ms(T0 + timedelta(minutes=10))}
+    assert sorted(slip.saga_id for slip in starts.slips) == ["cancel-cancelling", "confirm-confirming"]
+    confirming = await store.get("confirming")
+    assert confirming is not None and confirming.version == 4 and confirming.updated_at == clock.now
+    events = await store.events("confirming")
+    assert [(e.step, e.outcome, e.saga_id) for e in events] == [
+        ("reconcile", "SAGA_RESTARTED", "confirm-confirming")
+    ]
+    untouched = await store.get("moving")
+    assert untouched is not None and untouched.version == 3
+
+
+async def test_a_restarted_saga_waits_a_whole_bound_before_the_next_restart() -> None:
+    store = await stored(session("confirming", State.CONFIRMING, payment_id="pay-1"))
+    bus, clock, starts = FakeReconcileBus(), Clock(T0 + BOUND), Starts()
+    sweeping = reconciler(store, bus, clock, starts)
+    assert await sweeping.sweep() == reconciliation.Repairs(sagas=1)
+
+    bus.expire_lease()
+    clock.now += BOUND / 2
+    assert await sweeping.sweep() == reconciliation.Repairs()
+    bus.expire_lease()
+    clock.now += BOUND / 2
+    assert await sweeping.sweep() == reconciliation.Repairs(sagas=1)
+    assert [slip.saga_id for slip in starts.slips] == ["confirm-confirming"] * 2
+
+
+async def test_a_replica_without_the_lease_repairs_nothing() -> None:
+    store = await stored(session("open", State.OPEN), session("confirming", State.CONFIRMING))
+    bus, starts = FakeReconcileBus(), Starts()
+    bus.lease = "another replica"
+    assert await reconciler(store, bus, Clock(T0 + BOUND), starts).sweep() is None
+    assert bus.deadlines == {} and starts.slips == []
+
+
+async def test_a_sweep_that_lost_its_lease_midway_leaves_the_repairs_to_the_holder() -> None:
+    store = await stored(session("open", State.OPEN))
+    bus, starts = FakeReconcileBus(), Starts()
+
+    class Overtaken(FakeReconcileBus):
+        async def remembered(self, saga_ids: list[str]) -> set[str]:  # type: ignore[override]
+            self.lease = "another replica"
+            return set()
+
+    overtaken = Overtaken()
+    assert await reconciler(store, overtaken, Clock(T0 + BOUND), starts).sweep() is None
+    assert overtaken.deadlines == {}
+    swept = await reconciler(store, bus, Clock(T0 + BOUND), starts).sweep()
+    assert swept == reconciliation.Repairs(deadlines=1)
+
+
+async def test_a_claimed_deadline_counts_as_scheduled() -> None:
+    store = await stored(session("open", State.OPEN))
+    bus = FakeReconcileBus()
+    bus.claimed.add("open")
+    assert await reconciler(store, bus, Clock(T0), Starts()).sweep() == reconciliation.Repairs()
+    assert bus.deadlines == {}

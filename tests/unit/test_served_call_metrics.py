@@ -1,0 +1,113 @@
+"""Served calls and bus commits land in the right children: code, status class, participant, saga kind."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from prometheus_client import REGISTRY
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from bus.commit_metrics import count_commits
+from bus.history import HistoryEvent
+from bus.outcomes import Commit, SagaEnd
+from services.kit import errors
+from services.kit.grpc_status import ErrorMappingInterceptor
+from services.kit.http_metrics import CountedRequests
+
+
+def value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+class Context:
+    def __init__(self) -> None:
+        self.aborted: grpc.Status | None = None
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        self.aborted = status
+        raise grpc.aio.AbortError()
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_refused_rpc_is_timed_under_the_code_it_answered() -> None:
+    method = f"/travel.test.v1.T/{uuid.uuid4().hex[:8]}"
+
+    async def missing(request: Any, context: Any) -> Any:
+        raise errors.NotFound("no such thing")
+
+    async def answered(request: Any, context: Any) -> Any:
+        return request
+
+    with pytest.raises(grpc.aio.AbortError):
+        await ErrorMappingInterceptor().intercept(missing, None, Context(), method)
+    assert await ErrorMappingInterceptor().intercept(answered, 1, Context(), method) == 1
+    name = "travel_grpc_server_handling_seconds_count"
+    assert value(name, method=method, code="NOT_FOUND") == 1
+    assert value(name, method=method, code="OK") == 1
+
+
+async def test_an_rpc_its_handler_aborted_is_timed_under_the_context_code() -> None:
+    method = f"/travel.test.v1.T/{uuid.uuid4().hex[:8]}"
+
+    async def denied(request: Any, context: Any) -> Any:
+        raise grpc.aio.AbortError()
+
+    with pytest.raises(grpc.aio.AbortError):
+        await ErrorMappingInterceptor().intercept(denied, None, Context(), method)
+    assert value("travel_grpc_server_handling_seconds_count", method=method, code="PERMISSION_DENIED") == 1
+
+
+async def _receive() -> Message:
+    return {"type": "http.request"}
+
+
+async def _send(message: Message) -> None:
+    return None
+
+
+async def test_http_requests_are_timed_by_status_class_and_a_crash_counts_as_5xx() -> None:
+    template = f"/things-{uuid.uuid4().hex[:8]}/{{id}}"
+    route = Route(template, lambda request: None)
+
+    async def missing(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = route
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def crashing(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = route
+        raise RuntimeError("boom")
+
+    await CountedRequests(missing)({"type": "http", "method": "GET", "path": "/x/1"}, _receive, _send)
+    with pytest.raises(RuntimeError):
+        await CountedRequests(crashing)({"type": "http", "method": "POST", "path": "/x/1"}, _receive, _send)
+    name = "travel_http_server_request_duration_seconds_count"
+    assert value(name, route=template, method="GET", status="4xx") == 1
+    assert value(name, route=template, method="POST", status="5xx") == 1
+
+
+def test_a_committed_batch_counts_retries_dead_letters_and_finished_sagas() -> None:
+    participant = f"p{uuid.uuid4().hex[:8]}"
+    kind = f"kind{uuid.uuid4().hex[:8]}"  # a kind of its own, so no other test's saga counts here
+    finished = SagaEnd(kind, "completed", time.time() - 2)
+    count_commits(
+        participant,
+        [
+            Commit([], [], HistoryEvent.RETRY_SCHEDULED),
+            Commit([], [], HistoryEvent.RETRY_SCHEDULED),
+            Commit([], [], HistoryEvent.DEAD_LETTERED),
+            Commit([], [], HistoryEvent.COMPLETED, finished=finished),
+        ],
+    )
+    assert value("travel_bus_retries_scheduled_total", participant=participant) == 2
+    assert value("travel_bus_dead_letters_total", participant=participant) == 1
+    assert value("travel_saga_duration_seconds_count", kind=kind, outcome="completed") == 1
+    assert value("travel_saga_duration_seconds_bucket", kind=kind, outcome="completed", le="1.0") == 0
+    assert value("travel_saga_duration_seconds_sum", kind=kind, outcome="completed") >= 2
