@@ -190,7 +190,10 @@ def parser() -> argparse.ArgumentParser:
     bounds.add_argument("--session-ttl", type=int, default=60, help="SESSION_TTL_SECONDS of the system")
     bounds.add_argument("--claim-idle-ms", type=int, default=2000, help="BUS_CLAIM_IDLE_MS of the system")
     bounds.add_argument(
-        "--retry-attempts", type=int, default=RetryPolicy().max_attempts, help="BUS_RETRY_ATTEMPTS (and compensation) of the system"
+        "--retry-attempts",
+        type=int,
+        default=RetryPolicy().max_attempts,
+        help="BUS_RETRY_ATTEMPTS (and compensation) of the system",
     )
     bounds.add_argument(
         "--stuck-after",
