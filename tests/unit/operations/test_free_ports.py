@@ -24,7 +24,13 @@ def test_skips_a_port_somebody_listens_on() -> None:
         listener.listen()
         taken = int(listener.getsockname()[1])
         allocator = PortAllocator(taken - 1, taken + 1, start=taken)
-        assert allocator.take() == taken + 1
+        handed_out = []
+        # Its neighbours may be busy too (another process's connection): only the listener's is sure.
+        with pytest.raises(RuntimeError, match="no free loopback port"):
+            while True:
+                handed_out.append(allocator.take())
+        assert taken not in handed_out
+        assert set(handed_out) <= {taken - 1, taken + 1}
 
 
 def test_never_hands_out_a_port_that_does_not_bind() -> None:
