@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -50,6 +50,10 @@ from services.kit.shared_settings import (
 )
 
 log = logging.getLogger(__name__)
+
+# Either kind of asyncio client: what `redis_client` makes in single or in cluster mode.
+AnyRedis = redis.asyncio.Redis | redis.asyncio.RedisCluster
+Client = TypeVar("Client", redis.asyncio.Redis, redis.asyncio.RedisCluster)
 
 SCHEMES = ("redis", "rediss", "unix")
 _SECRET_QUERY_KEYS = frozenset({"password"})
@@ -225,7 +229,7 @@ def is_cluster(client: object) -> bool:
     return isinstance(client, redis.asyncio.RedisCluster)
 
 
-def blocking_reader(client: redis.asyncio.Redis, timeout_s: float) -> redis.asyncio.Redis:
+def blocking_reader(client: Client, timeout_s: float) -> Client:
     """A second client like `client` with pools of its own and socket timeout `timeout_s`, for blocking
     reads (XREADGROUP BLOCK), so a blocked read never holds a connection commands wait for.
 
@@ -234,7 +238,7 @@ def blocking_reader(client: redis.asyncio.Redis, timeout_s: float) -> redis.asyn
     node owning the stream's slot and follows it through a failover.
     """
     if isinstance(client, redis.asyncio.RedisCluster):
-        return cast(redis.asyncio.Redis, _cluster_twin(client, socket_timeout=timeout_s))
+        return _cluster_twin(client, socket_timeout=timeout_s)
     pool = client.connection_pool
     kwargs = {**pool.connection_kwargs, "socket_timeout": timeout_s}
     return redis.asyncio.Redis(
@@ -242,7 +246,7 @@ def blocking_reader(client: redis.asyncio.Redis, timeout_s: float) -> redis.asyn
     )
 
 
-def pubsub_client(client: redis.asyncio.Redis) -> redis.asyncio.Redis:
+def pubsub_client(client: AnyRedis) -> redis.asyncio.Redis:
     """A client whose `pubsub()` SUBSCRIBEs: `client` itself on one Redis; on a cluster, a plain
     client of one node (the first the cluster client knows, at first the URL's).
 
@@ -266,15 +270,13 @@ def script_sha(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()
 
 
-async def load_script(client: redis.asyncio.Redis, source: str) -> str:
+async def load_script(client: AnyRedis, source: str) -> str:
     """SCRIPT LOAD where EVALSHA will look: on a cluster redis-py sends SCRIPT LOAD to every primary
     (its default target for the command), so the node owning any key's slot knows the script."""
     return str(await client.script_load(source))
 
 
-async def run_script(
-    client: redis.asyncio.Redis, source: str, keys: Sequence[str], args: Sequence[Any]
-) -> Any:
+async def run_script(client: AnyRedis, source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
     """EVALSHA, loading the script first if the node forgot it (a restart, a promoted replica).
 
     On a cluster the keys must share one slot (a `{tag}`): redis-py refuses keys of several slots
@@ -290,14 +292,15 @@ async def run_script(
 
 
 async def run_script_batch(
-    client: redis.asyncio.Redis, source: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
+    client: AnyRedis, source: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
 ) -> list[Any]:
     """One pipeline of EVALSHA calls (keys, args); the answers in order, the first error raised.
 
     On a cluster redis-py's pipeline groups the calls by the node owning each call's slot and sends
     each node its share at once (one round trip per node, the nodes in parallel); each call's keys
-    must still share one slot. Calls a node answered NOSCRIPT are sent again, alone, once the
-    script is loaded: the others ran and are not repeated.
+    must still share one slot, else the whole pipeline is refused before anything is sent
+    (RedisClusterException). Calls a node answered NOSCRIPT are sent again, alone, once the script
+    is loaded: the others ran and are not repeated.
     """
     sha = script_sha(source)
     results = await _pipelined(client, sha, calls)
@@ -314,11 +317,13 @@ async def run_script_batch(
 
 
 async def _pipelined(
-    client: redis.asyncio.Redis, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
+    client: AnyRedis, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
 ) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     for keys, args in calls:
-        pipe.evalsha(sha, len(keys), *keys, *args)
+        # redis-py's cluster pipeline refuses `pipe.evalsha(...)` (EVALSHA is on its list of
+        # blocked pipeline methods) but routes the same command sent by name, by its keys' slot.
+        pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
     return list(await pipe.execute(raise_on_error=False))
 
 
