@@ -7,6 +7,7 @@ fixtures at the end are imported by the conftest of the tests that use them.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -39,6 +41,7 @@ class RedisNode:
     port: int
     folder: Path
     process: subprocess.Popen[bytes]
+    password: str | None = None
     node_id: str = ""
 
     @property
@@ -51,7 +54,10 @@ class RedisNode:
 
     def admin(self) -> redis.Redis:
         """A plain client of this node alone, for CLUSTER commands; the caller closes it."""
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            port=self.port, password=self.password, decode_responses=True, socket_timeout=2,
+            socket_connect_timeout=2,
+        )  # fmt: skip
 
     def log_tail(self, characters: int = 1500) -> str:
         log = self.folder / "redis.log"
@@ -81,7 +87,9 @@ class LocalRedisCluster:
     @property
     def url(self) -> str:
         """REDIS_URL for REDIS_MODE=cluster: any node will do; the first one that runs."""
-        return f"redis://{self.live_nodes()[0].address}/0"
+        node = self.live_nodes()[0]
+        auth = f":{quote(node.password, safe='')}@" if node.password else ""
+        return f"redis://{auth}{node.address}/0"
 
     def live_nodes(self) -> list[RedisNode]:
         return [node for node in self.nodes if node.running]
@@ -195,7 +203,7 @@ def _major_version(server: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def _start_node(server: str, own_bus_port: bool) -> RedisNode:
+def _start_node(server: str, own_bus_port: bool, password: str | None) -> RedisNode:
     folder = Path(tempfile.mkdtemp(prefix="redis-cluster-node-"))
     port = free_port()
     args = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
@@ -207,25 +215,32 @@ def _start_node(server: str, own_bus_port: bool) -> RedisNode:
     if own_bus_port:
         # Redis 7 takes the bus port as a setting; before, it is the port + 10000, which may be taken.
         args += ["--cluster-port", str(free_port())]
+    if password:
+        # Replicas authenticate to their masters with the same password.
+        args += ["--requirepass", password, "--masterauth", password]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    return RedisNode(port=port, folder=folder, process=process)
+    return RedisNode(port=port, folder=folder, process=process, password=password)
 
 
-def start_cluster(masters: int = 3, replicas_per_master: int = 0) -> LocalRedisCluster:
-    """A cluster of `masters` masters and `replicas_per_master` replicas of each, state ok."""
+def start_cluster(
+    masters: int = 3, replicas_per_master: int = 0, password: str | None = None
+) -> LocalRedisCluster:
+    """A cluster of `masters` masters and `replicas_per_master` replicas of each, state ok; with
+    `password`, every node asks for it."""
     server, cli = redis_binaries()
     own_bus_port = _major_version(server) >= 7
-    nodes = [_start_node(server, own_bus_port) for _ in range(masters * (1 + replicas_per_master))]
+    count = masters * (1 + replicas_per_master)
+    nodes = [_start_node(server, own_bus_port, password) for _ in range(count)]
     cluster = LocalRedisCluster(nodes=nodes, replicas_per_master=replicas_per_master)
     try:
         for node in nodes:
-            node.node_id = wait_for(
-                lambda node=node: _node_id(node), timeout=10, what=f"redis-server on {node.address}",
-                interval=0.02, abort_if=lambda node=node: not node.running and "redis-server exited",
-            )  # fmt: skip
+            node.node_id = _wait_for_node_id(node)
         create = [cli, "--cluster", "create", *(node.address for node in nodes)]
         create += ["--cluster-replicas", str(replicas_per_master), "--cluster-yes"]
-        done = subprocess.run(create, capture_output=True, text=True, timeout=STARTUP_TIMEOUT_SECONDS)
+        done = subprocess.run(
+            create, capture_output=True, text=True, timeout=STARTUP_TIMEOUT_SECONDS,
+            env={**os.environ, "REDISCLI_AUTH": password} if password else None,
+        )  # fmt: skip
         if done.returncode != 0:
             raise ClusterStartError(f"redis-cli --cluster create failed:\n{done.stdout}\n{done.stderr}")
         wait_for(cluster.healthy, timeout=STARTUP_TIMEOUT_SECONDS, what="cluster_state:ok on every node")
@@ -242,9 +257,18 @@ def start_cluster(masters: int = 3, replicas_per_master: int = 0) -> LocalRedisC
     return cluster
 
 
-def _node_id(node: RedisNode) -> str:
-    with node.admin() as admin:
-        return str(admin.execute_command("CLUSTER MYID"))
+def _wait_for_node_id(node: RedisNode) -> str:
+    def node_id() -> str:
+        with node.admin() as admin:
+            return str(admin.execute_command("CLUSTER MYID"))
+
+    def exited() -> str | None:
+        return None if node.running else "redis-server exited"
+
+    found: str = wait_for(
+        node_id, timeout=10, what=f"redis-server on {node.address}", interval=0.02, abort_if=exited
+    )
+    return found
 
 
 def _every_node_agrees(cluster: LocalRedisCluster, masters: int) -> bool:
