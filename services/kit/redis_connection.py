@@ -5,18 +5,16 @@ REDIS_TLS_CA_FILE is the CA that signed the server's certificate, and REDIS_TLS_
 REDIS_TLS_KEY_FILE a client certificate for servers that ask for one. With REDIS_MODE=cluster the
 URL names any node of a Redis Cluster and the client is redis-py's cluster client
 (`redis.asyncio.RedisCluster`). What differs between the two kinds of client has one function
-each here: a second client for blocking reads, a client for pub/sub, Lua scripts by SHA, and the
-errors a caller retries.
+each here: a second client for blocking reads, a client for pub/sub, and the errors a caller
+retries; Lua scripts are in `redis_scripts.py`.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
 import inspect
 import logging
 import ssl
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -30,7 +28,6 @@ from redis.exceptions import (
     AuthorizationError,
     ClusterDownError,
     NoPermissionError,
-    NoScriptError,
     RedisClusterException,
     RedisError,
     SlotNotCoveredError,
@@ -169,8 +166,9 @@ def redis_client(settings: RedisSettings, **options: Any) -> redis.asyncio.Redis
 
     With REDIS_MODE=cluster it is a `redis.asyncio.RedisCluster`, which answers the same command
     methods (routed by each command's key slot) and is typed as `Redis` so code written for one
-    Redis type-checks unchanged; what only one of the two has goes through `redis_cluster.py`. The
-    cluster client connects on its first command (it then reads the slot map from a node).
+    Redis type-checks unchanged; what differs goes through the functions below (and Lua scripts
+    through `redis_scripts.py`). The cluster client connects on its first command, when it reads
+    the slot map from the URL's node.
     """
     if settings.mode is RedisMode.CLUSTER:
         options = {**settings.connection_options(), **options}
@@ -199,14 +197,15 @@ def sync_redis_client(settings: RedisSettings, **options: Any) -> redis.Redis:
 # -- what differs between one Redis and a cluster ----------------------------------------------------
 
 # What a caller treats as "Redis is not there right now" and retries after a pause. On a cluster,
-# while a primary fails and its replica takes over (about cluster-node-timeout plus an election),
-# commands on its slots fail with ConnectionError or TimeoutError (the node is gone; redis-py then
-# reads the slot map again), ClusterDownError (CLUSTERDOWN: the cluster has not yet agreed the
-# slots have a new owner), TryAgainError (TRYAGAIN, during a resharding) or SlotNotCoveredError
-# (the slot map read meanwhile lacks the slot). redis-py retries these itself a few times (its
-# `retry`, 3 by default, 0.25 s apart for CLUSTERDOWN) before raising them; a failover takes longer,
-# so the caller's own loop sees them. RedisClusterException is not a RedisError: a client that
-# reaches no node at all raises it ("Redis Cluster cannot be connected").
+# while a primary fails and its replica takes over (cluster-node-timeout, then an election),
+# commands on its slots fail with ConnectionError (the node is gone; redis-py reads the slot map
+# again, which still names it until the replica is promoted): the only error callers saw in the
+# failover test. ClusterDownError (CLUSTERDOWN, the nodes agree a slot has no owner yet),
+# TryAgainError (TRYAGAIN, during a resharding), SlotNotCoveredError (a slot map read meanwhile
+# lacks the slot) and TimeoutError (a node that hangs rather than dies) come the same way when a
+# failover or a resharding lasts longer than redis-py's own retries (3, a quarter second apart for
+# CLUSTERDOWN). RedisClusterException is not a RedisError: a client that reaches no node at all
+# raises it ("Redis Cluster cannot be connected").
 TRANSIENT_REDIS_ERRORS: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -264,67 +263,6 @@ def pubsub_client(client: AnyRedis) -> redis.asyncio.Redis:
     options = dict(node.connection_kwargs)
     pool = redis.asyncio.ConnectionPool(connection_class=node.connection_class, **options)
     return redis.asyncio.Redis(connection_pool=pool)
-
-
-def script_sha(source: str) -> str:
-    return hashlib.sha1(source.encode()).hexdigest()
-
-
-async def load_script(client: AnyRedis, source: str) -> str:
-    """SCRIPT LOAD where EVALSHA will look: on a cluster redis-py sends SCRIPT LOAD to every primary
-    (its default target for the command), so the node owning any key's slot knows the script."""
-    return str(await client.script_load(source))
-
-
-async def run_script(client: AnyRedis, source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-    """EVALSHA, loading the script first if the node forgot it (a restart, a promoted replica).
-
-    On a cluster the keys must share one slot (a `{tag}`): redis-py refuses keys of several slots
-    before sending (RedisClusterException), and a node that got them anyway answers CROSSSLOT.
-    SCRIPT LOAD is not replicated, so a replica promoted in a failover answers NOSCRIPT once.
-    """
-    sha = script_sha(source)
-    try:
-        return await client.evalsha(sha, len(keys), *keys, *args)
-    except NoScriptError:
-        await load_script(client, source)
-        return await client.evalsha(sha, len(keys), *keys, *args)
-
-
-async def run_script_batch(
-    client: AnyRedis, source: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
-) -> list[Any]:
-    """One pipeline of EVALSHA calls (keys, args); the answers in order, the first error raised.
-
-    On a cluster redis-py's pipeline groups the calls by the node owning each call's slot and sends
-    each node its share at once (one round trip per node, the nodes in parallel); each call's keys
-    must still share one slot, else the whole pipeline is refused before anything is sent
-    (RedisClusterException). Calls a node answered NOSCRIPT are sent again, alone, once the script
-    is loaded: the others ran and are not repeated.
-    """
-    sha = script_sha(source)
-    results = await _pipelined(client, sha, calls)
-    missing = [index for index, result in enumerate(results) if isinstance(result, NoScriptError)]
-    if missing:
-        await load_script(client, source)
-        again = await _pipelined(client, sha, [calls[index] for index in missing])
-        for index, result in zip(missing, again, strict=True):
-            results[index] = result
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-    return results
-
-
-async def _pipelined(
-    client: AnyRedis, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
-) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
-    for keys, args in calls:
-        # redis-py's cluster pipeline refuses `pipe.evalsha(...)` (EVALSHA is on its list of
-        # blocked pipeline methods) but routes the same command sent by name, by its keys' slot.
-        pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
-    return list(await pipe.execute(raise_on_error=False))
 
 
 # RedisCluster's own arguments, which its connection options share names with; the rest (the

@@ -15,8 +15,9 @@ from services.kit.redis_connection import (
     check_access,
     pubsub_client,
     redis_client,
-    run_script,
+    sync_redis_client,
 )
+from services.kit.redis_scripts import run_script
 from services.kit.settings import ConfigError
 from tests.support.redis_cluster import LocalRedisCluster, start_cluster
 
@@ -50,6 +51,20 @@ async def test_the_password_in_the_url_reaches_every_node_and_every_client_made_
         await reader.aclose()
         await listener.aclose()
         await client.aclose()
+
+
+def test_the_synchronous_client_of_tools_speaks_cluster_too(
+    locked_cluster: LocalRedisCluster, namespace: str
+) -> None:
+    settings = RedisSettings.checked(locked_cluster.url, mode=RedisMode.CLUSTER)
+    client = sync_redis_client(settings, decode_responses=True)
+    try:
+        keys = [f"{namespace}:{{p{n}}}:sync" for n in range(12)]
+        for key in keys:
+            client.set(key, "1", ex=60)
+        assert sorted(client.scan_iter(match=f"{namespace}:*:sync")) == sorted(keys)
+    finally:
+        client.close()
 
 
 async def test_a_wrong_password_stops_the_process_with_one_line(locked_cluster: LocalRedisCluster) -> None:

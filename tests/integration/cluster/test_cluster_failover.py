@@ -12,7 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.kit.redis_connection import is_transient, run_script
+from services.kit.redis_connection import is_transient
+from services.kit.redis_scripts import run_script
 from tests.integration.cluster.conftest import cluster_client_of
 from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster
 
