@@ -247,7 +247,8 @@ def blocking_reader(client: Client, timeout_s: float) -> Client:
 
 def pubsub_client(client: AnyRedis) -> redis.asyncio.Redis:
     """A client whose `pubsub()` SUBSCRIBEs: `client` itself on one Redis; on a cluster, a plain
-    client of one node (the first the cluster client knows, at first the URL's).
+    client of one node: the URL's before the cluster client read the slot map, then its default
+    node, a master of the slot map it read last (so not a master that died before that read).
 
     A PUBLISH on a cluster reaches every node, so a subscriber on any node hears every channel, and
     a PUBLISH from a Lua script runs where the script's keys live. redis-py 8.1's asyncio
@@ -259,7 +260,7 @@ def pubsub_client(client: AnyRedis) -> redis.asyncio.Redis:
     """
     if not isinstance(client, redis.asyncio.RedisCluster):
         return client
-    node = next(iter(client.nodes_manager.startup_nodes.values()))
+    node = client.get_default_node() or next(iter(client.nodes_manager.startup_nodes.values()))
     options = dict(node.connection_kwargs)
     pool = redis.asyncio.ConnectionPool(connection_class=node.connection_class, **options)
     return redis.asyncio.Redis(connection_pool=pool)

@@ -12,14 +12,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.kit.redis_connection import is_transient
+from services.kit.redis_connection import is_transient, pubsub_client
 from services.kit.redis_scripts import run_script
 from tests.integration.cluster.conftest import cluster_client_of
+from tests.support.pubsub import next_message
 from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster
 
 log = logging.getLogger(__name__)
 
 COUNT = "return redis.call('INCR', KEYS[1])"
+ANNOUNCE = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
 
 
 async def answered(read: Callable[[], Awaitable[Any]], seen: dict[str, int]) -> Any:
@@ -48,10 +50,15 @@ async def test_after_a_master_dies_the_client_reads_and_writes_through_the_promo
     redis_cluster_with_replicas: LocalRedisCluster, namespace: str
 ) -> None:
     cluster = redis_cluster_with_replicas
-    key, counter = f"{namespace}:{{p1}}:state", f"{namespace}:{{p1}}:counter"
+    client = cluster_client_of(cluster)
+    await client.initialize()
+    # The master to kill is the one pub/sub clients are made on, to see them move too.
+    default_port = int(client.get_default_node().port)
+    tag = next(n for n in range(12) if cluster.master_of(f"{namespace}:{{p{n}}}:state").port == default_port)
+    key, counter = f"{namespace}:{{p{tag}}}:state", f"{namespace}:{{p{tag}}}:counter"
     old_master = cluster.master_of(key)
     (replica,) = cluster.replicas_of(old_master)
-    client = cluster_client_of(cluster)
+    assert int(pubsub_client(client).connection_pool.connection_kwargs["port"]) == old_master.port
     try:
         await client.set(key, "before")
         assert await run_script(client, COUNT, [counter], []) == 1
@@ -93,5 +100,19 @@ async def test_after_a_master_dies_the_client_reads_and_writes_through_the_promo
         assert await client.get(key) == "after"
         # SCRIPT LOAD is not replicated: the promoted replica answers NOSCRIPT once, then knows it.
         assert await run_script(client, COUNT, [counter], []) == 2
+
+        # A pub/sub client made now is on a live master, and hears what a script announces.
+        listener = pubsub_client(client)
+        subscription = listener.pubsub()
+        try:
+            assert int(listener.connection_pool.connection_kwargs["port"]) != old_master.port
+            channel = f"{namespace}:session:{{s-1}}:changes"
+            await subscription.subscribe(channel)
+            assert await next_message(subscription, what="the subscribe confirmation") == "1"
+            await run_script(client, ANNOUNCE, [key], [channel, "after"])
+            assert await next_message(subscription, what="the announced change") == "after"
+        finally:
+            await subscription.aclose()
+            await listener.aclose()
     finally:
         await client.aclose()
