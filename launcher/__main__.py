@@ -14,7 +14,7 @@ from honcho.printer import Printer
 from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
 from services.kit.redis_connection import masked_url
 from services.kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
-from services.kit.shared_settings import REDIS_URL
+from services.kit.shared_settings import REDIS_MODE, REDIS_URL
 from services.kit.topology import EMBEDDED_REDIS_PORT
 from simulated_world.providers.config import (
     PAYMENT_WEBHOOK_DUPLICATE_RATE,
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Env(env)
         env[TRAVEL_DATA_DIR.name] = str(settings.data_dir())
         if not REDIS_URL.is_set(settings):
+            if REDIS_MODE.read(settings) == "cluster":
+                raise ConfigError("REDIS_MODE=cluster needs REDIS_URL: the embedded Redis is a single server")
             redis = start_embedded_redis(settings.data_dir(), EMBEDDED_REDIS_PORT.read(settings))
             env[REDIS_URL.name] = redis.url
             print(f"launcher: embedded Redis at {masked_url(redis.url)}", flush=True)

@@ -192,6 +192,22 @@ class Flag(Setting[builtins.bool]):
         return env.bool(self.name, False) if self.is_set(env) else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Choice(Setting[builtins.str]):
+    """One of a few words (`choices`), compared without case; anything else stops the process."""
+
+    choices: tuple[builtins.str, ...]
+
+    def optional(self, env: Env) -> builtins.str | None:
+        raw = env.optional(self.name)
+        if raw is None:
+            return None
+        value = raw.lower()
+        if value not in self.choices:
+            raise ConfigError(f"{self.name} must be {' or '.join(self.choices)}, got {raw!r}")
+        return value
+
+
 # Every process of the system; the providers' Procfile names are `provider-<kind>`.
 EVERY_PROCESS = (
     "gateway",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from services.kit.settings import EVERY_PROCESS, Flag, Number, Text, Whole
+from services.kit.settings import EVERY_PROCESS, Choice, Flag, Number, Text, Whole
 from services.kit.topology import GRPC_SERVICES, PROVIDERS
 
 PARTICIPANTS = ("sessions", "hotel", "flights", "payments", "expiry")
@@ -28,6 +28,14 @@ REDIS_URL = Text(
     name="REDIS_URL",
     shown_default="the embedded Redis of `make run`",
     meaning="the Redis of the saga bus, deadlines, attempt counters and event pushes (`rediss://` for TLS)",
+    readers=(*REDIS_USERS, "launcher"),
+)
+REDIS_MODE = Choice(
+    name="REDIS_MODE",
+    default="single",
+    choices=("single", "cluster"),
+    meaning="`single`: REDIS_URL names one Redis; `cluster`: REDIS_URL names any node of a Redis Cluster "
+    "and every process uses redis-py's cluster client",
     readers=(*REDIS_USERS, "launcher"),
 )
 REDIS_TLS_CA_FILE = Text(
