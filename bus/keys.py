@@ -1,8 +1,14 @@
-"""Every Redis key name the bus uses, under one namespace, with cluster hash tags."""
+"""Every Redis key name the bus uses, under one namespace, partitioned by session for Redis Cluster."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+# The same on one Redis and on a cluster, so moving to a cluster needs no migration; a cluster
+# spreads partitions over its masters, so P bounds how many masters the bus can use.
+DEFAULT_PARTITIONS = 8
+MAX_PARTITIONS = 1024
 
 
 def _checked(part: str, what: str) -> str:
@@ -11,52 +17,75 @@ def _checked(part: str, what: str) -> str:
     return part
 
 
+def partition_of(session_id: str, partitions: int) -> int:
+    """The partition of a session and of every saga it starts: stable across processes and restarts."""
+    return zlib.crc32(session_id.encode()) % partitions
+
+
 @dataclass(frozen=True)
 class BusKeys:
-    """Key names. A saga's keys share the hash tag {saga id}; a participant's share {participant}.
-
-    The namespace is a plain prefix so tests and deployments never collide on one Redis.
+    """Key names. Every key one saga hop touches carries the hash tag of its partition, `{pN}`,
+    so a hop's script runs in one Redis Cluster slot; the namespace is a plain prefix so tests and
+    deployments never collide on one Redis.
     """
 
     namespace: str
+    partitions: int = DEFAULT_PARTITIONS
 
     def __post_init__(self) -> None:
         _checked(self.namespace, "namespace")
+        if not 1 <= self.partitions <= MAX_PARTITIONS:
+            raise ValueError(f"partitions must be 1..{MAX_PARTITIONS}, not {self.partitions}")
 
-    def stream(self, participant: str) -> str:
-        """Input stream of a participant service."""
-        return f"{self.namespace}:stream:{{{_checked(participant, 'participant')}}}"
+    def partition_of(self, session_id: str) -> int:
+        return partition_of(session_id, self.partitions)
 
-    def delayed(self, participant: str) -> str:
+    def all_partitions(self) -> range:
+        return range(self.partitions)
+
+    def _tag(self, partition: int) -> str:
+        if not 0 <= partition < self.partitions:
+            raise ValueError(f"partition {partition} is outside 0..{self.partitions - 1}")
+        return f"{self.namespace}:{{p{partition}}}"
+
+    def stream(self, partition: int, participant: str) -> str:
+        """Input stream of a participant service for one partition."""
+        return f"{self._tag(partition)}:stream:{_checked(participant, 'participant')}"
+
+    def delayed(self, partition: int, participant: str) -> str:
         """Sorted set of retries due later (score = due time, ms); same slot as the stream."""
-        return f"{self.namespace}:delayed:{{{_checked(participant, 'participant')}}}"
+        return f"{self._tag(partition)}:delayed:{_checked(participant, 'participant')}"
 
-    def dead_letters(self) -> str:
-        """One dead-letter stream for the namespace, so an operator looks in one place."""
-        return f"{self.namespace}:dead-letters"
+    def dead_letters(self, partition: int) -> str:
+        """The partition's dead letters; the tooling reads every partition's as one list."""
+        return f"{self._tag(partition)}:dead-letters"
 
     def participants(self) -> str:
         """Set of participants that ever started a consumer, for lag reports."""
         return f"{self.namespace}:participants"
 
-    def saga_steps(self, saga_id: str) -> str:
+    def saga_steps(self, partition: int, saga_id: str) -> str:
         """Hash of step markers: which steps of the saga were applied or published."""
-        return f"{self.namespace}:saga:{{{_checked(saga_id, 'saga id')}}}:steps"
+        return f"{self._tag(partition)}:saga:{_checked(saga_id, 'saga id')}:steps"
 
-    def saga_history(self, saga_id: str) -> str:
+    def saga_history(self, partition: int, saga_id: str) -> str:
         """Stream of the saga's step outcomes, oldest first."""
-        return f"{self.namespace}:saga:{{{_checked(saga_id, 'saga id')}}}:history"
+        return f"{self._tag(partition)}:saga:{_checked(saga_id, 'saga id')}:history"
 
     def session_sagas(self, session_id: str) -> str:
-        """Sorted set of a session's saga ids, scored by start time (ms)."""
-        return f"{self.namespace}:session:{{{_checked(session_id, 'session id')}}}:sagas"
+        """Sorted set of a session's saga ids, scored by start time (ms), in the session's partition."""
+        partition = self.partition_of(_checked(session_id, "session id"))
+        return f"{self._tag(partition)}:session:{session_id}:sagas"
 
     def session_changes(self, session_id: str) -> str:
-        """Pub/sub channel told each time a session, or the history of one of its sagas, changes."""
+        """Pub/sub channel told each time a session, or the history of one of its sagas, changes.
+
+        A channel is no key: a cluster delivers it from any node, so it carries no partition.
+        """
         return f"{self.namespace}:session:{{{_checked(session_id, 'session id')}}}:changes"
 
     def group(self, participant: str) -> str:
-        """Consumer group name: one per participant service, shared by its replicas."""
+        """Consumer group name: one per participant service, shared by its replicas in every partition."""
         return _checked(participant, "participant")
 
     def pattern(self) -> str:

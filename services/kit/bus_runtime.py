@@ -14,7 +14,7 @@ from bus.backoff import RetryPolicy
 from bus.consumer import Participant
 from bus.context import Handler
 from bus.group_gauges import read_group_gauges
-from bus.keys import BusKeys
+from bus.keys import DEFAULT_PARTITIONS, MAX_PARTITIONS, BusKeys
 from bus.settings import BUS_BUG_ATTEMPTS, ConsumerSettings
 from services.kit.redis_connection import RedisSettings, check_access
 from services.kit.redis_connection import redis_client as make_redis_client
@@ -91,12 +91,28 @@ BUS_COMPENSATION_MAX_DELAY_SECONDS = Number(
 )
 
 
+BUS_PARTITIONS = Whole(
+    name="BUS_PARTITIONS",
+    default=DEFAULT_PARTITIONS,
+    minimum=1,
+    maximum=MAX_PARTITIONS,
+    meaning="partitions of the saga bus: every process of one system must agree; a Redis Cluster "
+    "spreads them over its masters",
+    readers=PARTICIPANTS,
+)
+
+
 @dataclass(frozen=True)
 class BusConfig:
     redis: RedisSettings
     namespace: str
     consumer_name: str
     consumer: ConsumerSettings
+    partitions: int = DEFAULT_PARTITIONS
+
+    @property
+    def keys(self) -> BusKeys:
+        return BusKeys(self.namespace, self.partitions)
 
     @classmethod
     def from_env(cls, env: Env, service: str) -> BusConfig:
@@ -107,6 +123,7 @@ class BusConfig:
         return cls(
             redis=RedisSettings.from_env(env),
             namespace=TRAVEL_NAMESPACE.read(env),
+            partitions=BUS_PARTITIONS.read(env),
             consumer_name=consumer_name,
             consumer=ConsumerSettings(
                 claim_idle_ms=claim_idle_ms,
