@@ -73,7 +73,7 @@ async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
     settings = ConsumerSettings(batch_size=BATCH, block_ms=50, trim_interval_s=3600)
     participant = Participant(
         redis, namespace=keys.namespace, participant="bench", consumer="b1",
-        handlers=handlers, settings=settings,
+        handlers=handlers, settings=settings, partitions=keys.partitions,
     )  # fmt: skip
     task = asyncio.create_task(participant.run())
     start = time.perf_counter()
@@ -88,7 +88,7 @@ async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
 
 async def raw_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
     """The same read / forward / ack loop with no bus logic: same batch, same one pipeline."""
-    stream = keys.stream("raw")
+    stream = keys.stream(0, "raw")
     await redis.xgroup_create(stream, "raw", id="0", mkstream=True)
     fields = entry_fields(bench_slip("raw", 3), time.time())
     payload = dict(zip(fields[::2], fields[1::2], strict=True))
@@ -144,6 +144,7 @@ async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
     participant = Participant(
         redis, namespace=keys.namespace, participant="bench", consumer="lat",
         handlers={f"bench.step{n}": timed for n in range(hops_each)}, settings=settings,
+        partitions=keys.partitions,
     )  # fmt: skip
     task = asyncio.create_task(participant.run())
     await load_all(redis)

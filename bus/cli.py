@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bus.dead_letters import get_dead_letter, list_dead_letters, replay_dead_letter
 from bus.history import HistoryRecord, read_history, read_session_history
-from bus.keys import BusKeys
+from bus.keys import DEFAULT_PARTITIONS, BusKeys
 from bus.monitoring import group_figures
 from bus.vocabulary import STEPS, outcome
 from services.kit.redis_connection import RedisSettings, check_access, redis_client
@@ -57,7 +57,8 @@ async def session(redis: Redis, keys: BusKeys, session_id: str) -> int:
 
 async def dead_letters(redis: Redis, keys: BusKeys, action: str, entry_id: str | None) -> int:
     if action == "list":
-        table = Table(title=f"dead letters in {keys.dead_letters()}")
+        pattern = keys.dead_letters(0).replace("{p0}", "{p*}", 1)
+        table = Table(title=f"dead letters in {pattern}")
         for column in ("id", "saga", "step", "participant", "deliveries", "attempt", "error"):
             table.add_column(column)
         for d in await list_dead_letters(redis, keys):
@@ -114,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bus.cli", description=__doc__)
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     p.add_argument("--namespace", default=os.environ.get("TRAVEL_NAMESPACE", "travel"))
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=os.environ.get("BUS_PARTITIONS", str(DEFAULT_PARTITIONS)),
+        help="the system's BUS_PARTITIONS",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("timeline", help="a saga's history").add_argument("saga_id")
     sub.add_parser("session", help="every saga of a session").add_argument("session_id")
@@ -127,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    keys = BusKeys(args.namespace)
+    keys = BusKeys(args.namespace, args.partitions)
     redis: Redis | None = None
     try:
         settings = RedisSettings.from_env(Env(), url=args.redis_url)

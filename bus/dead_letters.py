@@ -1,7 +1,12 @@
-"""Dead letters: list them, show one, and replay it to its participant with a fresh budget."""
+"""Dead letters: list them, show one, and replay it to its participant with a fresh budget.
+
+Each partition keeps its own dead-letter stream; a dead letter is named `p<partition>-<entry id>`,
+so the name alone says where it lives.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +24,27 @@ from bus.replies import parse_entries
 from bus.scripts import REPLAY_SCRIPT
 from bus.slip import reset_attempts
 
+_LETTER_ID = re.compile(r"p([0-9]{1,4})-([0-9]{1,20}-[0-9]{1,20})")
+
+
+def letter_id(partition: int, entry_id: str) -> str:
+    """The name of the dead letter stored as `entry_id` in `partition`'s dead-letter stream."""
+    return f"p{partition}-{entry_id}"
+
+
+def letter_location(keys: BusKeys, name: str) -> tuple[int, str] | None:
+    """(partition, entry id) of a dead letter's name; None for a name no dead letter can have."""
+    match = _LETTER_ID.fullmatch(name)
+    if match is None or int(match[1]) >= keys.partitions:
+        return None
+    return int(match[1]), match[2]
+
 
 @dataclass(frozen=True)
 class DeadLetter:
     """An entry the bus gave up on, with the last error and where it came from."""
 
-    entry_id: str
+    entry_id: str  # its name: partition and entry id in the partition's dead-letter stream
     saga_id: str
     session_id: str
     step: str
@@ -41,13 +61,13 @@ class DeadLetter:
     error_message: str = ""
 
 
-def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
+def _dead_letter(partition: int, entry_id: str, fields: dict[str, str]) -> DeadLetter:
     try:
         slip: pb.RoutingSlip | None = slip_json.loads(fields.get("slip", ""))
     except UndecodableEntry:
         slip = None
     return DeadLetter(
-        entry_id=entry_id,
+        entry_id=letter_id(partition, entry_id),
         saga_id=fields.get("saga_id", ""),
         session_id=fields.get("session_id", ""),
         step=fields.get("step", ""),
@@ -65,14 +85,27 @@ def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
 
 
 async def list_dead_letters(redis: Redis, keys: BusKeys, count: int = 100) -> list[DeadLetter]:
-    """Oldest dead letters first."""
-    raw = await redis.xrange(keys.dead_letters(), count=count)
-    return [_dead_letter(eid, fields) for eid, fields in parse_entries(raw) if fields]
+    """Oldest dead letters first, from every partition: at most `count`."""
+    pipe = redis.pipeline(transaction=False)
+    for partition in keys.all_partitions():
+        pipe.xrange(keys.dead_letters(partition), count=count)
+    letters = [
+        _dead_letter(partition, eid, fields)
+        for partition, raw in zip(keys.all_partitions(), await pipe.execute(), strict=True)
+        for eid, fields in parse_entries(raw)
+        if fields
+    ]
+    return sorted(letters, key=lambda letter: (letter.dead_at, letter.entry_id))[:count]
 
 
-async def get_dead_letter(redis: Redis, keys: BusKeys, entry_id: str) -> DeadLetter | None:
-    raw = await redis.xrange(keys.dead_letters(), min=entry_id, max=entry_id)
-    found = [_dead_letter(eid, fields) for eid, fields in parse_entries(raw) if fields]
+async def get_dead_letter(redis: Redis, keys: BusKeys, name: str) -> DeadLetter | None:
+    """The dead letter called `name`; None when there is none (or no dead letter can have the name)."""
+    location = letter_location(keys, name)
+    if location is None:
+        return None
+    partition, entry_id = location
+    raw = await redis.xrange(keys.dead_letters(partition), min=entry_id, max=entry_id)
+    found = [_dead_letter(partition, eid, fields) for eid, fields in parse_entries(raw) if fields]
     return found[0] if found else None
 
 
@@ -81,8 +114,10 @@ async def replay_dead_letter(
 ) -> str | None:
     """Send the dead letter's slip back to its participant; None if absent or already replayed."""
     letter = await get_dead_letter(redis, keys, entry_id)
-    if letter is None or letter.slip is None:
+    location = letter_location(keys, entry_id)
+    if letter is None or letter.slip is None or location is None:
         return None
+    partition, stream_id = location
     now = clock()
     fresh = reset_attempts(letter.slip, datetime.fromtimestamp(now, tz=UTC))
     fields = entry_fields(fresh, now)
@@ -94,11 +129,11 @@ async def replay_dead_letter(
         detail=f"dead letter {entry_id} replayed after: {letter.error}",
     )
     script_keys = [
-        keys.dead_letters(),
-        keys.stream(letter.participant),
-        keys.saga_history(letter.saga_id),
+        keys.dead_letters(partition),
+        keys.stream(partition, letter.participant),
+        keys.saga_history(partition, letter.saga_id),
     ]
-    new_id = await REPLAY_SCRIPT.call(redis, script_keys, [entry_id, len(fields), *fields, *history])
+    new_id = await REPLAY_SCRIPT.call(redis, script_keys, [stream_id, len(fields), *fields, *history])
     if new_id is None:
         return None
     return new_id.decode() if isinstance(new_id, bytes) else str(new_id)

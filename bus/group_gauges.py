@@ -42,26 +42,35 @@ def _families() -> dict[str, GaugeMetricFamily]:
 async def read_group_gauges(
     redis: Redis, keys: BusKeys, participant: str, clock: Callable[[], float] = time.time
 ) -> list[GaugeMetricFamily]:
-    """One round trip: XINFO GROUPS, XPENDING and ZCARD of the delay set; a missing group reads as empty."""
-    stream, group = keys.stream(participant), keys.group(participant)
+    """One round trip: XINFO GROUPS, XPENDING and ZCARD of the delay set of every partition, summed
+    (the oldest pending entry of all); a missing group reads as empty."""
+    group = keys.group(participant)
     pipe = redis.pipeline(transaction=False)
-    pipe.xinfo_groups(stream)
-    pipe.xpending(stream, group)
-    pipe.zcard(keys.delayed(participant))
-    groups, pending, delayed = await pipe.execute(raise_on_error=False)
-    info: dict[str, Any] = {}
-    if not isinstance(groups, Exception):
-        info = next((g for g in groups if text(g.get("name")) == group), {})
+    for partition in keys.all_partitions():
+        stream = keys.stream(partition, participant)
+        pipe.xinfo_groups(stream)
+        pipe.xpending(stream, group)
+        pipe.zcard(keys.delayed(partition, participant))
+    replies = await pipe.execute(raise_on_error=False)
+    lags: list[int] = []
+    count, oldest_ms, delayed_total = 0, None, 0
+    for groups, pending, delayed in zip(replies[0::3], replies[1::3], replies[2::3], strict=True):
+        info: dict[str, Any] = {}
+        if not isinstance(groups, Exception):
+            info = next((g for g in groups if text(g.get("name")) == group), {})
+        if info.get("lag") is not None:  # Redis answers no lag when it cannot tell (entries deleted)
+            lags.append(int(info["lag"]))
+        if isinstance(pending, dict) and pending.get("pending"):
+            count += int(pending["pending"])
+            first_ms = int(text(pending["min"]).split("-", 1)[0])
+            oldest_ms = first_ms if oldest_ms is None else min(oldest_ms, first_ms)
+        if not isinstance(delayed, Exception):
+            delayed_total += int(delayed)
     families = _families()
-    lag = info.get("lag")
-    if lag is not None:  # Redis answers no lag when it cannot tell (e.g. entries were deleted)
-        families["lag"].add_metric([participant], float(lag))
-    count, oldest_age = 0, 0.0
-    if isinstance(pending, dict) and pending.get("pending"):
-        count = int(pending["pending"])
-        oldest_ms = int(text(pending["min"]).split("-", 1)[0])
-        oldest_age = max(clock() - oldest_ms / 1000, 0.0)
+    if lags:
+        families["lag"].add_metric([participant], float(sum(lags)))
+    oldest_age = 0.0 if oldest_ms is None else max(clock() - oldest_ms / 1000, 0.0)
     families["pending"].add_metric([participant], float(count))
     families["oldest"].add_metric([participant], oldest_age)
-    families["delayed"].add_metric([participant], float(0 if isinstance(delayed, Exception) else delayed))
+    families["delayed"].add_metric([participant], float(delayed_total))
     return list(families.values())

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -97,9 +98,18 @@ def _record(saga_id: str, entry_id: str, fields: dict[str, str]) -> HistoryRecor
     )
 
 
-async def read_history(redis: Redis, keys: BusKeys, saga_id: str) -> list[HistoryRecord]:
-    """A saga's timeline, oldest first."""
-    raw = await redis.xrange(keys.saga_history(saga_id))
+async def read_history(
+    redis: Redis, keys: BusKeys, saga_id: str, session_id: str | None = None
+) -> list[HistoryRecord]:
+    """A saga's timeline, oldest first; without its session, looked for in every partition."""
+    if session_id is not None:
+        partitions: Sequence[int] = [keys.partition_of(session_id)]
+    else:
+        partitions = keys.all_partitions()
+    pipe = redis.pipeline(transaction=False)
+    for partition in partitions:
+        pipe.xrange(keys.saga_history(partition, saga_id))
+    raw: list[Any] = next((found for found in await pipe.execute() if found), [])
     return [_record(saga_id, eid, fields) for eid, fields in parse_entries(raw) if fields]
 
 
@@ -116,9 +126,10 @@ async def read_session_history(
     saga_ids = await session_saga_ids(redis, keys, session_id)
     if not saga_ids:
         return {}
+    partition = keys.partition_of(session_id)
     pipe = redis.pipeline(transaction=False)
     for saga_id in saga_ids:
-        pipe.xrange(keys.saga_history(saga_id))
+        pipe.xrange(keys.saga_history(partition, saga_id))
     replies = await pipe.execute()
     return {
         saga_id: [_record(saga_id, eid, fields) for eid, fields in parse_entries(raw) if fields]
@@ -137,9 +148,9 @@ async def read_sessions_history(
         pipe.zrange(keys.session_sagas(session_id), 0, -1)
     saga_lists = [[text(v) for v in raw] for raw in await pipe.execute()]
     pipe = redis.pipeline(transaction=False)
-    for saga_ids in saga_lists:
+    for session_id, saga_ids in zip(session_ids, saga_lists, strict=True):
         for saga_id in saga_ids:
-            pipe.xrange(keys.saga_history(saga_id))
+            pipe.xrange(keys.saga_history(keys.partition_of(session_id), saga_id))
     replies = iter(await pipe.execute())
     return {
         session_id: {

@@ -1,7 +1,8 @@
-"""Figures per consumer group: stream length, lag, pending, and pending entries that look stuck."""
+"""Figures per participant, summed over its partitions' groups: length, lag, pending, stuck entries."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -17,7 +18,7 @@ LAG_COUNT_CAP = 10_000  # on Redis 6.2 lag is counted by reading; past this it i
 class StuckEntry:
     """A pending entry idle longer than the threshold."""
 
-    entry_id: str
+    entry_id: str  # p<partition>-<id in that partition's stream>
     consumer: str
     idle_ms: int
     deliveries: int
@@ -25,10 +26,10 @@ class StuckEntry:
 
 @dataclass(frozen=True)
 class GroupFigures:
-    """Health of one participant's consumer group."""
+    """Health of one participant's consumer groups, one per partition, taken together."""
 
     participant: str
-    stream: str
+    stream: str  # the partitions' stream names, as a SCAN pattern
     length: int
     consumers: int
     pending: int
@@ -46,11 +47,13 @@ async def _lag(redis: Redis, stream: str, info: dict) -> int:
     return len(await redis.xrange(stream, min=start, max="+", count=LAG_COUNT_CAP) or [])
 
 
-async def _stuck(redis: Redis, stream: str, group: str, older_than_ms: int) -> list[StuckEntry]:
+async def _stuck(
+    redis: Redis, partition: int, stream: str, group: str, older_than_ms: int
+) -> list[StuckEntry]:
     rows = await redis.xpending_range(stream, group, "-", "+", 100, idle=older_than_ms)
     return [
         StuckEntry(
-            entry_id=text(row["message_id"]),
+            entry_id=f"p{partition}-{text(row['message_id'])}",
             consumer=text(row["consumer"]),
             idle_ms=int(row["time_since_delivered"]),
             deliveries=int(row["times_delivered"]),
@@ -59,28 +62,50 @@ async def _stuck(redis: Redis, stream: str, group: str, older_than_ms: int) -> l
     ]
 
 
+async def _partition_figures(
+    redis: Redis, keys: BusKeys, participant: str, partition: int, stuck_after_ms: int
+) -> GroupFigures | None:
+    stream, group = keys.stream(partition, participant), keys.group(participant)
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:
+        groups = []
+    info = next((g for g in groups if text(g.get("name")) == group), None)
+    if info is None:
+        return None
+    return GroupFigures(
+        participant=participant,
+        stream=stream,
+        length=int(await redis.xlen(stream)),
+        consumers=int(info.get("consumers", 0)),
+        pending=int(info.get("pending", 0)),
+        lag=await _lag(redis, stream, info),
+        delayed_retries=int(await redis.zcard(keys.delayed(partition, participant))),
+        stuck=tuple(await _stuck(redis, partition, stream, group, stuck_after_ms)),
+    )
+
+
 async def group_figures(redis: Redis, keys: BusKeys, *, stuck_after_ms: int = 60_000) -> list[GroupFigures]:
-    """One GroupFigures per known participant, sorted by name."""
+    """One GroupFigures per known participant, sorted by name; its partitions are read in parallel."""
     figures = []
     for member in sorted(text(m) for m in await redis.smembers(keys.participants())):
-        stream = keys.stream(member)
-        try:
-            groups = await redis.xinfo_groups(stream)
-        except ResponseError:
-            groups = []
-        info = next((g for g in groups if text(g.get("name")) == keys.group(member)), None)
-        if info is None:
+        found = await asyncio.gather(
+            *(_partition_figures(redis, keys, member, p, stuck_after_ms) for p in keys.all_partitions())
+        )
+        parts = [each for each in found if each is not None]
+        if not parts:
             continue
         figures.append(
             GroupFigures(
                 participant=member,
-                stream=stream,
-                length=int(await redis.xlen(stream)),
-                consumers=int(info.get("consumers", 0)),
-                pending=int(info.get("pending", 0)),
-                lag=await _lag(redis, stream, info),
-                delayed_retries=int(await redis.zcard(keys.delayed(member))),
-                stuck=tuple(await _stuck(redis, stream, keys.group(member), stuck_after_ms)),
+                stream=keys.stream(0, member).replace("{p0}", "{p*}", 1),
+                length=sum(each.length for each in parts),
+                # Every replica reads every partition: the busiest group counts them all.
+                consumers=max(each.consumers for each in parts),
+                pending=sum(each.pending for each in parts),
+                lag=sum(each.lag for each in parts),
+                delayed_retries=sum(each.delayed_retries for each in parts),
+                stuck=tuple(entry for each in parts for entry in each.stuck),
             )
         )
     return figures

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -60,6 +59,7 @@ from bus.scripts import PUBLISH_SCRIPT
 from bus.slip import current_step
 from bus.slip_trace import stamp_current_trace
 from services.kit.database import Connection, Database
+from services.kit.redis_scripts import run_script_batch
 from services.kit.statements import Statement
 
 log = logging.getLogger(__name__)
@@ -213,21 +213,12 @@ class RedisSlipPublisher:
         self._clock = clock
 
     async def publish(self, slips: Sequence[PendingSlip]) -> None:
-        try:
-            await self._send(slips)
-        except NoScriptError:
-            # Redis forgot the script (a restart): load it and send again; a slip the first try
-            # did publish is a no-op the second time.
-            await PUBLISH_SCRIPT.load(self.redis)
-            await self._send(slips)
-
-    async def _send(self, slips: Sequence[PendingSlip]) -> None:
+        # A node that forgot the script (a restart, a promoted replica) gets it and the calls it
+        # refused again; a slip published twice is a no-op the second time.
         now = self._clock()
-        pipe = self.redis.pipeline(transaction=False)
-        for pending in slips:
-            script_keys, args = publish_call(self.keys, slip_json.loads(pending.slip), now, self.retention_ms)
-            pipe.evalsha(PUBLISH_SCRIPT.sha, len(script_keys), *script_keys, *args)
-        await pipe.execute()
+        slips_read = [slip_json.loads(pending.slip) for pending in slips]
+        calls = [publish_call(self.keys, slip, now, self.retention_ms) for slip in slips_read]
+        await run_script_batch(self.redis, PUBLISH_SCRIPT.source, calls)
 
 
 class OutboxRelay:

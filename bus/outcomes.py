@@ -49,9 +49,13 @@ class SagaEnd:
 
 @dataclass(frozen=True)
 class CommitBuilder:
-    """Builds commits for one participant consumer; pure apart from the values passed in."""
+    """Builds commits for one partition of a participant consumer; pure apart from the values passed in.
+
+    Every key of a commit is in the consumer's partition: the one the slip's session maps to.
+    """
 
     keys: BusKeys
+    partition: int
     participant: str
     consumer: str
     settings: ConsumerSettings
@@ -69,9 +73,9 @@ class CommitBuilder:
         session_id: str,
     ) -> Commit:
         keys = [
-            self.keys.saga_steps(saga_id),
-            self.keys.saga_history(saga_id),
-            self.keys.stream(self.participant),
+            self.keys.saga_steps(self.partition, saga_id),
+            self.keys.saga_history(self.partition, saga_id),
+            self.keys.stream(self.partition, self.participant),
             target,
         ]
         item = [marker, mode, entry_id, payload, history, self._changes_channel(session_id)]
@@ -109,11 +113,11 @@ class CommitBuilder:
                 HistoryEvent.SAGA_COMPENSATED if moved.phase == COMPENSATING else HistoryEvent.SAGA_COMPLETED
             )
             history.append(self._event(moved, done, now, moved.failure_reason))
-            target, mode, payload = self.keys.saga_history(slip.saga_id), "finish", []
+            target, mode, payload = self.keys.saga_history(self.partition, slip.saga_id), "finish", []
             outcome = "compensated" if done == HistoryEvent.SAGA_COMPENSATED else "completed"
             end = SagaEnd(KIND_LABELS.get(slip.kind, "unspecified"), outcome, slip.create_time.ToSeconds())
         else:
-            target, mode = self.keys.stream(following.participant), "forward"
+            target, mode = self.keys.stream(self.partition, following.participant), "forward"
             payload = entry_fields(moved, now)
         commit = self._commit(
             slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode=mode,
@@ -172,7 +176,8 @@ class CommitBuilder:
         detail = f"{'unexpected ' if unexpected else ''}{failure}; retry in {delay:.3f}s"
         commit = self._commit(
             slip.saga_id, delivery.entry_id, marker="", mode="retry",
-            target=self.keys.delayed(self.participant), payload=[str(int(due * 1000)), member],
+            target=self.keys.delayed(self.partition, self.participant),
+            payload=[str(int(due * 1000)), member],
             history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
             session_id=slip.session_id,
         )  # fmt: skip
@@ -192,7 +197,7 @@ class CommitBuilder:
         ]
         return self._commit(
             delivery.slip.saga_id, delivery.entry_id, marker="", mode="dead",
-            target=self.keys.dead_letters(), payload=payload,
+            target=self.keys.dead_letters(self.partition), payload=payload,
             history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
             session_id=delivery.slip.session_id,
         )  # fmt: skip
@@ -209,7 +214,7 @@ class CommitBuilder:
             participant=self.participant, detail=error, consumer=self.consumer,
         )  # fmt: skip
         return self._commit(
-            saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(),
+            saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(self.partition),
             payload=payload, history=[history], session_id=fields.get("session_id", ""),
         )  # fmt: skip
 
@@ -217,7 +222,7 @@ class CommitBuilder:
         """The step was applied before: ack only, and say so in the history."""
         return self._commit(
             delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack",
-            target=self.keys.saga_history(delivery.slip.saga_id),
+            target=self.keys.saga_history(self.partition, delivery.slip.saga_id),
             payload=[], history=[self._event(delivery.slip, HistoryEvent.DUPLICATE_SKIPPED, now)],
             session_id=delivery.slip.session_id,
         )  # fmt: skip

@@ -36,10 +36,11 @@ def publish_call(
         phase=phase_label(slip.phase),
         detail=f"published to {step.participant}",
     )
+    partition = keys.partition_of(slip.session_id)
     script_keys = [
-        keys.saga_steps(slip.saga_id),
-        keys.saga_history(slip.saga_id),
-        keys.stream(step.participant),
+        keys.saga_steps(partition, slip.saga_id),
+        keys.saga_history(partition, slip.saga_id),
+        keys.stream(partition, step.participant),
         keys.session_sagas(slip.session_id),
     ]
     marker = f"publish:{step_sequence(slip)}:{step.name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bus.backoff import Retries, RetryPolicy
 from bus.publisher import DEFAULT_RETENTION_MS
@@ -44,6 +44,20 @@ class ConsumerSettings:
     def policy(self, retries: Retries) -> RetryPolicy:
         """The numbers behind the retry policy a step declares."""
         return self.compensation_retry if retries == Retries.MUST_FINISH else self.retry
+
+    def per_partition(self, partitions: int) -> ConsumerSettings:
+        """The settings of each of `partitions` loops of one consumer: the idle wait and the sweeps
+        for other replicas' retries and for trimming stretch by `partitions`, so an idle consumer
+        wakes about as often as with one partition. Claims keep their pace: they bound how long a
+        dead replica's entries wait."""
+        if partitions == 1:
+            return self
+        return replace(
+            self,
+            block_ms=self.block_ms * partitions,
+            promote_interval_s=self.promote_interval_s * partitions,
+            trim_interval_s=self.trim_interval_s * partitions,
+        )
 
     @property
     def read_timeout_s(self) -> float:

@@ -39,7 +39,7 @@ from gateway.session_events import (
     sse_frame,
     too_many_streams,
 )
-from services.kit.redis_connection import redis_client
+from services.kit.redis_connection import pubsub_client, redis_client
 
 OPERATIONS_PACKAGE = "travel.operations.v1"
 OPERATIONS_SERVICE = "travel.operations.v1.OperationsService"
@@ -58,7 +58,7 @@ class ChangeSubscription:
     def __init__(self, redis: Redis, keys: BusKeys) -> None:
         self._redis = redis
         self._pattern = keys.session_changes("*")
-        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=False)
+        self._pubsub: PubSub = pubsub_client(redis).pubsub(ignore_subscribe_messages=False)
 
     async def open(self) -> None:
         """Subscribe, and wait until Redis confirmed it: notices from then on arrive."""

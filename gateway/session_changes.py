@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from bus.keys import BusKeys
 from gateway.app import LifespanHook
-from services.kit.redis_connection import RedisSettings, check_access, redis_client
+from services.kit.redis_connection import RedisSettings, check_access, pubsub_client, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SessionChanges:
     def __init__(self, redis: Redis, keys: BusKeys) -> None:
         self._redis = redis
         self._keys = keys
-        self._pubsub = redis.pubsub()
+        self._pubsub = pubsub_client(redis).pubsub()
         self._watches: dict[str, set[ChangeWatch]] = {}
         self._confirmations: dict[str, asyncio.Event] = {}
         self._asked: set[str] = set()  # channels SUBSCRIBE was sent for

@@ -25,6 +25,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.consumer import Participant
 from bus.context import StepContext
 from bus.entries import Delivery
+from bus.partition_consumer import PartitionConsumer
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, current_step, idempotency_key
 from services.kit.call_context import CallContextInterceptor
 from services.kit.log_format import LogSettings, log_handler
@@ -46,7 +47,7 @@ def _delivery(traceparent: str) -> Delivery:
     return Delivery(entry_id="1-0", slip=slip, sent_at=time.time())
 
 
-async def _untraced_step(participant: Participant, delivery: Delivery) -> None:
+async def _untraced_step(participant: PartitionConsumer, delivery: Delivery) -> None:
     """The step path as it was before trace context and log lines: context, handler, commit."""
     slip = delivery.slip
     step = current_step(slip)
@@ -61,15 +62,15 @@ async def _untraced_step(participant: Participant, delivery: Delivery) -> None:
     participant._commits.completed(delivery, undo, time.time())
 
 
-async def _per_step_us(participant: Participant, delivery: Delivery, *, untraced: bool = False) -> float:
+async def _per_step_us(consumer: PartitionConsumer, delivery: Delivery, *, untraced: bool = False) -> float:
     for _ in range(200):  # warm caches
-        await participant._run_step(delivery)
+        await consumer._run_step(delivery)
     started = time.process_time()
     for _ in range(STEPS):
         if untraced:
-            await _untraced_step(participant, delivery)
+            await _untraced_step(consumer, delivery)
         else:
-            await participant._run_step(delivery)
+            await consumer._run_step(delivery)
     return (time.process_time() - started) / STEPS * 1e6
 
 
@@ -149,13 +150,15 @@ async def calls() -> None:
 async def main() -> None:
     redis = Redis(decode_responses=True)  # never connected: the step path makes no Redis call
     handlers = {"bench.step": _noop}
-    plain = Participant(redis, namespace="bench", participant="bench", consumer="b1", handlers=handlers)
+    plain = Participant(
+        redis, namespace="bench", participant="bench", consumer="b1", handlers=handlers, partitions=1
+    ).consumers[0]
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
     traced = Participant(
         redis, namespace="bench", participant="bench", consumer="b1", handlers=handlers,
-        tracer=provider.get_tracer("bench"),
-    )  # fmt: skip
+        tracer=provider.get_tracer("bench"), partitions=1,
+    ).consumers[0]  # fmt: skip
     untraced_slip, traced_slip = _delivery(""), _delivery(TRACEPARENT)
     print(f"CPU per saga step, {STEPS} steps each, no-op handler")
     _log_to("bus.consumer", None)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import grpc
 from redis.asyncio import Redis
 
-from bus.keys import BusKeys
 from services.expiry.config import ExpiryConfig
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
@@ -55,7 +54,7 @@ async def start(config: ExpiryConfig) -> ExpiryProcess:
     worker = ExpiryWorker(deadlines, expire, config.policy, concurrency=config.concurrency)
     task = asyncio.create_task(worker.run(), name="expiry-worker")
     # Stuck-saga checks are deadlines too: the same worker sleeps until the next one on its own schedule.
-    keys = BusKeys(config.bus.namespace)
+    keys = config.bus.keys
     checks = DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE)
     stuck = StuckSagaCheck(redis, keys, checks, config.stuck_saga_after, lambda: datetime.now(UTC))
     stuck_checker = ExpiryWorker(checks, stuck.check, config.policy, concurrency=1)

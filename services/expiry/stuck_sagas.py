@@ -92,10 +92,13 @@ class StuckSagaCheck:
         stuck: dict[str, str],
         moving: list[str],
     ) -> None:
-        """One atomic round trip: each flag in its saga's history and on its session's change channel."""
+        """One round trip: each flag in its saga's history and on its session's change channel.
+
+        Not a transaction: the writes live in several partitions (cluster slots), and each stands alone.
+        """
         if not (flags or stuck or moving):
             return
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)
         for session_id, saga_id, verdict in flags:
             waiting = verdict.waiting
             assert waiting is not None  # a flag is only raised on a saga waiting on a step
@@ -108,7 +111,8 @@ class StuckSagaCheck:
                 detail=f"no progress for {quiet:.0f}s (bound {self._bound.total_seconds():g}s)",
                 consumer=self._checker,
             )
-            pipe.xadd(self._keys.saga_history(saga_id), dict(zip(fields[0::2], fields[1::2], strict=True)))
+            history = self._keys.saga_history(self._keys.partition_of(session_id), saga_id)
+            pipe.xadd(history, dict(zip(fields[0::2], fields[1::2], strict=True)))
             pipe.publish(self._keys.session_changes(session_id), "saga")
             log.warning(
                 "saga %s of session %s stuck at %s (%s)",

@@ -168,11 +168,12 @@ class RunningParticipant:
             consumer=config.consumer_name,
             handlers=handlers,
             settings=config.consumer,
+            partitions=config.partitions,
             tracer=recording_tracer("bus.consumer"),
         )
         self._task: asyncio.Task[None] | None = None
         self._redis = redis
-        self._keys = BusKeys(config.namespace)
+        self._keys = config.keys
         self._unregister_gauges: Callable[[], None] | None = None
 
     def start(self) -> None:

@@ -1,4 +1,4 @@
-"""Watches the bus's dead-letter stream: a session whose saga dead-lettered shows NEEDS_ATTENTION."""
+"""Watches the bus's dead-letter streams: a session whose saga dead-lettered shows NEEDS_ATTENTION."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from redis.exceptions import RedisError, ResponseError
 from bus.keys import BusKeys
 from bus.stoppable import StoppableWait
 from services.kit.errors import DomainError, TransientError
+from services.kit.redis_connection import blocking_reader, is_transient
 from services.sessions.domain import Session
 
 log = logging.getLogger(__name__)
 GROUP = "sessions-attention"
-# Dead letters are rare: wait long in Redis (below the client's socket timeout); stop() cuts it short.
-BLOCK_MS = 5_000
+# Dead letters are rare: wait long in Redis (below the reader's socket timeout); stop() cuts it short.
+BLOCK_MS = 60_000
+READ_TIMEOUT_S = BLOCK_MS / 1000 + 5
 
 
 class AttentionArbiter(Protocol):
@@ -27,37 +29,52 @@ class AttentionArbiter(Protocol):
 
 
 class DeadLetterWatcher:
+    """One loop per partition's dead-letter stream, each blocked in Redis until a letter arrives."""
+
     def __init__(self, redis: Redis, keys: BusKeys, arbiter: AttentionArbiter, consumer: str) -> None:
         self._redis = redis
-        self._stream = keys.dead_letters()
+        self._keys = keys
         self._arbiter = arbiter
         self._consumer = consumer
         self._stopping = False
-        self._reads = StoppableWait()
+        self._reads = [StoppableWait() for _ in keys.all_partitions()]
 
     def stop(self) -> None:
         self._stopping = True
-        self._reads.stop()
+        for reads in self._reads:
+            reads.stop()
 
-    async def _ensure_group(self) -> None:
+    async def _ensure_group(self, stream: str) -> None:
         try:
-            await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+            await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
 
     async def run(self) -> None:
-        await self._ensure_group()
+        # Blocking reads hold their connections while they wait: a client of their own.
+        reader = blocking_reader(self._redis, READ_TIMEOUT_S)
+        try:
+            async with asyncio.TaskGroup() as loops:
+                for partition in self._keys.all_partitions():
+                    loops.create_task(self._watch(reader, partition))
+        finally:
+            await reader.aclose()
+
+    async def _watch(self, reader: Redis, partition: int) -> None:
+        stream = self._keys.dead_letters(partition)
+        await self._ensure_group(stream)
         cursor = "0"  # our own pending entries first, then new ones
         while not self._stopping:
             try:
-                reply = await self._read(cursor)
-            except ResponseError as error:
-                if "NOGROUP" in str(error):
-                    await self._ensure_group()
+                reply = await self._read(reader, partition, stream, cursor)
+            except Exception as error:
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    await self._ensure_group(stream)
+                    cursor = "0"
                     continue
-                raise
-            except (RedisError, OSError) as error:
+                if not (is_transient(error) or isinstance(error, RedisError)):
+                    raise
                 log.warning("dead-letter watcher paused: %s", error)
                 await asyncio.sleep(0.5)
                 continue
@@ -67,13 +84,13 @@ class DeadLetterWatcher:
                 continue
             for entry_id, fields in entries:
                 if await self.flag(fields):
-                    await self._redis.xack(self._stream, GROUP, entry_id)
+                    await self._redis.xack(stream, GROUP, entry_id)
 
-    async def _read(self, cursor: str) -> Any:
+    async def _read(self, reader: Redis, partition: int, stream: str, cursor: str) -> Any:
         """The next dead letters; None when stop() cut the wait short (they stay pending)."""
-        streams: dict[Any, Any] = {self._stream: cursor}
-        return await self._reads.wait(
-            lambda: self._redis.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS)
+        streams: dict[Any, Any] = {stream: cursor}
+        return await self._reads[partition].wait(
+            lambda: reader.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS)
         )
 
     async def flag(self, fields: dict[str, str]) -> bool:

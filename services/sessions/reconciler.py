@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -78,8 +78,8 @@ class ReconcileBus(Protocol):
         """Add the deadlines; one scheduled meanwhile keeps the earlier of both."""
         ...
 
-    async def remembered(self, saga_ids: Sequence[str]) -> set[str]:
-        """Those of `saga_ids` the bus keeps step markers or history of."""
+    async def remembered(self, sagas: Mapping[str, str]) -> set[str]:
+        """Those of `sagas` (saga id -> its session's id) the bus keeps step markers or history of."""
         ...
 
 
@@ -154,7 +154,7 @@ class Reconciler:
         missing = deadlines_to_restore(unfinished, await self._bus.scheduled(expirable))
         waiting = [session_id for session_id, _, state in unfinished if state in REDRIVABLE]
         owed = self._owed(await self._read(waiting), now)
-        lost = forgotten(owed, await self._bus.remembered(list(owed)))
+        lost = forgotten(owed, await self._bus.remembered({saga: s.id for saga, s in owed.items()}))
         if not await self._bus.holds_lease(self._token):
             # The sweep outlived its lease and another replica may be repairing the same things.
             log.info("reconciliation lease lost mid-sweep; leaving the repairs to its holder")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -51,11 +51,13 @@ class RedisReconcileBus:
         # The schedule's own script, so a worker asleep until a later deadline is woken for these.
         await self._schedule.schedule_many(deadlines, keep_earlier=True)
 
-    async def remembered(self, saga_ids: Sequence[str]) -> set[str]:
-        if not saga_ids:
+    async def remembered(self, sagas: Mapping[str, str]) -> set[str]:
+        if not sagas:
             return set()
         pipe = self._redis.pipeline(transaction=False)
-        for saga_id in saga_ids:
-            pipe.exists(self._keys.saga_steps(saga_id), self._keys.saga_history(saga_id))
+        for saga_id, session_id in sagas.items():
+            partition = self._keys.partition_of(session_id)
+            keys = self._keys.saga_steps(partition, saga_id), self._keys.saga_history(partition, saga_id)
+            pipe.exists(*keys)
         counts = await pipe.execute()
-        return {saga_id for saga_id, count in zip(saga_ids, counts, strict=True) if int(count) > 0}
+        return {saga_id for saga_id, count in zip(sagas, counts, strict=True) if int(count) > 0}

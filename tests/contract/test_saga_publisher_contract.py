@@ -53,11 +53,11 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         yield Backend(fake, fake_stream, fake_sagas)
         return
     redis = Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True)
-    keys = BusKeys(f"contract{uuid.uuid4().hex[:12]}")
+    keys = BusKeys(f"contract{uuid.uuid4().hex[:12]}", partitions=1)  # one stream: start order is entry order
     ticks = count(1_900_000_000)  # one second apart, so start order is unambiguous
 
     async def stream(participant: str) -> list[tuple[str, str, str]]:
-        entries = parse_entries(await redis.xrange(keys.stream(participant)))
+        entries = parse_entries(await redis.xrange(keys.stream(0, participant)))
         return [(eid, f["saga_id"], slip_json.loads(f["slip"]).itinerary[0].name) for eid, f in entries if f]
 
     async def sagas(session_id: str) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from bus.dead_letters import letter_id
 from bus.keys import BusKeys
 from operations.invariants import violations_of
 from tests.e2e.booking import Customer, pay_on_page, records_of, set_chaos, set_provider_clock
@@ -30,13 +31,15 @@ def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
 
 
 def dead_letter_of(system: RunningSystem, session_id: str) -> str | None:
-    """What an operator finds with `redis-cli XRANGE <namespace>:dead-letters - +`."""
+    """What an operator finds with `redis-cli XRANGE '<namespace>:{p<partition>}:dead-letters' - +`,
+    named as the tooling names it: p<partition>-<entry id>."""
     client = redis.Redis.from_url(system.env["REDIS_URL"], decode_responses=True)
     try:
-        stream = BusKeys(system.env["TRAVEL_NAMESPACE"]).dead_letters()
-        for entry_id, fields in client.xrange(stream):
+        keys = BusKeys(system.env["TRAVEL_NAMESPACE"])
+        partition = keys.partition_of(session_id)
+        for entry_id, fields in client.xrange(keys.dead_letters(partition)):
             if fields.get("session_id") == session_id:
-                return str(entry_id)
+                return letter_id(partition, str(entry_id))
     finally:
         client.close()
     return None

@@ -90,7 +90,8 @@ def flag_stuck(system: RunningSystem, session_id: str, saga_id: str) -> None:
     client = redis.Redis.from_url(system.env["REDIS_URL"], decode_responses=True)
     try:
         fields = history_fields(event=HistoryEvent.FLAGGED_STUCK, at=time.time(), detail="no progress")
-        client.xadd(keys.saga_history(saga_id), dict(zip(fields[::2], fields[1::2], strict=True)))
+        history = keys.saga_history(keys.partition_of(session_id), saga_id)
+        client.xadd(history, dict(zip(fields[::2], fields[1::2], strict=True)))
         client.publish(keys.session_changes(session_id), "flagged")
     finally:
         client.close()

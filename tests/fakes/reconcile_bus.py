@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class FakeReconcileBus:
@@ -32,5 +32,5 @@ class FakeReconcileBus:
         for session_id, deadline_ms in deadlines.items():
             self.deadlines[session_id] = min(deadline_ms, self.deadlines.get(session_id, deadline_ms))
 
-    async def remembered(self, saga_ids: Sequence[str]) -> set[str]:
-        return {saga_id for saga_id in saga_ids if saga_id in self.sagas}
+    async def remembered(self, sagas: Mapping[str, str]) -> set[str]:
+        return {saga_id for saga_id in sagas if saga_id in self.sagas}

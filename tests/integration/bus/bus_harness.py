@@ -83,6 +83,7 @@ async def running(
     handlers: Mapping[str, Mapping[str, Handler]],
     settings: ConsumerSettings = FAST,
     consumer: str = "c1",
+    partitions: int = 1,
 ) -> AsyncIterator[list[Participant]]:
     """Run one consumer per participant until the block ends, then stop them gracefully."""
     participants = [
@@ -93,6 +94,7 @@ async def running(
             consumer=consumer,
             handlers=steps,
             settings=settings,
+            partitions=partitions,
         )
         for name, steps in handlers.items()
     ]
@@ -108,8 +110,9 @@ async def running(
 async def pending_total(redis: Redis, keys: BusKeys, participants: Sequence[str]) -> int:
     total = 0
     for name in participants:
-        summary = await redis.xpending(keys.stream(name), keys.group(name))
-        total += int(summary["pending"])
+        for partition in keys.all_partitions():
+            summary = await redis.xpending(keys.stream(partition, name), keys.group(name))
+            total += int(summary["pending"])
     return total
 
 

@@ -95,7 +95,7 @@ def namespace() -> str:
 
 @pytest.fixture
 def keys(namespace: str) -> BusKeys:
-    return BusKeys(namespace)
+    return BusKeys(namespace, partitions=1)
 
 
 async def delete_namespace(client: Redis, namespace: str) -> None:

@@ -32,7 +32,7 @@ async def test_forward_path_runs_every_step_once(client: Redis, keys: BusKeys, n
         await eventually(lambda: _no_pending(client, keys), what="no pending entries")
     assert recorder.calls == {"hotel.confirm": 5, "flights.confirm": 5, "sessions.complete": 5}
     for name in PARTICIPANTS:
-        assert set((await saga_ids_in(client, keys.stream(name))).values()) == {1}
+        assert set((await saga_ids_in(client, keys.stream(0, name))).values()) == {1}
     sessions = await read_session_history(client, keys, "sess")
     assert sorted(sessions) == [f"g{n}" for n in range(5)]
     events = [r.event for r in sessions["g0"]]
@@ -93,19 +93,19 @@ async def test_duplicate_entry_is_skipped(client: Redis, keys: BusKeys, namespac
         await start_saga(client, keys, confirm_slip("g1"))
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.SAGA_COMPLETED))
         # Replay the very entry the hotel consumed, as an at-least-once transport might.
-        [(_, fields)] = await client.xrange(keys.stream("hotel"), count=1)
-        await client.xadd(keys.stream("hotel"), fields)
+        [(_, fields)] = await client.xrange(keys.stream(0, "hotel"), count=1)
+        await client.xadd(keys.stream(0, "hotel"), fields)
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.DUPLICATE_SKIPPED))
         await eventually(lambda: _no_pending(client, keys))
     assert recorder.calls["hotel.confirm"] == 1
-    assert (await saga_ids_in(client, keys.stream("flights")))["g1"] == 1
+    assert (await saga_ids_in(client, keys.stream(0, "flights")))["g1"] == 1
 
 
 async def test_publishing_twice_starts_once(client: Redis, keys: BusKeys) -> None:
     slip = confirm_slip("g1")
     assert await start_saga(client, keys, slip) is not None
     assert await start_saga(client, keys, slip) is None
-    assert await client.xlen(keys.stream("hotel")) == 1
+    assert await client.xlen(keys.stream(0, "hotel")) == 1
 
 
 async def test_nogroup_recreates_the_group(client: Redis, keys: BusKeys, namespace: str) -> None:
@@ -113,7 +113,7 @@ async def test_nogroup_recreates_the_group(client: Redis, keys: BusKeys, namespa
     async with running(client, namespace, all_handlers(recorder)):
         await start_saga(client, keys, confirm_slip("g1"))
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.SAGA_COMPLETED))
-        await client.xgroup_destroy(keys.stream("hotel"), keys.group("hotel"))
+        await client.xgroup_destroy(keys.stream(0, "hotel"), keys.group("hotel"))
         await start_saga(client, keys, confirm_slip("g2"))
         await eventually(lambda: finished(client, keys, "g2", HistoryEvent.SAGA_COMPLETED))
     # The recreated group rereads g1's old entry from id 0: recognised and skipped.
@@ -121,10 +121,10 @@ async def test_nogroup_recreates_the_group(client: Redis, keys: BusKeys, namespa
 
 
 async def test_own_pending_entries_are_reread_on_start(client: Redis, keys: BusKeys, namespace: str) -> None:
-    await client.xgroup_create(keys.stream("hotel"), "hotel", id="0", mkstream=True)
+    await client.xgroup_create(keys.stream(0, "hotel"), "hotel", id="0", mkstream=True)
     await start_saga(client, keys, confirm_slip("g1"))
     # Consumer c1 read the entry and died before acking it.
-    await client.xreadgroup("hotel", "c1", {keys.stream("hotel"): ">"}, count=10)
+    await client.xreadgroup("hotel", "c1", {keys.stream(0, "hotel"): ">"}, count=10)
     recorder = Recorder()
     settings_without_claims = {"consumer": "c1"}
     async with running(client, namespace, all_handlers(recorder), **settings_without_claims):
@@ -133,9 +133,9 @@ async def test_own_pending_entries_are_reread_on_start(client: Redis, keys: BusK
 
 
 async def test_abandoned_entries_are_claimed(client: Redis, keys: BusKeys, namespace: str) -> None:
-    await client.xgroup_create(keys.stream("hotel"), "hotel", id="0", mkstream=True)
+    await client.xgroup_create(keys.stream(0, "hotel"), "hotel", id="0", mkstream=True)
     await start_saga(client, keys, confirm_slip("g1"))
-    await client.xreadgroup("hotel", "dead-consumer", {keys.stream("hotel"): ">"}, count=10)
+    await client.xreadgroup("hotel", "dead-consumer", {keys.stream(0, "hotel"): ">"}, count=10)
     recorder = Recorder()
     async with running(client, namespace, all_handlers(recorder), consumer="heir"):
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.SAGA_COMPLETED))
@@ -149,14 +149,14 @@ async def test_abandoned_entries_are_claimed(client: Redis, keys: BusKeys, names
 
 
 async def test_over_delivered_entry_is_dead_lettered(client: Redis, keys: BusKeys, namespace: str) -> None:
-    await client.xgroup_create(keys.stream("hotel"), "hotel", id="0", mkstream=True)
+    await client.xgroup_create(keys.stream(0, "hotel"), "hotel", id="0", mkstream=True)
     entry_id = await start_saga(client, keys, confirm_slip("g1"))
-    await client.xreadgroup("hotel", "c1", {keys.stream("hotel"): ">"}, count=10)
+    await client.xreadgroup("hotel", "c1", {keys.stream(0, "hotel"): ">"}, count=10)
     for _ in range(12):  # a poison message that crashed its consumer again and again
-        await client.xclaim(keys.stream("hotel"), "hotel", "c1", 0, [entry_id])
+        await client.xclaim(keys.stream(0, "hotel"), "hotel", "c1", 0, [entry_id])
     recorder = Recorder()
     async with running(client, namespace, all_handlers(recorder), consumer="c1"):
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.DEAD_LETTERED))
     assert recorder.calls["hotel.confirm"] == 0
-    [(_, letter)] = await client.xrange(keys.dead_letters())
+    [(_, letter)] = await client.xrange(keys.dead_letters(0))
     assert letter["saga_id"] == "g1" and "delivered" in letter["error"]

@@ -63,7 +63,7 @@ async def test_stop_ends_a_consumer_waiting_in_a_long_read(client: Redis, namesp
 
 
 async def _all_waiting(participants: list[Participant]) -> bool:
-    return all(p.reads.waiting for p in participants)
+    return all(p.waiting for p in participants)
 
 
 async def _completed(client: Redis, keys: BusKeys, saga_id: str) -> bool:

@@ -77,6 +77,6 @@ async def test_killed_consumer_loses_nothing_and_repeats_nothing(
     applied = await client7.smembers(f"{namespace}:effects:applied")
     assert len(applied) == SAGAS * 3
     for name in PARTICIPANTS[1:]:
-        per_saga = await saga_ids_in(client7, keys.stream(name))
+        per_saga = await saga_ids_in(client7, keys.stream(0, name))
         assert set(per_saga.values()) == {1}, f"a slip was forwarded twice to {name}"
-    assert await client7.xlen(keys.dead_letters()) == 0
+    assert await client7.xlen(keys.dead_letters(0)) == 0

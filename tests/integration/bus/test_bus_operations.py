@@ -55,7 +55,7 @@ async def test_retry_waits_for_its_backoff_then_dead_letters_then_replays(
     await start_saga(client, keys, confirm_slip("g1"))
     await participant.run_once()  # reads own pending (none)
     assert await participant.run_once() == 1  # first failure
-    [(_member, due_ms)] = await client.zrange(keys.delayed("hotel"), 0, -1, withscores=True)
+    [(_member, due_ms)] = await client.zrange(keys.delayed(0, "hotel"), 0, -1, withscores=True)
     first_delay = POLICY.delay(1, 0.5)  # 1.5 s: half fixed, half jitter
     assert due_ms == int((clock.now + first_delay) * 1000)
     clock.now += first_delay - 0.01
@@ -63,7 +63,7 @@ async def test_retry_waits_for_its_backoff_then_dead_letters_then_replays(
     clock.now += 0.02
     assert await participant.promote_due(clock.now) == 1
     assert await participant.run_once() == 1  # second failure, attempt 1
-    [(_, due_ms)] = await client.zrange(keys.delayed("hotel"), 0, -1, withscores=True)
+    [(_, due_ms)] = await client.zrange(keys.delayed(0, "hotel"), 0, -1, withscores=True)
     assert due_ms == int((clock.now + POLICY.delay(2, 0.5)) * 1000)
     clock.now += 10
     assert await participant.run_once() == 1  # third failure spends the budget
@@ -78,12 +78,12 @@ async def test_retry_waits_for_its_backoff_then_dead_letters_then_replays(
     assert await replay_dead_letter(client, keys, letters[0].entry_id) is not None
     assert await replay_dead_letter(client, keys, letters[0].entry_id) is None, "replayed once"
     assert await participant.run_once() == 1
-    assert await client.xlen(keys.dead_letters()) == 0
+    assert await client.xlen(keys.dead_letters(0)) == 0
     await eventually(lambda: _flights_has(client, keys, "g1"))
 
 
 async def _flights_has(client: Redis, keys: BusKeys, saga_id: str) -> bool:
-    return any(f["saga_id"] == saga_id for _, f in await client.xrange(keys.stream("flights")))
+    return any(f["saga_id"] == saga_id for _, f in await client.xrange(keys.stream(0, "flights")))
 
 
 async def test_cli_shows_timeline_dead_letters_and_lag(
@@ -98,7 +98,7 @@ async def test_cli_shows_timeline_dead_letters_and_lag(
         await participant.run_once()
         await participant.run_once()
     [letter] = await list_dead_letters(client7, keys)
-    base = ["--redis-url", redis7_url, "--namespace", namespace]
+    base = ["--redis-url", redis7_url, "--namespace", namespace, "--partitions", str(keys.partitions)]
     assert await cli.main([*base, "timeline", "g1"]) == 0
     assert await cli.main([*base, "session", "sess1"]) == 0
     assert await cli.main([*base, "dead-letters", "list"]) == 0
@@ -111,18 +111,18 @@ async def test_cli_shows_timeline_dead_letters_and_lag(
 
 
 async def test_lag_and_stuck_entries(client: Redis, keys: BusKeys, namespace: str) -> None:
-    await client.xgroup_create(keys.stream("hotel"), "hotel", id="0", mkstream=True)
+    await client.xgroup_create(keys.stream(0, "hotel"), "hotel", id="0", mkstream=True)
     await client.sadd(keys.participants(), "hotel")
     for n in range(3):
         await start_saga(client, keys, confirm_slip(f"g{n}"))
-    await client.xreadgroup("hotel", "c1", {keys.stream("hotel"): ">"}, count=1)
+    await client.xreadgroup("hotel", "c1", {keys.stream(0, "hotel"): ">"}, count=1)
     [figures] = await group_figures(client, keys, stuck_after_ms=0)
     assert (figures.length, figures.pending, figures.lag) == (3, 1, 2)
     assert [s.consumer for s in figures.stuck] == ["c1"]
 
 
 async def test_trim_keeps_pending_and_unread_entries(client: Redis, keys: BusKeys) -> None:
-    stream = keys.stream("hotel")
+    stream = keys.stream(0, "hotel")
     await client.xgroup_create(stream, "hotel", id="0", mkstream=True)
     ids = [await client.xadd(stream, {"n": str(n)}) for n in range(300)]
     read = await client.xreadgroup("hotel", "c1", {stream: ">"}, count=250)

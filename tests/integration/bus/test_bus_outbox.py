@@ -67,7 +67,7 @@ async def leases(db: Database) -> int:
 
 
 async def saga_ids(client: Redis, keys: BusKeys) -> list[str]:
-    return [fields["saga_id"] for _, fields in await client.xrange(keys.stream("hotel"))]
+    return [fields["saga_id"] for _, fields in await client.xrange(keys.stream(0, "hotel"))]
 
 
 async def add_sagas(db: Database, names: Sequence[str]) -> None:
@@ -186,7 +186,7 @@ async def test_rolled_back_transaction_publishes_nothing(db: Database, client7: 
     with pytest.raises(Refused):
         await db.transaction(add_then_fail)
     assert await OutboxRelay(db, client7, keys).relay_once() == 0
-    assert await client7.exists(keys.stream("hotel")) == 0
+    assert await client7.exists(keys.stream(0, "hotel")) == 0
 
 
 async def test_committed_slip_is_published_once(db: Database, client7: Redis, keys: BusKeys) -> None:
@@ -196,7 +196,7 @@ async def test_committed_slip_is_published_once(db: Database, client7: Redis, ke
     assert await unsent(db) == 0
     assert await leases(db) == 0
     assert await relay.relay_once() == 0
-    entries = await client7.xrange(keys.stream("hotel"))
+    entries = await client7.xrange(keys.stream(0, "hotel"))
     assert [fields["saga_id"] for _, fields in entries] == ["g1", "g2"]
     assert entries[0][1]["step"] == "hotel.confirm"
 
@@ -209,7 +209,7 @@ async def test_relay_crash_after_xadd_does_not_duplicate(db: Database, client7: 
     await db.transaction(lambda conn: conn.execute(FORGET_SENT))
     assert await relay.relay_once() == 1
     assert await unsent(db) == 0
-    assert await client7.xlen(keys.stream("hotel")) == 1
+    assert await client7.xlen(keys.stream(0, "hotel")) == 1
 
 
 async def test_no_transaction_is_open_while_the_relay_publishes(

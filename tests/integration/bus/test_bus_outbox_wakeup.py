@@ -27,7 +27,7 @@ async def db(database: tuple[str, str | None]) -> AsyncIterator[Database]:
 
 
 async def published(client: Redis, keys: BusKeys) -> list[str]:
-    return [fields["saga_id"] for _, fields in await client.xrange(keys.stream("hotel"))]
+    return [fields["saga_id"] for _, fields in await client.xrange(keys.stream(0, "hotel"))]
 
 
 async def test_a_commit_wakes_the_sleeping_relay(db: Database, client7: Redis, keys: BusKeys) -> None:

@@ -71,7 +71,7 @@ async def one_saga_completes(settings: RedisSettings) -> None:
     saga_id = f"secure-{uuid.uuid4().hex[:8]}"
     recorder = Recorder()
     try:
-        async with running(redis, namespace, all_handlers(recorder)):
+        async with running(redis, namespace, all_handlers(recorder), partitions=keys.partitions):
             assert await start_saga(redis, keys, confirm_slip(saga_id)) is not None
 
             async def completed() -> bool:

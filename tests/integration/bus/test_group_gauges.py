@@ -21,7 +21,7 @@ def values(families: list, participant: str) -> dict[str, float]:
 
 async def test_gauges_follow_the_group(redis: Redis) -> None:
     keys = BusKeys(f"gauges{uuid.uuid4().hex[:10]}")
-    stream = keys.stream("hotel")
+    stream = keys.stream(0, "hotel")
     try:
         assert values(await read_group_gauges(redis, keys, "hotel"), "hotel") == {
             "travel_bus_pending_entries": 0.0,
@@ -33,7 +33,7 @@ async def test_gauges_follow_the_group(redis: Redis) -> None:
         await redis.xadd(stream, {"step": "hotel.confirm"})
         await redis.xadd(stream, {"step": "hotel.release"})
         await redis.xreadgroup(keys.group("hotel"), "hotel-1", {stream: ">"}, count=1)
-        await redis.zadd(keys.delayed("hotel"), {"retry": 1})
+        await redis.zadd(keys.delayed(0, "hotel"), {"retry": 1})
         first_ms = int(str(first).split("-")[0])
         figures = values(
             await read_group_gauges(redis, keys, "hotel", clock=lambda: first_ms / 1000 + 7), "hotel"
@@ -47,4 +47,4 @@ async def test_gauges_follow_the_group(redis: Redis) -> None:
             "travel_bus_delayed_retries": 1.0,
         }
     finally:
-        await redis.delete(stream, keys.delayed("hotel"))
+        await redis.delete(stream, keys.delayed(0, "hotel"))

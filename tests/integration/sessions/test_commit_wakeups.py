@@ -44,7 +44,7 @@ async def db(database: tuple[str, str | None]) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def keys() -> BusKeys:
-    return BusKeys(f"wake{uuid.uuid4().hex[:10]}")
+    return BusKeys(f"wake{uuid.uuid4().hex[:10]}", partitions=1)  # one stream to watch
 
 
 async def next_notice(pubsub: PubSub) -> str:
@@ -74,7 +74,7 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(notices.run())]
     pubsub = redis.pubsub()
     await pubsub.subscribe(keys.session_changes(second))
-    hotel_stream = keys.stream("hotel")
+    hotel_stream = keys.stream(0, "hotel")
     try:
         # The relay's first pass publishes the first saga; then it sleeps for the whole sweep.
         await eventually(

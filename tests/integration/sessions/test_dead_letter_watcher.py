@@ -81,7 +81,7 @@ async def dead_letter(redis: Redis, keys: BusKeys, session_id: str) -> None:
     }
     if session_id:
         fields["session_id"] = session_id
-    await redis.xadd(keys.dead_letters(), fields)
+    await redis.xadd(keys.dead_letters(keys.partition_of(session_id)), fields)
 
 
 async def state(arbiter: Arbiter, session_id: str) -> State:
@@ -89,7 +89,10 @@ async def state(arbiter: Arbiter, session_id: str) -> State:
 
 
 async def nothing_pending(redis: Redis, keys: BusKeys) -> bool:
-    return int((await redis.xpending(keys.dead_letters(), GROUP))["pending"]) == 0
+    for partition in keys.all_partitions():
+        if int((await redis.xpending(keys.dead_letters(partition), GROUP))["pending"]):
+            return False
+    return True
 
 
 async def test_a_dead_lettered_saga_leaves_its_session_needing_attention(
@@ -134,10 +137,12 @@ async def test_letters_read_but_not_acknowledged_before_a_restart_are_read_again
     redis: Redis, keys: BusKeys, arbiter: Arbiter, watching: Callable[[], None]
 ) -> None:
     session_id = await cancelling(arbiter)
-    await redis.xgroup_create(keys.dead_letters(), GROUP, id="0", mkstream=True)
+    for partition in keys.all_partitions():
+        await redis.xgroup_create(keys.dead_letters(partition), GROUP, id="0", mkstream=True)
     await dead_letter(redis, keys, session_id)
     # A watcher that died after reading the letter, before flagging the session.
-    assert await redis.xreadgroup(GROUP, "sessions-1", {keys.dead_letters(): ">"}, count=10)
+    letters = keys.dead_letters(keys.partition_of(session_id))
+    assert await redis.xreadgroup(GROUP, "sessions-1", {letters: ">"}, count=10)
     assert not await nothing_pending(redis, keys)
     watching()
 

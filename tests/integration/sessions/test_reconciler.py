@@ -98,10 +98,10 @@ async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmatio
     # Redis loses the schedule and everything the bus kept of the confirmation.
     await redis.delete(
         schedule.deadlines_key,
-        keys.saga_steps(saga),
-        keys.saga_history(saga),
+        keys.saga_steps(keys.partition_of(confirming), saga),
+        keys.saga_history(keys.partition_of(confirming), saga),
         keys.session_sagas(confirming),
-        keys.stream("hotel"),
+        keys.stream(keys.partition_of(confirming), "hotel"),
     )
 
     assert await reconciler(repository, redis, keys, schedule).sweep() == Repairs(deadlines=2, sagas=1)
@@ -110,9 +110,10 @@ async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmatio
     assert sorted(restored) == sorted(pair for pair in deadlines if pair[0] != confirming)
     # The start goes through the outbox: the relay publishes it as the arbiter's first start was.
     assert await relay.relay_once() == 1
-    entries = await redis.xrange(keys.stream("hotel"))
+    partition = keys.partition_of(confirming)
+    entries = await redis.xrange(keys.stream(partition, "hotel"))
     assert [(fields["saga_id"], fields["step"]) for _, fields in entries] == [(saga, "hotel.confirm")]
-    assert await redis.exists(keys.saga_steps(saga), keys.saga_history(saga)) == 2
+    assert await redis.exists(keys.saga_steps(partition, saga), keys.saga_history(partition, saga)) == 2
     events = await repository.events(confirming)
     assert (events[-1].step, events[-1].outcome, events[-1].saga_id) == ("reconcile", "SAGA_RESTARTED", saga)
 
@@ -137,7 +138,7 @@ async def test_a_saga_the_bus_still_remembers_is_left_alone_and_a_repeated_start
     assert await relay.relay_once() == 1
     saga = f"confirm-{confirming}"
     # Only the history is lost: the start marker survives, so the bus still knows the saga.
-    await redis.delete(keys.saga_history(saga))
+    await redis.delete(keys.saga_history(keys.partition_of(confirming), saga))
 
     assert await reconciler(repository, redis, keys, schedule).sweep() == Repairs()
 
@@ -148,7 +149,7 @@ async def test_a_saga_the_bus_still_remembers_is_left_alone_and_a_repeated_start
     assert slip is not None and slip.saga_id == saga
     await db.transaction(outbox_start(slip, utc_now()))
     assert await relay.relay_once() == 1
-    assert len(await redis.xrange(keys.stream("hotel"))) == 1
+    assert len(await redis.xrange(keys.stream(keys.partition_of(confirming), "hotel"))) == 1
 
 
 async def checked_out(arbiter: Arbiter, customer: str) -> str:

@@ -20,7 +20,7 @@ from services.kit.settings import ConfigError, Env
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=5, base_delay_s=0.1, max_delay_s=1.0)
 BUGS = RetryPolicy(max_attempts=3, base_delay_s=0.1, max_delay_s=1.0)
-BUILDER = CommitBuilder(BusKeys("unit"), "hotel", "hotel-1", ConsumerSettings(unexpected_retry=BUGS))
+BUILDER = CommitBuilder(BusKeys("unit"), 3, "hotel", "hotel-1", ConsumerSettings(unexpected_retry=BUGS))
 
 
 class ProviderRefusedSeats(BusinessRefusal):

@@ -1,0 +1,337 @@
+"""One partition of a participant: reads its input stream in a group, runs handlers, commits atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, ReadOnlyError, ResponseError
+
+from bus.backoff import RetryPolicy
+from bus.commit_metrics import count_commits
+from bus.context import Handler, Step, StepContext
+from bus.entries import Delivery, decode_entry
+from bus.errors import BusinessRefusal, FailureKind, StepFailure, UndecodableEntry
+from bus.keys import BusKeys
+from bus.outcomes import Commit, CommitBuilder
+from bus.replies import Entry, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
+from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
+from bus.settings import ConsumerSettings
+from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
+from bus.slip_trace import step_scope
+from bus.stoppable import StoppableWait
+from bus.trimming import trim_stream
+from services.kit import log_context
+from services.kit.redis_connection import is_transient
+
+# The participant consumer's logger: one name for the steps of every partition.
+log = logging.getLogger("bus.consumer")
+
+
+class PartitionConsumer:
+    """The consumer of one partition's stream; replicas share the group named after the service."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        reader: Redis,
+        *,
+        keys: BusKeys,
+        partition: int,
+        participant: str,
+        consumer: str,
+        handlers: Mapping[str, Handler],
+        settings: ConsumerSettings,
+        clock: Callable[[], float] = time.time,
+        random_unit: Callable[[], float] = random.random,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
+        """`reader`: a client of its own for blocking reads; `tracer`: one that records, for a span
+        per step, or None to continue each saga's trace spanless."""
+        self.settings = settings
+        self.keys = keys
+        self.partition = partition
+        self.participant = participant
+        self.consumer = consumer
+        self.handlers = dict(handlers)
+        self._clock = clock
+        self._random_unit = random_unit
+        self._tracer = tracer
+        self.redis = redis
+        self._reader = reader
+        self._stream = keys.stream(partition, participant)
+        self._group = keys.group(participant)
+        self._commits = CommitBuilder(keys, partition, participant, consumer, settings)
+        self._stopping = False
+        self._pending_cursor: str | None = "0"
+        self._claim_cursor = "0-0"
+        self._next_promote = 0.0
+        self._next_claim = 0.0
+        self._next_trim = 0.0
+        self.reads = StoppableWait()
+        self.processed = 0
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current batch and return; only a read still waiting is cut short."""
+        self._stopping = True
+        self.reads.stop()
+
+    async def ensure_group(self) -> None:
+        """Create the group (and stream) if missing; from id 0 so nothing published earlier is lost."""
+        try:
+            await self.redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def run(self) -> None:
+        """Consume until stop(): own pending entries first, then new ones; the group must exist."""
+        # The loop's own reads and commits belong to no saga's trace; each step restores its own.
+        with suppress_instrumentation():
+            await self._consume()
+
+    async def _consume(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                await self.run_once()
+                failures = 0
+            except Exception as error:
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    # Redis lost the group (a flush, a restart without persistence, a failover).
+                    log.warning("group %s missing in %s, recreating it", self._group, self._stream)
+                    await self.ensure_group()
+                    self._pending_cursor = "0"
+                elif isinstance(error, NoScriptError):
+                    await load_all(self.redis)
+                elif is_transient(error) or isinstance(error, ReadOnlyError):
+                    failures += 1
+                    pause = min(0.05 * 2**failures, 2.0)
+                    log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
+                    await asyncio.sleep(pause)
+                else:
+                    raise
+
+    async def run_once(self) -> int:
+        """One pass: due retries, claims, trim, then one batch read; returns entries handled.
+
+        The read blocks until an entry arrives or the next of those chores is due, so an idle
+        consumer sleeps in Redis instead of waking on a short timer.
+        """
+        now = self._clock()
+        handled = 0
+        if now >= self._next_promote:
+            self._next_promote = now + self.settings.promote_interval_s
+            await self.promote_due(now)
+        if now >= self._next_claim:
+            self._next_claim = now + self.settings.claim_interval_s
+            handled += await self.claim_abandoned()
+        if now >= self._next_trim:
+            self._next_trim = now + self.settings.trim_interval_s
+            await trim_stream(self.redis, self._stream)
+        if self._pending_cursor is not None:
+            reply = await self._reader.xreadgroup(
+                self._group, self.consumer, {self._stream: self._pending_cursor},
+                count=self.settings.batch_size,
+            )  # fmt: skip
+            entries = parse_read_reply(reply)
+            if not entries:
+                self._pending_cursor = None
+                return handled
+            self._pending_cursor = entries[-1][0]
+            return handled + await self.process(entries, redelivered=True)
+        reply = await self._read_new(self._block_ms())
+        return handled + await self.process(parse_read_reply(reply), redelivered=False)
+
+    def _block_ms(self) -> int:
+        """How long the next read may wait: until the next chore is due, at most BLOCK."""
+        due = min(self._next_promote, self._next_claim, self._next_trim)
+        # Never 0, which would mean "forever" to Redis.
+        return max(1, min(self.settings.block_ms, math.ceil((due - self._clock()) * 1000)))
+
+    async def _read_new(self, block_ms: int) -> Any:
+        """XREADGROUP of new entries; None when stop() cut the wait short.
+
+        Whatever Redis delivered to a read cut short stays pending in our name: reread on restart.
+        """
+        streams: dict[Any, Any] = {self._stream: ">"}
+        group, count = self._group, self.settings.batch_size
+        return await self.reads.wait(
+            lambda: self._reader.xreadgroup(group, self.consumer, streams, count=count, block=block_ms)
+        )
+
+    async def promote_due(self, now: float) -> int:
+        """Move retries whose time has come from the delay set back into the stream."""
+        keys = [self.keys.delayed(self.partition, self.participant), self._stream]
+        moved, earliest_ms = await PROMOTE_SCRIPT.call(
+            self.redis, keys, [int(now * 1000), self.settings.batch_size]
+        )
+        if float(earliest_ms) >= 0:
+            self._next_promote = min(self._next_promote, float(earliest_ms) / 1000)
+        return int(moved)
+
+    async def claim_abandoned(self) -> int:
+        """Take over entries another consumer left pending longer than the idle timeout."""
+        reply = await self.redis.xautoclaim(
+            self._stream, self._group, self.consumer,
+            min_idle_time=self.settings.claim_idle_ms, start_id=self._claim_cursor,
+            count=self.settings.batch_size,
+        )  # fmt: skip
+        cursor, entries, deleted = parse_autoclaim_reply(reply)
+        self._claim_cursor = cursor
+        if deleted:
+            log.warning("claimed %d entries that were deleted before being handled", len(deleted))
+        if entries:
+            self._next_claim = 0.0  # there may be more: look again on the next pass
+        return await self.process(entries, redelivered=True)
+
+    async def process(self, entries: list[Entry], *, redelivered: bool) -> int:
+        """Handle a batch: drop undecodable and over-delivered entries, skip duplicates, run."""
+        if not entries:
+            return 0
+        now = self._clock()
+        commits: list[Commit] = []
+        deliveries: list[Delivery] = []
+        for entry_id, fields in entries:
+            if fields is None:
+                await self.redis.xack(self._stream, self._group, entry_id)
+                continue
+            try:
+                deliveries.append(decode_entry(entry_id, fields))
+            except UndecodableEntry as error:
+                commits.append(self._commits.dead_raw(entry_id, fields, str(error), now))
+        if redelivered and deliveries:
+            deliveries = await self._drop_over_delivered(deliveries, commits, now)
+        if deliveries:
+            deliveries = await self._drop_duplicates(deliveries, commits, now)
+        if deliveries:
+            commits.extend(await asyncio.gather(*(self._run_step(d) for d in deliveries)))
+        await self._apply(commits)
+        count_commits(self.participant, commits)
+        for commit in commits:
+            if commit.retry_at is not None:
+                self._next_promote = min(self._next_promote, commit.retry_at)
+        self.processed += len(commits)
+        return len(commits)
+
+    async def _drop_over_delivered(
+        self, deliveries: list[Delivery], commits: list[Commit], now: float
+    ) -> list[Delivery]:
+        reply = await self.redis.xpending_range(
+            self._stream, self._group, deliveries[0].entry_id, deliveries[-1].entry_id,
+            len(deliveries) * 2, consumername=self.consumer,
+        )  # fmt: skip
+        counts = parse_delivery_counts(reply)
+        kept = []
+        for delivery in deliveries:
+            count = counts.get(delivery.entry_id, 1)
+            if count > self.settings.max_deliveries:
+                error = f"delivered {count} times without being acknowledged"
+                commits.append(self._commits.dead(delivery, error, now, count))
+            else:
+                kept.append(delivery)
+        return kept
+
+    async def _drop_duplicates(
+        self, deliveries: list[Delivery], commits: list[Commit], now: float
+    ) -> list[Delivery]:
+        keys = [self.keys.saga_steps(self.partition, d.slip.saga_id) for d in deliveries]
+        markers = [step_marker(d.slip) for d in deliveries]
+        applied = await APPLIED_SCRIPT.call(self.redis, keys, markers)
+        fresh = []
+        for delivery, done in zip(deliveries, applied, strict=True):
+            if int(done):
+                commits.append(self._commits.duplicate(delivery, now))
+            else:
+                fresh.append(delivery)
+        return fresh
+
+    async def _run_step(self, delivery: Delivery) -> Commit:
+        slip = delivery.slip
+        step = current_step(slip)
+        assert step is not None  # decode_entry rejects finished slips
+        handler = self.handlers.get(step.name)
+        if handler is None or step.participant != self.participant:
+            error = f"no handler for step {step.name} (participant {step.participant})"
+            return self._commits.dead(delivery, error, self._clock())
+        context = StepContext(
+            saga_id=slip.saga_id,
+            session_id=slip.session_id,
+            step=step.name,
+            participant=step.participant,
+            saga_kind=slip.kind,
+            phase=slip.phase,
+            arguments=step.arguments,
+            undo_log=tuple(slip.log),
+            idempotency_key=idempotency_key(slip),
+            attempt=slip.attempt,
+            published_at=delivery.sent_at,
+            entry_id=delivery.entry_id,
+            failure_reason=slip.failure_reason,
+            refusal_reason=slip.refusal_reason,
+        )
+        with log_context.bound(saga_id=slip.saga_id, session_id=slip.session_id, step=step.name):
+            if self._tracer is None and not slip.trace.traceparent:
+                return await self._handle(handler, context, delivery)
+            with step_scope(slip, step, self._tracer):
+                return await self._handle(handler, context, delivery)
+
+    async def _handle(self, handler: Handler, context: StepContext, delivery: Delivery) -> Commit:
+        """Run the handler and turn its outcome into a commit; each failure is logged here."""
+        try:
+            undo = await handler(context)
+        except Exception as error:  # classified below: only declared failures are retried as such
+            return self._failed(handler, context, delivery, error)
+        log.info("step %s completed", context.step)
+        return self._commits.completed(delivery, undo, self._clock())
+
+    def _failed(self, handler: Handler, context: StepContext, delivery: Delivery, error: Exception) -> Commit:
+        failure = StepFailure.of(error)
+        now = self._clock()
+        if isinstance(error, BusinessRefusal):
+            log.info("step %s refused: %s", context.step, error)
+            return self._commits.refused(delivery, str(error) or "refused", now, error.reason, failure)
+        span = trace.get_current_span()
+        span.record_exception(error)
+        span.set_status(trace.StatusCode.ERROR, failure.error_type)
+        if failure.kind == FailureKind.TRANSIENT:
+            log.info("step %s failed, attempt %d: %s", context.step, context.attempt + 1, failure)
+            policy = self._declared_policy(handler, context.phase)
+        else:
+            policy = self.settings.unexpected_retry
+            if delivery.slip.unexpected_failures == 0:
+                # The traceback once, when the step first raises it; later attempts say it again briefly.
+                log.error(
+                    "step %s raised %s, attempt %d", context.step, failure.error_type, context.attempt + 1,
+                    exc_info=error,
+                )  # fmt: skip
+            else:
+                log.warning(
+                    "step %s raised %s again, attempt %d of %d", context.step, failure,
+                    delivery.slip.unexpected_failures + 1, policy.max_attempts,
+                )  # fmt: skip
+        return self._commits.failed(delivery, failure, policy, now, self._random_unit())
+
+    def _declared_policy(self, handler: Handler, phase: int) -> RetryPolicy:
+        """The retry policy a step declares next to its handler; a bare handler's follows the phase."""
+        if isinstance(handler, Step):
+            return self.settings.policy(handler.retries)
+        return self.settings.compensation_retry if phase == COMPENSATING else self.settings.retry
+
+    async def _apply(self, commits: list[Commit]) -> None:
+        """Send every commit of the batch in one pipeline round trip."""
+        if not commits:
+            return
+        keys = [key for commit in commits for key in commit.keys]
+        batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
+        # On failure nothing is acked: the entries stay pending and are redelivered.
+        await COMMIT_SCRIPT.call(self.redis, keys, [batch, self._group, self.settings.retention_ms])
