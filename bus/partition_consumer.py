@@ -23,7 +23,7 @@ from bus.entries import Delivery, decode_entry
 from bus.errors import BusinessRefusal, FailureKind, StepFailure, UndecodableEntry
 from bus.keys import BusKeys
 from bus.outcomes import Commit, CommitBuilder
-from bus.replies import Entry, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
+from bus.replies import Entry, group_lost, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
 from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
 from bus.settings import ConsumerSettings
 from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
@@ -106,7 +106,7 @@ class PartitionConsumer:
                 await self.run_once()
                 failures = 0
             except Exception as error:
-                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                if isinstance(error, ResponseError) and group_lost(error):
                     # Redis lost the group (a flush, a restart without persistence, a failover).
                     log.warning("group %s missing in %s, recreating it", self._group, self._stream)
                     await self.ensure_group()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 Entry = tuple[str, dict[str, str] | None]
 
 
@@ -78,3 +80,9 @@ def next_entry_id(entry_id: str) -> str:
     """Smallest id strictly after `entry_id`."""
     millis, sequence = entry_id_key(entry_id)
     return f"{millis}-{sequence + 1}"
+
+
+def group_lost(error: ResponseError) -> bool:
+    """The group, or its stream, is gone: deleted or lost (a flush, a restart, a failover); a read
+    blocked meanwhile is told UNBLOCKED."""
+    return "NOGROUP" in str(error) or "UNBLOCKED" in str(error)

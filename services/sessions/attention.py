@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bus.keys import BusKeys
+from bus.replies import group_lost
 from bus.stoppable import StoppableWait
 from services.kit.errors import DomainError, TransientError
 from services.kit.redis_connection import blocking_reader, is_transient
@@ -69,7 +70,7 @@ class DeadLetterWatcher:
             try:
                 reply = await self._read(reader, partition, stream, cursor)
             except Exception as error:
-                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                if isinstance(error, ResponseError) and group_lost(error):
                     await self._ensure_group(stream)
                     cursor = "0"
                     continue

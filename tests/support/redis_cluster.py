@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from redis.asyncio import RedisCluster
 
 from operations.redis_cluster import (
     FAILOVER_TIMEOUT_SECONDS,
@@ -14,15 +16,23 @@ from operations.redis_cluster import (
     running_cluster,
     start_cluster,
 )
+from services.kit.redis_connection import RedisMode, RedisSettings, redis_client
 
 __all__ = [
     "FAILOVER_TIMEOUT_SECONDS",
     "LocalRedisCluster",
     "RedisNode",
+    "cluster_client_of",
     "redis_cluster",
     "redis_cluster_with_replicas",
     "start_cluster",
 ]
+
+
+def cluster_client_of(cluster: LocalRedisCluster) -> RedisCluster:
+    """The client every process makes with REDIS_MODE=cluster and REDIS_URL naming one node."""
+    settings = RedisSettings.checked(cluster.url, mode=RedisMode.CLUSTER)
+    return cast(RedisCluster, redis_client(settings, decode_responses=True))
 
 
 @pytest.fixture(scope="session")

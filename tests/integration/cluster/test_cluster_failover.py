@@ -14,9 +14,8 @@ from typing import Any
 
 from services.kit.redis_connection import is_transient, pubsub_client
 from services.kit.redis_scripts import run_script
-from tests.integration.cluster.conftest import cluster_client_of
 from tests.support.pubsub import next_message
-from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster
+from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster, cluster_client_of
 
 log = logging.getLogger(__name__)
 
