@@ -14,7 +14,6 @@ from travel.operations.v1 import operations_pb2_grpc
 from travel.sessions.v1 import sessions_pb2_grpc
 
 from bus.history import HistoryRecord, read_session_history
-from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
 from services.expiry.ports import DeadlineScheduler
@@ -101,12 +100,12 @@ async def reschedule_open_sessions(repository: SessionStore, schedule: DeadlineS
 async def start(config: SessionsConfig) -> SessionsProcess:
     database = await open_database(config.database_url, config.schema, "sessions", metadata, outbox_metadata)
     redis = await connect_redis(config.bus.redis)
-    keys = BusKeys(config.bus.namespace)
+    keys = config.bus.keys
     # Woken by the commits of this process; the sweep finds rows a crash or another replica left.
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
     notices = ChangeNotices(redis, keys, relay.wake)
     stuck_checks = StuckCheckBooking(
-        DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE), config.stuck_saga_after
+        DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE), config.stuck_saga_after
     )
 
     def committed(changes: Sequence[Change]) -> None:
@@ -114,7 +113,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         stuck_checks.committed(changes)
 
     repository = SessionRepository(database, committed)
-    schedule = DeadlineSchedule(redis, config.bus.namespace)
+    schedule = DeadlineSchedule(redis, keys)
     arbiter = Arbiter(
         repository=repository,
         sagas=OutboxSagaStarter(utc_now),
