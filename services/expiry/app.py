@@ -50,12 +50,12 @@ async def start(config: ExpiryConfig) -> ExpiryProcess:
     async def expire(session_ids: Sequence[str]) -> int:
         return len(await arbiter.expire_many(session_ids))
 
-    deadlines = DeadlineSchedule(redis, config.bus.namespace, claimed_late=observe_expiry_lateness)
+    keys = config.bus.keys
+    deadlines = DeadlineSchedule(redis, keys, claimed_late=observe_expiry_lateness)
     worker = ExpiryWorker(deadlines, expire, config.policy, concurrency=config.concurrency)
     task = asyncio.create_task(worker.run(), name="expiry-worker")
     # Stuck-saga checks are deadlines too: the same worker sleeps until the next one on its own schedule.
-    keys = config.bus.keys
-    checks = DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE)
+    checks = DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE)
     stuck = StuckSagaCheck(redis, keys, checks, config.stuck_saga_after, lambda: datetime.now(UTC))
     stuck_checker = ExpiryWorker(checks, stuck.check, config.policy, concurrency=1)
     stuck_task = asyncio.create_task(stuck_checker.run(), name="stuck-saga-checks")

@@ -25,6 +25,7 @@ import grpc
 from redis.asyncio import Redis
 from sqlalchemy import insert
 
+from bus.keys import BusKeys
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.worker import ExpiryWorker
@@ -76,7 +77,7 @@ async def sweep_cost(redis: Redis, sizes: list[int], due: int = 200, rounds: int
     """Median time of one claim of `due` deadlines with `size` deadlines pending in the set."""
     costs: dict[int, float] = {}
     for size in sizes:
-        schedule = DeadlineSchedule(redis, f"bench-sweep-{uuid.uuid4().hex[:8]}")
+        schedule = DeadlineSchedule(redis, BusKeys(f"bench-sweep-{uuid.uuid4().hex[:8]}"))
         far = 10**13
         for start in range(0, size, 10_000):
             await schedule.schedule_many({f"p{n}": far + n for n in range(start, min(size, start + 10_000))})
@@ -88,7 +89,7 @@ async def sweep_cost(redis: Redis, sizes: list[int], due: int = 200, rounds: int
             samples.append((time.perf_counter() - began) * 1000)
             await schedule.release([f"d{r}-{n}" for n in range(due)])
         costs[size] = statistics.median(samples)
-        await redis.delete(schedule.deadlines_key, schedule.leases_key)
+        await redis.delete(*schedule.all_keys())
     return costs
 
 
@@ -158,7 +159,7 @@ async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> i
         print(f"  100k/10k cost ratio: {costs[100_000] / costs[10_000]:.2f} (linear would be 10.0)")
 
         # Baseline: the same worker and Redis, an arbiter that does nothing.
-        base_schedule = DeadlineSchedule(redis, f"{namespace}-baseline")
+        base_schedule = DeadlineSchedule(redis, BusKeys(f"{namespace}-baseline"))
         start_ms = int((time.time() + 3) * 1000)
         base_deadlines = {f"b{n}": start_ms + int(n * span_s * 1000 / count) for n in range(count)}
         await base_schedule.schedule_many(base_deadlines)
@@ -173,7 +174,7 @@ async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> i
         start_ms = int((time.time() + 15) * 1000)
         deadlines = {sid: start_ms + int(n * span_s * 1000 / count) for n, sid in enumerate(ids)}
         await insert_sessions(f"sqlite:///{data / 'sessions.sqlite3'}", ids, deadlines)
-        schedule = DeadlineSchedule(redis, namespace)
+        schedule = DeadlineSchedule(redis, BusKeys(namespace))
         await schedule.schedule_many(deadlines)
         if time.time() * 1000 > start_ms:
             print("set-up took longer than the lead time; lateness below includes set-up")

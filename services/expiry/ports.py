@@ -18,7 +18,10 @@ class DueDeadlines(DeadlineScheduler, Protocol):
     """Claims due deadlines under a lease, so that no two workers act on one at the same time."""
 
     async def claim_due(self, now_ms: int, lease_until_ms: int, limit: int) -> list[str]:
-        """Deadlines due at `now_ms`, and leases run out by then, leased until `lease_until_ms`."""
+        """Deadlines due at `now_ms`, and leases run out by then, leased until `lease_until_ms`.
+
+        At most `limit` of each kind, the earliest first, whatever the schedule is split into.
+        """
         ...
 
     async def release(self, session_ids: Sequence[str]) -> None:
@@ -30,7 +33,11 @@ class DueDeadlines(DeadlineScheduler, Protocol):
         ...
 
     async def watch_earlier(self, earlier: Callable[[int], None]) -> None:
-        """Call `earlier(deadline_ms)` for each deadline scheduled before all others, until cancelled."""
+        """Call `earlier(deadline_ms)` for each deadline scheduled before all others, until cancelled.
+
+        It may also tell of a deadline that is not: a partitioned schedule compares a new deadline
+        with those of its own partition only. A listener wakes only for one before its planned wake.
+        """
         ...
 
     async def pending(self) -> int:

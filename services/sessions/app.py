@@ -105,7 +105,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
     notices = ChangeNotices(redis, keys, relay.wake)
     stuck_checks = StuckCheckBooking(
-        DeadlineSchedule(redis, config.bus.namespace, name=STUCK_SCHEDULE), config.stuck_saga_after
+        DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE), config.stuck_saga_after
     )
 
     def committed(changes: Sequence[Change]) -> None:
@@ -113,7 +113,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         stuck_checks.committed(changes)
 
     repository = SessionRepository(database, committed)
-    schedule = DeadlineSchedule(redis, config.bus.namespace)
+    schedule = DeadlineSchedule(redis, keys)
     arbiter = Arbiter(
         repository=repository,
         sagas=OutboxSagaStarter(utc_now),

@@ -9,9 +9,6 @@ from redis.asyncio import Redis
 from bus.keys import BusKeys
 from services.expiry.schedule import DeadlineSchedule
 
-# Members asked about per command, so one sweep over many sessions never sends one huge reply.
-_CHUNK = 1000
-
 
 def reconcile_lease_key(namespace: str) -> str:
     """The sweep's lease: one replica holds it per interval."""
@@ -33,19 +30,7 @@ class RedisReconcileBus:
         return held is not None and (held.decode() if isinstance(held, bytes) else str(held)) == token
 
     async def scheduled(self, session_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(session_ids), _CHUNK):
-            chunk = list(session_ids[start : start + _CHUNK])
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.zmscore(self._schedule.deadlines_key, chunk)
-            pipe.zmscore(self._schedule.leases_key, chunk)
-            waiting, claimed = await pipe.execute()
-            found |= {
-                session_id
-                for session_id, deadline, lease in zip(chunk, waiting, claimed, strict=True)
-                if deadline is not None or lease is not None
-            }
-        return found
+        return await self._schedule.scheduled(session_ids)
 
     async def restore_deadlines(self, deadlines: dict[str, int]) -> None:
         # The schedule's own script, so a worker asleep until a later deadline is woken for these.

@@ -1,4 +1,4 @@
-"""A deadline schedule in a namespace of its own per test, on the run's Redis."""
+"""A deadline schedule in a namespace of its own per test, on the run's Redis, with the bus's partitions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bus.keys import BusKeys
 from services.expiry.schedule import DeadlineSchedule
 
 
 @pytest.fixture
 async def schedule(redis: Redis) -> AsyncIterator[DeadlineSchedule]:
-    namespace = f"test-expiry-{uuid.uuid4().hex[:10]}"
-    yield DeadlineSchedule(redis, namespace)
-    await redis.delete(f"{namespace}:{{expiry}}:deadlines", f"{namespace}:{{expiry}}:leases")
+    schedule = DeadlineSchedule(redis, BusKeys(f"test-expiry-{uuid.uuid4().hex[:10]}"))
+    yield schedule
+    await redis.delete(*schedule.all_keys())

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 from redis.asyncio import Redis
 
+from bus.keys import BusKeys
 from services.expiry.schedule import DeadlineSchedule
 
 
@@ -18,7 +19,7 @@ async def test_claimed_deadlines_report_their_lateness(redis: Redis) -> None:
         heard.extend(seconds)
 
     namespace = f"test-late-{uuid.uuid4().hex[:10]}"
-    schedule = DeadlineSchedule(redis, namespace, claimed_late=claimed_late)
+    schedule = DeadlineSchedule(redis, BusKeys(namespace), claimed_late=claimed_late)
     try:
         await schedule.schedule_many({"s1": 1000, "s2": 1500})
         assert sorted(await schedule.claim_due(now_ms=2000, lease_until_ms=3000, limit=10)) == ["s1", "s2"]
@@ -28,4 +29,4 @@ async def test_claimed_deadlines_report_their_lateness(redis: Redis) -> None:
         assert sorted(await schedule.claim_due(now_ms=3000, lease_until_ms=4000, limit=10)) == ["s1", "s2"]
         assert heard == []
     finally:
-        await redis.delete(schedule.deadlines_key, schedule.leases_key)
+        await redis.delete(*schedule.all_keys())

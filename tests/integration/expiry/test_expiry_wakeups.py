@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from bus.keys import BusKeys
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.worker import LONGEST_SLEEP_SECONDS, ExpiryWorker
@@ -77,9 +80,8 @@ async def test_a_dead_workers_lease_wakes_a_sleeping_worker_when_it_runs_out(
         await running
 
 
-async def test_only_a_deadline_earlier_than_all_others_is_announced(
-    redis: Redis, schedule: DeadlineSchedule
-) -> None:
+async def test_on_one_partition_only_a_deadline_earlier_than_all_others_is_announced(redis: Redis) -> None:
+    schedule = DeadlineSchedule(redis, BusKeys(f"test-expiry-{uuid.uuid4().hex[:10]}", partitions=1))
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(schedule.earlier_channel)
     try:
@@ -90,6 +92,33 @@ async def test_only_a_deadline_earlier_than_all_others_is_announced(
         assert heard == ["5000", "1000"]
     finally:
         await pubsub.aclose()
+        await redis.delete(*schedule.all_keys())
+
+
+async def test_a_deadline_earlier_than_all_others_of_its_partition_is_announced(
+    redis: Redis, schedule: DeadlineSchedule
+) -> None:
+    in_one = sessions_in(schedule.keys, 0, 3)
+    in_other = sessions_in(schedule.keys, 1, 1)
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(schedule.earlier_channel)
+    try:
+        await schedule.schedule(in_one[0], 5_000)
+        await schedule.schedule(in_one[1], 6_000)  # later than its partition's earliest: not told
+        # Later than all others, but the earliest of its own partition: told, though a worker
+        # asleep until 5000 ignores it. The script sees only its partition's slot.
+        await schedule.schedule(in_other[0], 9_000)
+        await schedule.schedule(in_one[2], 1_000)
+        heard = [await announced(pubsub) for _ in range(3)]
+        assert heard == ["5000", "9000", "1000"]
+    finally:
+        await pubsub.aclose()
+
+
+def sessions_in(keys: BusKeys, partition: int, count: int) -> list[str]:
+    """The first `count` session ids `s0`, `s1`... that fall in `partition`."""
+    found = (f"s{n}" for n in itertools.count() if keys.partition_of(f"s{n}") == partition)
+    return list(itertools.islice(found, count))
 
 
 async def announced(pubsub: PubSub) -> str:

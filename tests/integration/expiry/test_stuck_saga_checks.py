@@ -63,7 +63,7 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
     await changes.subscribe(keys.session_changes(session_id))
     try:
         # What the sessions process does when it commits a saga start: book the first check.
-        checks = DeadlineSchedule(redis, namespace, name=SCHEDULE_NAME)
+        checks = DeadlineSchedule(redis, keys, name=SCHEDULE_NAME)
         assert await start_saga(redis, keys, slip) is not None
         await checks.schedule(session_id, int((time.time() + BOUND_SECONDS) * 1000))
 
@@ -88,7 +88,7 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
         assert first_look is not None
 
         async def looked_again() -> bool:
-            score = await redis.zscore(checks.deadlines_key, session_id)
+            score = await redis.zscore(checks.deadlines_key(keys.partition_of(session_id)), session_id)
             return score is not None and score > first_look
 
         await eventually(looked_again, timeout=DEADLINE_SECONDS, what="the next stuck check")
@@ -101,15 +101,17 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
 async def test_a_check_booked_for_an_earlier_saga_stays_when_a_later_one_books(
     redis: Redis, namespace: str
 ) -> None:
-    checks = DeadlineSchedule(redis, namespace, name=SCHEDULE_NAME)
+    keys = BusKeys(namespace)
+    checks = DeadlineSchedule(redis, keys, name=SCHEDULE_NAME)
+
+    async def booked(session_id: str) -> float | None:
+        return await redis.zscore(checks.deadlines_key(keys.partition_of(session_id)), session_id)
+
     try:
         await checks.schedule_many({"sess-1": 5000}, keep_earlier=True)
         await checks.schedule_many({"sess-1": 9000, "sess-2": 7000}, keep_earlier=True)
-        assert await redis.zrange(checks.deadlines_key, 0, -1, withscores=True) == [
-            ("sess-1", 5000.0),
-            ("sess-2", 7000.0),
-        ]
+        assert [await booked("sess-1"), await booked("sess-2")] == [5000.0, 7000.0]
         await checks.schedule_many({"sess-1": 3000}, keep_earlier=True)
-        assert await redis.zscore(checks.deadlines_key, "sess-1") == 3000.0
+        assert await booked("sess-1") == 3000.0
     finally:
-        await redis.delete(checks.deadlines_key)
+        await redis.delete(*checks.all_keys())

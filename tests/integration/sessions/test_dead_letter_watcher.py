@@ -40,7 +40,7 @@ async def arbiter(tmp_path: Path, redis: Redis, keys: BusKeys) -> AsyncIterator[
     yield Arbiter(
         repository=SessionRepository(database),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
-        deadlines=DeadlineSchedule(redis, keys.namespace),
+        deadlines=DeadlineSchedule(redis, keys),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
         ttl=timedelta(minutes=10),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -51,7 +52,7 @@ async def keys(redis: Redis) -> AsyncIterator[BusKeys]:
 
 @pytest.fixture
 def schedule(redis: Redis, keys: BusKeys) -> DeadlineSchedule:
-    return DeadlineSchedule(redis, keys.namespace)
+    return DeadlineSchedule(redis, keys)
 
 
 @pytest.fixture
@@ -69,6 +70,16 @@ def arbiter(repository: SessionRepository, schedule: DeadlineSchedule) -> Arbite
         new_id=lambda: str(uuid.uuid4()),
         ttl=timedelta(minutes=10),
     )
+
+
+async def all_deadlines(redis: Redis, schedule: DeadlineSchedule) -> list[tuple[str, float]]:
+    """(session, deadline) of every partition's waiting deadlines."""
+    found: list[tuple[str, float]] = []
+    for partition in schedule.keys.all_partitions():
+        # A client that answers strings: (member, score) pairs.
+        pairs = await redis.zrange(schedule.deadlines_key(partition), 0, -1, withscores=True)
+        found.extend(cast(list[tuple[str, float]], pairs))
+    return found
 
 
 def reconciler(
@@ -92,12 +103,12 @@ async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmatio
     await arbiter.record_payment(confirming, paid(confirming))
     assert await relay.relay_once() == 1
     saga = f"confirm-{confirming}"
-    deadlines = await redis.zrange(schedule.deadlines_key, 0, -1, withscores=True)
+    deadlines = await all_deadlines(redis, schedule)
     assert {member for member, _ in deadlines} == {opened, pending, confirming}
 
     # Redis loses the schedule and everything the bus kept of the confirmation.
     await redis.delete(
-        schedule.deadlines_key,
+        *(schedule.deadlines_key(partition) for partition in keys.all_partitions()),
         keys.saga_steps(keys.partition_of(confirming), saga),
         keys.saga_history(keys.partition_of(confirming), saga),
         keys.session_sagas(confirming),
@@ -106,7 +117,7 @@ async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmatio
 
     assert await reconciler(repository, redis, keys, schedule).sweep() == Repairs(deadlines=2, sagas=1)
 
-    restored = await redis.zrange(schedule.deadlines_key, 0, -1, withscores=True)
+    restored = await all_deadlines(redis, schedule)
     assert sorted(restored) == sorted(pair for pair in deadlines if pair[0] != confirming)
     # The start goes through the outbox: the relay publishes it as the arbiter's first start was.
     assert await relay.relay_once() == 1
