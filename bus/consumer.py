@@ -59,10 +59,18 @@ class Participant:
         self._reader = blocking_reader(self.redis, self.settings.read_timeout_s)
         self.consumers = tuple(
             PartitionConsumer(
-                self.redis, self._reader, keys=self.keys, partition=partition, participant=participant,
-                consumer=consumer, handlers=handlers, settings=self.settings, clock=clock,
-                random_unit=random_unit, tracer=tracer,
-            )  # fmt: skip
+                self.redis,
+                self._reader,
+                keys=self.keys,
+                partition=partition,
+                participant=participant,
+                consumer=consumer,
+                handlers=handlers,
+                settings=self.settings,
+                clock=clock,
+                random_unit=random_unit,
+                tracer=tracer,
+            )
             for partition in self.keys.all_partitions()
         )
 
