@@ -1,4 +1,4 @@
-"""Operator CLI: saga timelines, dead letters (list, show, replay) and consumer-group lag."""
+"""Operator CLI: saga timelines, dead letters (list, show, replay), consumer-group lag, a session's keys."""
 
 from __future__ import annotations
 
@@ -52,6 +52,19 @@ async def session(redis: Redis, keys: BusKeys, session_id: str) -> int:
         return 1
     for saga_id, records in sagas.items():
         console.print(_timeline_table(f"session {session_id} / saga {saga_id}", records))
+    return 0
+
+
+def session_keys(keys: BusKeys, session_id: str) -> int:
+    """Where a session's sagas live, for redis-cli: its partition and the keys of its sagas."""
+    partition = keys.partition_of(session_id)
+    console.print(f"session {session_id} is in partition {partition} of {keys.partitions}")
+    console.print(f"  sagas     {keys.session_sagas(session_id)}")
+    for saga_id in (f"confirm-{session_id}", f"cancel-{session_id}"):
+        console.print(f"  {saga_id.split('-', 1)[0]:9} {keys.saga_history(partition, saga_id)}")
+        console.print(f"  {'':9} {keys.saga_steps(partition, saga_id)}")
+    console.print(f"  streams   {keys.stream(partition, '<participant>')}")
+    console.print(f"  letters   {keys.dead_letters(partition)}")
     return 0
 
 
@@ -124,6 +137,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("timeline", help="a saga's history").add_argument("saga_id")
     sub.add_parser("session", help="every saga of a session").add_argument("session_id")
+    sub.add_parser("keys", help="a session's partition and Redis keys (no Redis call)").add_argument(
+        "session_id"
+    )
     dead = sub.add_parser("dead-letters", help="list, show or replay dead letters")
     dead.add_argument("action", choices=("list", "show", "replay"))
     dead.add_argument("entry_id", nargs="?")
@@ -133,8 +149,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    keys = BusKeys(args.namespace, args.partitions)
+    cli = parser()
+    args = cli.parse_args(argv)
+    try:
+        keys = BusKeys(args.namespace, args.partitions)
+    except ValueError as error:
+        cli.error(str(error))
+    if args.command == "keys":
+        return session_keys(keys, args.session_id)
     redis: Redis | None = None
     try:
         settings = RedisSettings.from_env(Env(), url=args.redis_url)

@@ -102,9 +102,13 @@ class Participant:
                 for each in self.consumers:
                     loops.create_task(each.run(), name=f"{self.participant}-p{each.partition}")
         finally:
-            await self._reader.aclose()
-            if self._owns_client:
-                await self.redis.aclose()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the clients this consumer made (run() does, on its way out)."""
+        await self._reader.aclose()
+        if self._owns_client:
+            await self.redis.aclose()
 
     async def run_once(self) -> int:
         """One pass of every partition in turn (for tests that drive the consumer step by step)."""

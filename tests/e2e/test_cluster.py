@@ -22,7 +22,9 @@ from tests.e2e.booking import (
 )
 from tests.e2e.system import RunningSystem, running_system
 from tests.support.polling import wait_for
-from tests.support.redis_cluster import LocalRedisCluster, RedisNode, start_cluster
+from tests.support.redis_cluster import LocalRedisCluster, RedisNode, redis_cluster, start_cluster
+
+__all__ = ["redis_cluster"]
 
 pytestmark = pytest.mark.e2e
 

@@ -51,6 +51,15 @@ async def test_retry_waits_for_its_backoff_then_dead_letters_then_replays(
 ) -> None:
     clock, fail = FakeClock(), [True]
     participant = hotel(client, namespace, clock, fail)
+    try:
+        await _retry_then_dead_letter_then_replay(client, keys, clock, fail, participant)
+    finally:
+        await participant.aclose()
+
+
+async def _retry_then_dead_letter_then_replay(
+    client: Redis, keys: BusKeys, clock: FakeClock, fail: list[bool], participant: Participant
+) -> None:
     await participant.ensure_group()
     await start_saga(client, keys, confirm_slip("g1"))
     await participant.run_once()  # reads own pending (none)
@@ -97,6 +106,7 @@ async def test_cli_shows_timeline_dead_letters_and_lag(
         clock.now += 100
         await participant.run_once()
         await participant.run_once()
+    await participant.aclose()
     [letter] = await list_dead_letters(client7, keys)
     base = ["--redis-url", redis7_url, "--namespace", namespace, "--partitions", str(keys.partitions)]
     assert await cli.main([*base, "timeline", "g1"]) == 0
