@@ -9,6 +9,8 @@ from redis.exceptions import RedisError
 
 from services.customers.attempt_limits import Count, Counter
 from services.kit.errors import DependencyUnavailable
+from services.kit.redis_connection import is_transient
+from services.kit.redis_scripts import run_script_batch
 
 # Count the attempt and start the window on the first one, atomically: a crash between INCR and
 # PEXPIRE would otherwise leave a counter that never resets.
@@ -30,21 +32,18 @@ class RedisAttemptCounter:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
         self._namespace = namespace
-        self._hit = redis.register_script(HIT)
 
     def key(self, counter: Counter) -> str:
         return f"{self._namespace}:limits:{counter.name}:{counter.subject}"
 
     async def hit(self, counters: Sequence[Counter]) -> list[Count]:
-        """Count one attempt on each counter, in one round trip."""
+        """Count one attempt on each counter, in one round trip (one per node on a cluster)."""
+        calls = [([self.key(counter)], [counter.limit.window_seconds * 1000]) for counter in counters]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for counter in counters:
-                    await self._hit(
-                        keys=[self.key(counter)], args=[counter.limit.window_seconds * 1000], client=pipe
-                    )
-                replies = await pipe.execute()
-        except (RedisError, OSError) as error:
+            replies = await run_script_batch(self._redis, HIT, calls)
+        except Exception as error:
+            if not (isinstance(error, RedisError) or is_transient(error)):
+                raise
             # Refuse rather than let attempts through uncounted while Redis is away.
             raise DependencyUnavailable(f"attempt counters are unavailable: {error}") from None
         return [
