@@ -55,12 +55,13 @@ class Participant:
             self.redis = redis
         if not self.redis.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the bus needs a Redis client with decode_responses=True")
-        # One pool for every partition's blocking read: a read holds a connection while it waits.
-        self._reader = blocking_reader(self.redis, self.settings.read_timeout_s)
+        # A reader of its own per partition: a blocking read holds a connection while it waits, and
+        # eight reads cut short at once by stop() on one shared pool were seen to hang a shutdown.
+        self._readers = [blocking_reader(self.redis, self.settings.read_timeout_s) for _ in range(partitions)]
         self.consumers = tuple(
             PartitionConsumer(
                 self.redis,
-                self._reader,
+                self._readers[partition],
                 keys=self.keys,
                 partition=partition,
                 participant=participant,
@@ -106,7 +107,8 @@ class Participant:
 
     async def aclose(self) -> None:
         """Close the clients this consumer made (run() does, on its way out)."""
-        await self._reader.aclose()
+        for reader in self._readers:
+            await reader.aclose()
         if self._owns_client:
             await self.redis.aclose()
 

@@ -114,6 +114,9 @@ class PartitionConsumer:
                 elif isinstance(error, NoScriptError):
                     await load_all(self.redis)
                 elif is_transient(error) or isinstance(error, ReadOnlyError):
+                    # A batch Redis delivered before the connection dropped is pending in our name:
+                    # read it again rather than wait for the claim sweep.
+                    self._pending_cursor = "0"
                     failures += 1
                     pause = min(0.05 * 2**failures, 2.0)
                     log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)

@@ -53,16 +53,20 @@ class DeadLetterWatcher:
                 raise
 
     async def run(self) -> None:
-        # Blocking reads hold their connections while they wait: a client of their own.
+        async with asyncio.TaskGroup() as loops:
+            for partition in self._keys.all_partitions():
+                loops.create_task(self._watch(partition))
+
+    async def _watch(self, partition: int) -> None:
+        # A blocking read holds its connection while it waits, and a read cut short by stop() must
+        # not share a pool with the others: a client of its own.
         reader = blocking_reader(self._redis, READ_TIMEOUT_S)
         try:
-            async with asyncio.TaskGroup() as loops:
-                for partition in self._keys.all_partitions():
-                    loops.create_task(self._watch(reader, partition))
+            await self._watch_with(reader, partition)
         finally:
             await reader.aclose()
 
-    async def _watch(self, reader: Redis, partition: int) -> None:
+    async def _watch_with(self, reader: Redis, partition: int) -> None:
         stream = self._keys.dead_letters(partition)
         await self._ensure_group(stream)
         cursor = "0"  # our own pending entries first, then new ones

@@ -161,9 +161,9 @@ def test_admin_routes_name_bad_input(system: RunningSystem, tmp_path: Path) -> N
     bad_id = http.post("/v1/operations/dead-letters/not-an-id:replay", json={}, headers=headers)
     assert bad_id.status_code == 400, bad_id.text
     assert "entry_id" in bad_id.text or "entryId" in bad_id.text
-    unknown = http.post("/v1/operations/dead-letters/1-0:replay", json={}, headers=headers)
+    unknown = http.post("/v1/operations/dead-letters/p0-1-0:replay", json={}, headers=headers)
     assert unknown.status_code == 404, unknown.text
-    assert "dead letter 1-0 not found" in unknown.json()["message"]
+    assert "dead letter p0-1-0 not found" in unknown.json()["message"]
     missing = http.get(f"/v1/operations/sessions/{uuid.uuid4()}", headers=headers)
     assert missing.status_code == 404, missing.text
     assert http.get("/v1/operations/sessions/nope", headers=headers).status_code == 400
@@ -179,7 +179,7 @@ def test_customer_gets_no_console(page: Page, system: RunningSystem) -> None:
         ("GET", "/v1/operations/overview"),
         ("GET", "/v1/operations/bus-lag"),
         ("GET", "/v1/operations/sagas"),
-        ("POST", "/v1/operations/dead-letters/1-0:replay"),
+        ("POST", "/v1/operations/dead-letters/p0-1-0:replay"),
         ("GET", "/v1/customers:find?email=a@example.com"),
     ]:
         response = customer.call(method, path, {} if method == "POST" else None)
