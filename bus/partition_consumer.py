@@ -101,15 +101,19 @@ class PartitionConsumer:
 
     async def _consume(self) -> None:
         failures = 0
+        group_missing = False
         while not self._stopping:
             try:
+                if group_missing:
+                    await self.ensure_group()
+                    group_missing = False
                 await self.run_once()
                 failures = 0
             except Exception as error:
                 if isinstance(error, ResponseError) and group_lost(error):
                     # Redis lost the group (a flush, a restart without persistence, a failover).
                     log.warning("group %s missing in %s, recreating it", self._group, self._stream)
-                    await self.ensure_group()
+                    group_missing = True
                     self._pending_cursor = "0"
                 elif isinstance(error, NoScriptError):
                     await load_all(self.redis)

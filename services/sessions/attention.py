@@ -68,28 +68,33 @@ class DeadLetterWatcher:
 
     async def _watch_with(self, reader: Redis, partition: int) -> None:
         stream = self._keys.dead_letters(partition)
-        await self._ensure_group(stream)
+        group_missing = True
         cursor = "0"  # our own pending entries first, then new ones
         while not self._stopping:
             try:
-                reply = await self._read(reader, partition, stream, cursor)
+                if group_missing:
+                    await self._ensure_group(stream)
+                    group_missing = False
+                cursor = await self._handle_next(reader, partition, stream, cursor)
             except Exception as error:
                 if isinstance(error, ResponseError) and group_lost(error):
-                    await self._ensure_group(stream)
-                    cursor = "0"
+                    group_missing, cursor = True, "0"
                     continue
                 if not (is_transient(error) or isinstance(error, RedisError)):
                     raise
                 log.warning("dead-letter watcher paused: %s", error)
                 await asyncio.sleep(0.5)
-                continue
-            entries = [entry for _, stream_entries in reply or [] for entry in stream_entries]
-            if cursor == "0" and not entries:
-                cursor = ">"
-                continue
-            for entry_id, fields in entries:
-                if await self.flag(fields):
-                    await self._redis.xack(stream, GROUP, entry_id)
+
+    async def _handle_next(self, reader: Redis, partition: int, stream: str, cursor: str) -> str:
+        """Flag the sessions of the next dead letters; answers the cursor to read from next."""
+        reply = await self._read(reader, partition, stream, cursor)
+        entries = [entry for _, stream_entries in reply or [] for entry in stream_entries]
+        if cursor == "0" and not entries:
+            return ">"
+        for entry_id, fields in entries:
+            if await self.flag(fields):
+                await self._redis.xack(stream, GROUP, entry_id)
+        return cursor
 
     async def _read(self, reader: Redis, partition: int, stream: str, cursor: str) -> Any:
         """The next dead letters; None when stop() cut the wait short (they stay pending)."""
