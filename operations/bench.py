@@ -57,7 +57,7 @@ def find(pattern: str, text: str) -> str:
 
 
 def bus_figures() -> list[Figure]:
-    out = run([sys.executable, "-m", "bus.bench"])
+    out = run([sys.executable, "-m", "operations.bus_bench"])
     command = "make bench-bus"
     return [
         Figure(

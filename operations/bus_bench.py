@@ -1,6 +1,6 @@
 """Benchmark: bus step hops per second against a raw redis-py loop, and hop latency at light load.
 
-Run with `make bench-bus` (python -m bus.bench). Uses a fresh namespace and deletes it after.
+Run with `make bench-bus` (python -m operations.bus_bench). Uses a fresh namespace and deletes it after.
 """
 
 from __future__ import annotations
