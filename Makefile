@@ -98,7 +98,7 @@ bench: setup
 	$(PY) -m operations.bench $(ARGS)
 
 bench-bus: setup
-	$(PY) -m bus.bench
+	$(PY) -m operations.bus_bench
 
 bench-expiry: setup
 	$(PY) -m services.expiry.bench

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bus.keys import DEFAULT_PARTITIONS
+from operations.bus_bench import CLUSTER, CLUSTER_MASTERS, ONE_REDIS
 from operations.counting_cost import increment_costs, per_booking_us
 from services.kit.settings import Env
 from services.kit.shared_settings import DATABASE_URL
@@ -57,7 +59,7 @@ def find(pattern: str, text: str) -> str:
 
 
 def bus_figures() -> list[Figure]:
-    out = run([sys.executable, "-m", "bus.bench"])
+    out = run([sys.executable, "-m", "operations.bus_bench"])
     command = "make bench-bus"
     return [
         Figure(
@@ -69,7 +71,26 @@ def bus_figures() -> list[Figure]:
         Figure("bus hops/s, all guarantees on", find(r"bus, all guarantees on :\s*(\d+)", out), "", command),
         Figure("raw redis-py hops/s", find(r"raw redis-py loop\s*:\s*(\d+)", out), "", command),
         Figure("bus hop latency p99 at 1,000 hops/s", find(r"p99 ([\d.]+ ms)", out), "< 5 ms", command),
+        Figure(
+            f"bus hops/s, P={DEFAULT_PARTITIONS} on one Redis (x against P=1 on one Redis, same run)",
+            partitioned(ONE_REDIS, out),
+            "reported",
+            command,
+        ),
+        Figure(
+            f"bus hops/s, P={DEFAULT_PARTITIONS} on a {CLUSTER_MASTERS}-master Redis Cluster on the same "
+            "machine (x against P=1 on one Redis, same run)",
+            partitioned(CLUSTER, out),
+            "reported",
+            command,
+        ),
     ]
+
+
+def partitioned(where: str, out: str) -> str:
+    """A `bus P=8, <where>` row of the bus benchmark as `hops/s (xratio)`."""
+    row = re.search(rf"bus P={DEFAULT_PARTITIONS}, {re.escape(where)}\s*:\s*(\d+) hops/s, x([\d.]+)", out)
+    return f"{row.group(1)} (x{row.group(2)})" if row else "n/a"
 
 
 def gateway_figures() -> list[Figure]:

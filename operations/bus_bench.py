@@ -1,6 +1,7 @@
-"""Benchmark: bus step hops per second against a raw redis-py loop, and hop latency at light load.
+"""Benchmark: bus hops/s against a raw redis-py loop, hop latency, and P partitions on Redis and a cluster.
 
-Run with `make bench-bus` (python -m bus.bench). Uses a fresh namespace and deletes it after.
+Run with `make bench-bus` (python -m operations.bus_bench). On the Redis at REDIS_URL it uses fresh
+namespaces and deletes them after; the Redis Cluster it starts for its last rows goes with them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ import asyncio
 import multiprocessing
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -21,7 +25,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.consumer import Participant
 from bus.context import StepContext
 from bus.entries import entry_fields
-from bus.keys import BusKeys
+from bus.keys import DEFAULT_PARTITIONS, BusKeys
 from bus.outbox import OutboxRelay, add_many
 from bus.outbox import metadata as outbox_metadata
 from bus.publisher import publish_call
@@ -29,8 +33,10 @@ from bus.replies import parse_read_reply
 from bus.scripts import PUBLISH_SCRIPT, load_all
 from bus.settings import ConsumerSettings
 from bus.slip import RETRIABLE, StepDeclaration, build_slip
+from operations.bus_scaling import paper_model
+from operations.redis_cluster import ClusterStartError, LocalRedisCluster, running_cluster
 from services.kit.db import open_database
-from services.kit.redis_connection import RedisSettings, masked_url, redis_client
+from services.kit.redis_connection import RedisMode, RedisSettings, masked_url, redis_client
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 BATCH = 100
@@ -38,6 +44,34 @@ HOPS = int(os.environ.get("BUS_BENCH_HOPS", "20000"))
 STEPS_PER_SAGA = 4  # a realistic saga: a few steps, so the slip stays small
 LATENCY_RATE = 1000  # hops per second for the latency run
 LATENCY_SECONDS = 3.0
+CLUSTER_MASTERS = 3
+# The rows' labels, which operations.bench's regexes read back.
+ONE_REDIS, CLUSTER = "one Redis", f"cluster of {CLUSTER_MASTERS}"
+
+# CPU seconds the Redis server(s) of a run have used so far.
+ServerCpu = Callable[[], Awaitable[float]]
+
+
+@dataclass(frozen=True)
+class BusRun:
+    """One throughput run: hops, wall time, and the CPU this process and Redis spent on them."""
+
+    hops: int
+    seconds: float
+    cpu_seconds: float
+    redis_cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.hops / self.seconds
+
+    @property
+    def cpu_ms_per_1000(self) -> float:
+        return self.cpu_seconds * 1_000_000 / self.hops
+
+    @property
+    def redis_cpu_ms_per_1000(self) -> float:
+        return self.redis_cpu_seconds * 1_000_000 / self.hops
 
 
 def bench_slip(saga_id: str, hops: int) -> pb.RoutingSlip:
@@ -65,9 +99,38 @@ async def seed(redis: Redis, keys: BusKeys, sagas: int, hops_each: int) -> None:
         await database.close()
 
 
-async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
+def _used_cpu(info: Mapping[str, object]) -> float:
+    return float(str(info["used_cpu_sys"])) + float(str(info["used_cpu_user"]))
+
+
+def redis_cpu(redis: Redis) -> ServerCpu:
+    """The one Redis's CPU (INFO cpu): other clients of a shared Redis count too."""
+
+    async def read() -> float:
+        return _used_cpu(await redis.info("cpu"))
+
+    return read
+
+
+def cluster_cpu(cluster: LocalRedisCluster) -> ServerCpu:
+    """Every node's CPU, summed."""
+
+    async def read() -> float:
+        total = 0.0
+        for node in cluster.live_nodes():
+            with node.admin() as admin:
+                total += _used_cpu(admin.info("cpu"))
+        return total
+
+    return read
+
+
+async def bus_throughput(redis: Redis, keys: BusKeys, hops: int, server_cpu: ServerCpu) -> BusRun:
+    """Sagas seeded through the outbox first, then one Participant runs all their steps, timed."""
     hops_each = STEPS_PER_SAGA
     sagas = hops // hops_each
+    # Sessions s-g0, s-g1, ... hash to every partition; the groups are made from id 0 when the
+    # participant starts, so the entries seeded before are all read.
     await seed(redis, keys, sagas, hops_each)
     handlers = {f"bench.step{n}": _noop for n in range(hops_each)}
     settings = ConsumerSettings(batch_size=BATCH, block_ms=50, trim_interval_s=3600)
@@ -75,15 +138,19 @@ async def bus_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
         redis, namespace=keys.namespace, participant="bench", consumer="b1",
         handlers=handlers, settings=settings, partitions=keys.partitions,
     )  # fmt: skip
-    task = asyncio.create_task(participant.run())
+    redis_before = await server_cpu()
+    cpu_before = time.process_time()
     start = time.perf_counter()
+    task = asyncio.create_task(participant.run())
     total = sagas * hops_each
     while participant.processed < total:
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_before
+    redis_spent = await server_cpu() - redis_before
     participant.stop()
     await task
-    return total / elapsed
+    return BusRun(total, elapsed, cpu, redis_spent)
 
 
 async def raw_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
@@ -111,12 +178,12 @@ async def raw_throughput(redis: Redis, keys: BusKeys, hops: int) -> float:
     return done / (time.perf_counter() - start)
 
 
-def publish_at_rate(redis_url: str, namespace: str, sagas: int, interval: float) -> None:
+def publish_at_rate(redis_url: str, namespace: str, partitions: int, sagas: int, interval: float) -> None:
     """Start one saga every `interval` seconds (a subprocess's entry point)."""
 
     async def publish() -> None:
         redis = redis_client(RedisSettings.checked(redis_url), decode_responses=True)
-        keys = BusKeys(namespace)
+        keys = BusKeys(namespace, partitions)
         await load_all(redis)
         begin = time.perf_counter()
         for n in range(sagas):
@@ -150,7 +217,8 @@ async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
     await load_all(redis)
     # The publisher is another service: it runs in its own process, not on the consumer's loop.
     publisher = multiprocessing.get_context("spawn").Process(
-        target=publish_at_rate, args=(REDIS_URL, keys.namespace, sagas, hops_each / LATENCY_RATE)
+        target=publish_at_rate,
+        args=(REDIS_URL, keys.namespace, keys.partitions, sagas, hops_each / LATENCY_RATE),
     )
     publisher.start()
     await asyncio.to_thread(publisher.join)
@@ -160,6 +228,39 @@ async def hop_latency(redis: Redis, keys: BusKeys) -> list[float]:
     participant.stop()
     await task
     return samples
+
+
+def partition_row(where: str, partitions: int, run: BusRun, baseline: BusRun, note: str = "") -> str:
+    """One row: hops/s, its ratio to P=1 on one Redis, and CPU per 1,000 hops here and in Redis."""
+    label = f"bus P={partitions}, {where}"
+    return (
+        f"{label:<23}: {run.rate:10.0f} hops/s, x{run.rate / baseline.rate:.2f} of P=1 on one Redis; "
+        f"CPU per 1,000 hops: this process {run.cpu_ms_per_1000:.0f} ms "
+        f"({run.cpu_seconds / run.seconds:.0%} of a core), Redis {run.redis_cpu_ms_per_1000:.0f} ms{note}"
+    )
+
+
+async def cluster_rows(namespace: str, baseline: BusRun) -> None:
+    """The same runs on a Redis Cluster started here, or a line saying why there is none."""
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(running_cluster(masters=CLUSTER_MASTERS))
+        except (ClusterStartError, OSError, subprocess.SubprocessError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            print(f"cluster rows skipped   : no Redis Cluster could be started ({reason})")
+            return
+        settings = RedisSettings.checked(cluster.url, mode=RedisMode.CLUSTER)
+        redis = redis_client(settings, decode_responses=True)
+        try:
+            await load_all(redis)
+            for partitions in (1, DEFAULT_PARTITIONS):
+                keys = BusKeys(f"{namespace}-c{partitions}", partitions)
+                run = await bus_throughput(redis, keys, HOPS, cluster_cpu(cluster))
+                masters = {cluster.master_of(keys.stream(p, "bench")).port for p in keys.all_partitions()}
+                note = f"; partitions on {len(masters)} of {CLUSTER_MASTERS} masters"
+                print(partition_row(CLUSTER, partitions, run, baseline, note), flush=True)
+        finally:
+            await redis.aclose()
 
 
 async def main() -> None:
@@ -173,7 +274,7 @@ async def main() -> None:
         raw = raw_throughput(redis, keys, HOPS)
         raw_rate = await raw
         print(f"raw redis-py loop      : {raw_rate:10.0f} hops/s (XREADGROUP, pipelined XADD+XACK)")
-        bus_rate = await bus_throughput(redis, keys, HOPS)
+        bus_rate = (await bus_throughput(redis, keys, HOPS, redis_cpu(redis))).rate
         print(f"bus, all guarantees on : {bus_rate:10.0f} hops/s (dedupe, history, atomic commit)")
         ratio = bus_rate / raw_rate
         print(f"ratio bus / raw        : {ratio:10.2f} (target >= 0.50) {'OK' if ratio >= 0.5 else 'MISSED'}")
@@ -182,10 +283,26 @@ async def main() -> None:
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         print(
             f"hop latency @ {LATENCY_RATE}/s    : p50 {p50:.2f} ms, p99 {p99:.2f} ms over "
-            f"{len(samples)} hops (target p99 < 5 ms) {'OK' if p99 < 5 else 'MISSED'}"
+            f"{len(samples)} hops (target p99 < 5 ms) {'OK' if p99 < 5 else 'MISSED'}",
+            flush=True,
         )
+        print(f"partitions: {HOPS} hops each, {STEPS_PER_SAGA}-step sagas over as many sessions")
+        runs: dict[int, BusRun] = {}
+        for partitions in (1, DEFAULT_PARTITIONS):
+            partitioned = BusKeys(f"{namespace}-p{partitions}", partitions)
+            runs[partitions] = await bus_throughput(redis, partitioned, HOPS, redis_cpu(redis))
+            print(partition_row(ONE_REDIS, partitions, runs[partitions], runs[1]), flush=True)
+        await cluster_rows(namespace, runs[1])
+        default = runs[DEFAULT_PARTITIONS]
+        print(f"on paper, from P={DEFAULT_PARTITIONS} on one Redis:")
+        model = paper_model(
+            default.rate, default.redis_cpu_ms_per_1000, default.cpu_ms_per_1000, DEFAULT_PARTITIONS
+        )
+        for line in model:
+            print(f"  {line}")
     finally:
-        found = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        # Every run's namespace starts with this one's name.
+        found = [key async for key in redis.scan_iter(match=f"{namespace}*", count=1000)]
         for n in range(0, len(found), 500):
             await redis.delete(*found[n : n + 500])
         await redis.aclose()

@@ -1,0 +1,55 @@
+"""The bus's scaling on paper: bookings per master, masters for a rate, participant cores."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from operations.bus_scaling import (
+    CONFIRM_SAGA_HOPS,
+    ShardModel,
+    cores_for,
+    hops_per_core,
+    paper_model,
+)
+from services.sessions import domain, sagas
+from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_a_confirmed_booking_costs_one_hop_per_step_of_the_confirm_saga() -> None:
+    session = domain.open_session("s1", "c1", T0, timedelta(minutes=10))
+    stay = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2030-02-01", "2030-02-03", 2, Money(100, "EUR"))
+    leg = FlightLeg("f1", "FL-1", "TA 1", "LIS", "MAD", T0, Money(50, "EUR"))
+    trip = RoundTrip(leg, FlightLeg("f2", "FL-2", "TA 2", "MAD", "LIS", T0, Money(50, "EUR")), 2)
+    session, _ = domain.attach(session, stay, T0)
+    session, _ = domain.attach(session, trip, T0)
+    paid = domain.payment_succeeded(domain.begin_checkout(session, T0), "pay-1", T0)
+    assert paid is not None
+    assert len(sagas.confirmation_slip(paid, T0).itinerary) == CONFIRM_SAGA_HOPS
+
+
+def test_a_master_carries_its_hops_divided_by_the_hops_of_a_booking() -> None:
+    assert ShardModel(2_500).bookings_per_s == 500
+    assert ShardModel(2_500, hops_per_booking=10).bookings_per_s == 250
+
+
+@pytest.mark.parametrize(("bookings", "masters"), [(0, 1), (100, 1), (500, 1), (501, 2), (10_000, 20)])
+def test_masters_are_whole_and_at_least_one(bookings: int, masters: int) -> None:
+    assert ShardModel(2_500).masters_for(bookings) == masters
+
+
+def test_cpu_per_hop_gives_hops_per_core_and_cores_for_a_rate() -> None:
+    assert hops_per_core(40) == 25_000
+    # 1,000 bookings/s x 5 hops x 0.25 ms a hop = 1,250 ms of CPU a second.
+    assert cores_for(1_000, 250, 5) == pytest.approx(1.25)
+
+
+def test_the_printed_model_shows_its_arithmetic_and_flags_more_masters_than_partitions() -> None:
+    lines = paper_model(2_500, 40, 250, partitions=8)
+    assert lines[0] == "one master, measured : 2,500 hops/s / 5 hops a booking = 500 bookings/s"
+    assert lines[1] == (
+        "one master, Redis CPU: 1,000,000 / 40.0 ms per 1,000 hops = 25,000 hops/s = 5,000 bookings/s"
+    )
+    assert "1 / 2 / 20* (measured), 1 / 1 / 2 (Redis CPU)" in lines[2]
+    assert lines[3].endswith("0.1 / 1.2 / 12.5")
