@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -306,10 +307,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--masters", type=int, default=3)
     parser.add_argument("--replicas", type=int, default=0, help="replicas per master")
     args = parser.parse_args(argv)
+    stopped = threading.Event()
+    # SIGTERM (a `kill`, a supervisor) stops the nodes too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with running_cluster(args.masters, args.replicas) as cluster:
         print(f"REDIS_MODE=cluster REDIS_URL={cluster.url}", flush=True)
         with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            stopped.wait()
 
 
 if __name__ == "__main__":
