@@ -24,7 +24,7 @@ from services.kit.metrics import count_stuck_flag
 
 log = logging.getLogger(__name__)
 
-# The schedule's name: its keys are `{namespace}:{stuck-sagas}:deadlines` and `...:leases`.
+# The schedule's name: its keys are `<namespace>:{p<N>}:stuck-sagas:deadlines` and `...:leases`.
 SCHEDULE_NAME = "stuck-sagas"
 
 

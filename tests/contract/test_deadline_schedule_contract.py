@@ -13,6 +13,7 @@ from bus.keys import BusKeys
 from services.expiry.ports import DueDeadlines
 from services.expiry.schedule import DeadlineSchedule
 from tests.fakes.deadline_schedule import FakeDeadlineSchedule
+from tests.support.deadlines import hear_a_probe
 from tests.support.polling import eventually
 
 DEADLINE_SECONDS = 10.0
@@ -96,19 +97,7 @@ async def test_watchers_hear_of_each_deadline_earlier_than_all_others(
     heard: list[int] = []
     watching = asyncio.create_task(schedule.watch_earlier(heard.append))
     try:
-        # The subscription starts on its own time: probe with ever earlier deadlines until one is heard.
-        probe = 10**12
-
-        async def heard_a_probe() -> list[int]:
-            nonlocal probe
-            if not heard:  # once one is heard, no further probe: it would be heard later
-                probe -= 1
-                await schedule.schedule("probe", probe)
-            return heard
-
-        await eventually(
-            heard_a_probe, timeout=DEADLINE_SECONDS, what="the watcher to hear a deadline", interval=0.01
-        )
+        probe = await hear_a_probe(schedule, heard, DEADLINE_SECONDS)
         heard.clear()
         await schedule.schedule("later", probe + 5_000)  # not the earliest
         await schedule.schedule_many({"x": probe - 7, "y": probe - 3})

@@ -11,6 +11,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from bus.keys import BusKeys
 from services.expiry.schedule import DeadlineSchedule
+from tests.support.deadlines import hear_a_probe
 from tests.support.polling import eventually
 
 DEADLINE_SECONDS = 10.0
@@ -33,19 +34,7 @@ async def test_deadlines_on_every_master_are_scheduled_claimed_and_announced(
     heard: list[int] = []
     watching = asyncio.create_task(schedule.watch_earlier(heard.append))
     try:
-        # The subscription starts on its own time: probe with ever earlier deadlines until one is heard.
-        probe = 10**12
-
-        async def heard_a_probe() -> list[int]:
-            nonlocal probe
-            if not heard:
-                probe -= 1
-                await schedule.schedule("probe", probe)
-            return heard
-
-        await eventually(
-            heard_a_probe, timeout=DEADLINE_SECONDS, what="the watcher to hear a deadline", interval=0.01
-        )
+        probe = await hear_a_probe(schedule, heard, DEADLINE_SECONDS)
 
         sessions = {f"session-{n}": 10_000 + n for n in range(50)}
         await schedule.schedule_many(sessions)

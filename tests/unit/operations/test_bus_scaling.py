@@ -1,32 +1,13 @@
 """The bus's scaling on paper: bookings per master, masters for a rate, participant cores."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from operations.bus_scaling import (
-    CONFIRM_SAGA_HOPS,
     ShardModel,
     cores_for,
     hops_per_core,
     paper_model,
 )
-from services.sessions import domain, sagas
-from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
-
-T0 = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def test_a_confirmed_booking_costs_one_hop_per_step_of_the_confirm_saga() -> None:
-    session = domain.open_session("s1", "c1", T0, timedelta(minutes=10))
-    stay = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2030-02-01", "2030-02-03", 2, Money(100, "EUR"))
-    leg = FlightLeg("f1", "FL-1", "TA 1", "LIS", "MAD", T0, Money(50, "EUR"))
-    trip = RoundTrip(leg, FlightLeg("f2", "FL-2", "TA 2", "MAD", "LIS", T0, Money(50, "EUR")), 2)
-    session, _ = domain.attach(session, stay, T0)
-    session, _ = domain.attach(session, trip, T0)
-    paid = domain.payment_succeeded(domain.begin_checkout(session, T0), "pay-1", T0)
-    assert paid is not None
-    assert len(sagas.confirmation_slip(paid, T0).itinerary) == CONFIRM_SAGA_HOPS
 
 
 def test_a_master_carries_its_hops_divided_by_the_hops_of_a_booking() -> None:

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from bus.slip import compensation_plan, start_compensation
+from operations.bus_scaling import CONFIRM_SAGA_HOPS
 from services.sessions import domain, sagas
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
 
@@ -20,6 +21,10 @@ def paid_session() -> domain.Session:
     confirming = domain.payment_succeeded(session, "pay-1", T0)
     assert confirming is not None
     return confirming
+
+
+def test_a_confirmed_booking_costs_the_hops_the_scaling_model_counts() -> None:
+    assert len(sagas.confirmation_slip(paid_session(), T0).itinerary) == CONFIRM_SAGA_HOPS
 
 
 def test_confirmation_confirms_releases_strays_then_completes() -> None:
