@@ -161,6 +161,29 @@ class RedisSettings:
         return options
 
 
+class FailoverAwareCluster(redis.asyncio.RedisCluster):
+    """redis-py's asyncio cluster client, reading the slot map again when the node it asks for a
+    command's keys is gone.
+
+    For a command whose keys have no fixed place (XREADGROUP, XREAD), redis-py 8.1 asks one node,
+    the default node of its last slot-map read, `COMMAND GETKEYS` before routing it. If that node
+    dies, the connection error comes before the command is routed, where redis-py does not mark its
+    slot map stale, so every later XREADGROUP fails the same way while the cluster has long failed
+    over (seen here: a consumer stuck for minutes after its URL's master was killed): the slot is
+    found before the slot map is read again, so marking it stale is not enough. Here the map, and
+    with it the node asked, are read again at once and the keys asked once more; during the
+    failover itself that may fail too, and the caller's retry comes back here.
+    """
+
+    async def _determine_slot(self, *args: Any) -> int:
+        try:
+            return await super()._determine_slot(*args)
+        except (RedisConnectionError, RedisTimeoutError):
+            self._initialize = True
+            await self.initialize()
+            return await super()._determine_slot(*args)
+
+
 def redis_client(settings: RedisSettings, **options: Any) -> redis.asyncio.Redis:
     """An asyncio client; `options` are redis-py's (decode_responses, socket_timeout, ...).
 
@@ -172,7 +195,7 @@ def redis_client(settings: RedisSettings, **options: Any) -> redis.asyncio.Redis
     """
     if settings.mode is RedisMode.CLUSTER:
         options = {**settings.connection_options(), **options}
-        cluster = redis.asyncio.RedisCluster.from_url(settings.url, **options)
+        cluster = FailoverAwareCluster.from_url(settings.url, **options)
         count_cluster_round_trips(cluster)
         return cast(redis.asyncio.Redis, cluster)
     client = redis.asyncio.Redis.from_url(settings.url, **settings.connection_options(), **options)
@@ -220,7 +243,11 @@ def is_transient(error: BaseException) -> bool:
     """True for an error that says Redis, or the part of the cluster a key lives on, is away for now."""
     if isinstance(error, TRANSIENT_REDIS_ERRORS):
         return True
-    return isinstance(error, RedisClusterException) and "cannot be connected" in str(error)
+    # What the cluster client raises when it cannot read a whole slot map: no node answers, or,
+    # while a master fails over, the nodes disagree or leave slots unserved for a moment.
+    return isinstance(error, RedisClusterException) and any(
+        sign in str(error) for sign in ("cannot be connected", "could not agree", "slots are not covered")
+    )
 
 
 def is_cluster(client: object) -> bool:
@@ -284,7 +311,7 @@ def _cluster_twin(cluster: redis.asyncio.RedisCluster, **overrides: Any) -> redi
         redis.asyncio.cluster.ClusterNode(node.host, node.port)
         for node in cluster.nodes_manager.startup_nodes.values()
     ]
-    twin = redis.asyncio.RedisCluster(startup_nodes=nodes, ssl=tls, **{**options, **overrides})
+    twin = FailoverAwareCluster(startup_nodes=nodes, ssl=tls, **{**options, **overrides})
     count_cluster_round_trips(twin)
     return twin
 

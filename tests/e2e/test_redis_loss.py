@@ -145,6 +145,8 @@ def test_every_session_ends_cleanly_after_redis_loses_its_data(tmp_path: Path) -
         assert {states[s] for s in cancelled} == {"STATE_CANCELLED"}, states
         violations = [v for s in everyone for v in violations_of(records_of(owner[s], s))]
         assert violations == [], "\n".join(violations)
-        # The database, not Redis, put the deadlines and the lost sagas back.
+        # The database, not Redis, put the lost deadlines back. A saga whose step was in flight may
+        # go on in the new Redis (its commit lands there) or be lost with the old one (its commit
+        # failed meanwhile) and be started again by the reconciler: which one is timing, so the
+        # saga repairs are the outcome above, not a count (the reconciler's own tests count them).
         assert repairs(system, "deadline") >= len(idle_open + idle_pending)
-        assert repairs(system, "saga") >= 1
