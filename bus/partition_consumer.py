@@ -110,6 +110,8 @@ class PartitionConsumer:
                 await self.run_once()
                 failures = 0
             except Exception as error:
+                if self._stopping:
+                    return  # a read ended by closing its reader at stop(): nothing more to do
                 if isinstance(error, ResponseError) and group_lost(error):
                     # Redis lost the group (a flush, a restart without persistence, a failover).
                     log.warning("group %s missing in %s, recreating it", self._group, self._stream)
