@@ -1,4 +1,4 @@
-"""Participant consumer: one consumer per bus partition, sharing a command client and a reader."""
+"""Participant consumer: one loop per bus partition, each with a reader of its own, sharing a command client."""
 
 from __future__ import annotations
 
