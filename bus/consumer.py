@@ -1,4 +1,4 @@
-"""Participant consumer: one loop per bus partition, each with a reader of its own, sharing a command client."""
+"""Participant consumer: a loop per bus partition, each with its own reader, one command client."""
 
 from __future__ import annotations
 
