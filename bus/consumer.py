@@ -17,9 +17,6 @@ from bus.scripts import load_all
 from bus.settings import ConsumerSettings
 from services.kit.redis_connection import RedisSettings, blocking_reader, redis_client
 
-# How long a stopping loop's read may take to end before its reader is closed under it.
-STOP_GRACE_SECONDS = 1.0
-
 
 def _client(url: str, timeout_s: float) -> Redis:
     return redis_client(RedisSettings.checked(url), decode_responses=True, socket_timeout=timeout_s)
@@ -60,7 +57,6 @@ class Participant:
             raise ValueError("the bus needs a Redis client with decode_responses=True")
         # A reader of its own per partition: a blocking read holds a connection while it waits, and
         # eight reads cut short at once by stop() on one shared pool were seen to hang a shutdown.
-        self._closing: set[asyncio.Future[None]] = set()
         self._readers = [blocking_reader(self.redis, self.settings.read_timeout_s) for _ in range(partitions)]
         self.consumers = tuple(
             PartitionConsumer(
@@ -89,22 +85,9 @@ class Participant:
         return all(each.reads.waiting for each in self.consumers)
 
     def stop(self) -> None:
-        """Ask every loop to finish its current batch and return; reads still waiting are cut short.
-
-        A read cut short is a cancelled await deep in redis-py; should a cancellation go astray
-        there (seen, rarely, on the cluster client), closing the loop's reader a moment later ends
-        the read with an error that a stopping loop takes as its end.
-        """
+        """Ask every loop to finish its current batch and return; reads still waiting are cut short."""
         for each in self.consumers:
             each.stop()
-        asyncio.get_running_loop().call_later(STOP_GRACE_SECONDS, self._close_stuck_readers)
-
-    def _close_stuck_readers(self) -> None:
-        for each, reader in zip(self.consumers, self._readers, strict=True):
-            if each.reads.waiting:
-                closing = asyncio.ensure_future(reader.aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
 
     async def ensure_group(self) -> None:
         """Create every partition's group (and stream) if missing, and list the participant."""

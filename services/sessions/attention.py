@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from bus.consumer import STOP_GRACE_SECONDS
 from bus.keys import BusKeys
 from bus.replies import group_lost
 from bus.stoppable import StoppableWait
@@ -40,22 +39,11 @@ class DeadLetterWatcher:
         self._consumer = consumer
         self._stopping = False
         self._reads = [StoppableWait() for _ in keys.all_partitions()]
-        self._readers: dict[int, Redis] = {}
-        self._closing: set[asyncio.Future[None]] = set()
 
     def stop(self) -> None:
         self._stopping = True
         for reads in self._reads:
             reads.stop()
-        # As the bus consumer does: a read whose cancellation went astray ends when its reader closes.
-        asyncio.get_running_loop().call_later(STOP_GRACE_SECONDS, self._close_stuck_readers)
-
-    def _close_stuck_readers(self) -> None:
-        for partition, reader in self._readers.items():
-            if self._reads[partition].waiting:
-                closing = asyncio.ensure_future(reader.aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
 
     async def _ensure_group(self, stream: str) -> None:
         try:
@@ -72,7 +60,7 @@ class DeadLetterWatcher:
     async def _watch(self, partition: int) -> None:
         # A blocking read holds its connection while it waits, and a read cut short by stop() must
         # not share a pool with the others: a client of its own.
-        reader = self._readers[partition] = blocking_reader(self._redis, READ_TIMEOUT_S)
+        reader = blocking_reader(self._redis, READ_TIMEOUT_S)
         try:
             await self._watch_with(reader, partition)
         finally:
@@ -90,7 +78,7 @@ class DeadLetterWatcher:
                 cursor = await self._handle_next(reader, partition, stream, cursor)
             except Exception as error:
                 if self._stopping:
-                    return  # a read ended by closing its reader at stop()
+                    return  # a read ended by closing its reader after stop()
                 if isinstance(error, ResponseError) and group_lost(error):
                     group_missing, cursor = True, "0"
                     continue
@@ -114,7 +102,8 @@ class DeadLetterWatcher:
         """The next dead letters; None when stop() cut the wait short (they stay pending)."""
         streams: dict[Any, Any] = {stream: cursor}
         return await self._reads[partition].wait(
-            lambda: reader.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS)
+            lambda: reader.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS),
+            close=reader.aclose,
         )
 
     async def flag(self, fields: dict[str, str]) -> bool:

@@ -48,3 +48,27 @@ async def test_cancelling_the_owner_is_not_mistaken_for_a_stop() -> None:
     owner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await owner
+
+
+async def test_a_wait_that_ignores_its_cancellation_ends_when_stop_closes_its_client() -> None:
+    reads = StoppableWait()
+    closed = asyncio.Event()
+
+    async def stubborn_read() -> str:
+        while True:  # as a read whose cancellation went astray: it waits on regardless
+            try:
+                await closed.wait()
+                raise ConnectionError("closed under the read")
+            except asyncio.CancelledError:
+                continue
+
+    async def close() -> None:
+        closed.set()
+
+    waiting = asyncio.create_task(reads.wait(stubborn_read, close=close))
+    while not reads.waiting:
+        await asyncio.sleep(0)
+    reads.stop()
+    with pytest.raises(ConnectionError):
+        await waiting
+    assert closed.is_set() and not reads.waiting
