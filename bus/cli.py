@@ -70,8 +70,7 @@ def session_keys(keys: BusKeys, session_id: str) -> int:
 
 async def dead_letters(redis: Redis, keys: BusKeys, action: str, entry_id: str | None) -> int:
     if action == "list":
-        pattern = keys.dead_letters(0).replace("{p0}", "{p*}", 1)
-        table = Table(title=f"dead letters in {pattern}")
+        table = Table(title=f"dead letters in {keys.every_partition(keys.dead_letters(0))}")
         for column in ("id", "saga", "step", "participant", "deliveries", "attempt", "error"):
             table.add_column(column)
         for d in await list_dead_letters(redis, keys):

@@ -19,17 +19,13 @@ from bus import slip_json
 from bus.entries import entry_fields
 from bus.errors import UndecodableEntry
 from bus.history import HistoryEvent, history_fields
-from bus.keys import BusKeys
+from bus.keys import BusKeys, entry_name
 from bus.replies import parse_entries
 from bus.scripts import REPLAY_SCRIPT
 from bus.slip import reset_attempts
 
+# A dead letter's name, as `bus.keys.entry_name` makes it.
 _LETTER_ID = re.compile(r"p([0-9]{1,4})-([0-9]{1,20}-[0-9]{1,20})")
-
-
-def letter_id(partition: int, entry_id: str) -> str:
-    """The name of the dead letter stored as `entry_id` in `partition`'s dead-letter stream."""
-    return f"p{partition}-{entry_id}"
 
 
 def letter_location(keys: BusKeys, name: str) -> tuple[int, str] | None:
@@ -67,7 +63,7 @@ def _dead_letter(partition: int, entry_id: str, fields: dict[str, str]) -> DeadL
     except UndecodableEntry:
         slip = None
     return DeadLetter(
-        entry_id=letter_id(partition, entry_id),
+        entry_id=entry_name(partition, entry_id),
         saga_id=fields.get("saga_id", ""),
         session_id=fields.get("session_id", ""),
         step=fields.get("step", ""),

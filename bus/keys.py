@@ -22,6 +22,12 @@ def partition_of(session_id: str, partitions: int) -> int:
     return zlib.crc32(session_id.encode()) % partitions
 
 
+def entry_name(partition: int, entry_id: str) -> str:
+    """How the tooling names an entry of one partition's stream (a dead letter, a stuck entry):
+    `p<partition>-<entry id>`, so the name alone says where it lives."""
+    return f"p{partition}-{entry_id}"
+
+
 @dataclass(frozen=True)
 class BusKeys:
     """Key names. Every key one saga hop touches carries the hash tag of its partition, `{pN}`,
@@ -47,6 +53,10 @@ class BusKeys:
         if not 0 <= partition < self.partitions:
             raise ValueError(f"partition {partition} is outside 0..{self.partitions - 1}")
         return f"{self.namespace}:{{p{partition}}}"
+
+    def every_partition(self, key: str) -> str:
+        """A key of partition 0 as a SCAN pattern matching it in every partition (`{p*}`)."""
+        return key.replace(self._tag(0), f"{self.namespace}:{{p*}}", 1)
 
     def stream(self, partition: int, participant: str) -> str:
         """Input stream of a participant service for one partition."""

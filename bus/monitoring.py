@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bus.keys import BusKeys
+from bus.keys import BusKeys, entry_name
 from bus.replies import text
 
 LAG_COUNT_CAP = 10_000  # on Redis 6.2 lag is counted by reading; past this it is "at least"
@@ -53,7 +53,7 @@ async def _stuck(
     rows = await redis.xpending_range(stream, group, "-", "+", 100, idle=older_than_ms)
     return [
         StuckEntry(
-            entry_id=f"p{partition}-{text(row['message_id'])}",
+            entry_id=entry_name(partition, text(row["message_id"])),
             consumer=text(row["consumer"]),
             idle_ms=int(row["time_since_delivered"]),
             deliveries=int(row["times_delivered"]),
@@ -98,7 +98,7 @@ async def group_figures(redis: Redis, keys: BusKeys, *, stuck_after_ms: int = 60
         figures.append(
             GroupFigures(
                 participant=member,
-                stream=keys.stream(0, member).replace("{p0}", "{p*}", 1),
+                stream=keys.every_partition(keys.stream(0, member)),
                 length=sum(each.length for each in parts),
                 # Every replica reads every partition: the busiest group counts them all.
                 consumers=max(each.consumers for each in parts),

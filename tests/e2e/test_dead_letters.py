@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from bus.dead_letters import letter_id
-from bus.keys import BusKeys
+from bus.keys import BusKeys, entry_name
 from operations.invariants import violations_of
 from tests.e2e.booking import Customer, pay_on_page, records_of, set_chaos, set_provider_clock
 from tests.e2e.system import ROOT, RunningSystem, running_system, wait_for
@@ -39,7 +38,7 @@ def dead_letter_of(system: RunningSystem, session_id: str) -> str | None:
         partition = keys.partition_of(session_id)
         for entry_id, fields in client.xrange(keys.dead_letters(partition)):
             if fields.get("session_id") == session_id:
-                return letter_id(partition, str(entry_id))
+                return entry_name(partition, str(entry_id))
     finally:
         client.close()
     return None

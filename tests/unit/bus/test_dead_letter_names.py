@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bus.dead_letters import letter_id, letter_location
-from bus.keys import BusKeys
+from bus.dead_letters import letter_location
+from bus.keys import BusKeys, entry_name
 
 KEYS = BusKeys("ns", partitions=8)
 
 
 def test_a_name_round_trips_to_its_partition_and_entry() -> None:
-    name = letter_id(7, "1795916205949-3")
+    name = entry_name(7, "1795916205949-3")
     assert name == "p7-1795916205949-3"
     assert letter_location(KEYS, name) == (7, "1795916205949-3")
 
