@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+
+from services.kit.redis_scripts import load_script, run_script, script_sha
 
 # Batch commit: per step, mark it, write where the slip goes next, log history, tell the session's
 # watchers, ack; the whole batch is one atomic script, so a crash never leaves a forward without its
@@ -105,18 +105,14 @@ class LuaScript:
 
     @property
     def sha(self) -> str:
-        return hashlib.sha1(self.source.encode()).hexdigest()
+        return script_sha(self.source)
 
     async def load(self, redis: Redis) -> None:
-        await redis.script_load(self.source)
+        await load_script(redis, self.source)
 
     async def call(self, redis: Any, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script first if the server forgot it (e.g. after a restart)."""
-        try:
-            return await redis.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            await self.load(redis)
-            return await redis.evalsha(self.sha, len(keys), *keys, *args)
+        return await run_script(redis, self.source, keys, args)
 
 
 COMMIT_SCRIPT = LuaScript(COMMIT)
