@@ -102,9 +102,19 @@ def test_a_traced_cancellation_is_one_trace_across_processes_and_saga_steps(
     def saga_steps_exported() -> list[tuple[str, Any]] | None:
         found = collector.of_trace(customer.trace_id)
         names = {(service, span.name) for service, span in found}
-        return found if {(s, n) for n, s in steps.items()} <= names else None
+        return found if {(s, n) for n, s in steps.items()} <= names and release_served(found) else None
 
-    found: list[tuple[str, Any]] = wait_for(saga_steps_exported, 30, "the saga's step spans")
+    def release_served(found: list[tuple[str, Any]]) -> bool:
+        # Each process exports on its own schedule: the provider's spans may arrive after the step's.
+        releases = {span.span_id for _, span in found if span.name == "flights.release"}
+        calls = {
+            span.span_id
+            for service, span in found
+            if service == "flights" and span.parent_span_id in releases
+        }
+        return any(service == "provider-flight" and span.parent_span_id in calls for service, span in found)
+
+    found: list[tuple[str, Any]] = wait_for(saga_steps_exported, 30, "the saga's step and provider spans")
     services = {service for service, _ in found}
     assert {"gateway", "sessions", "hotel", "flights"} <= services, services
     by_id = {span.span_id: span for _, span in found}
