@@ -111,7 +111,7 @@ class PartitionConsumer:
                 failures = 0
             except Exception as error:
                 if self._stopping:
-                    return  # a read ended by closing its reader after stop(): nothing more to do
+                    return  # an error met on the way out after stop(): nothing more to do
                 if isinstance(error, ResponseError) and group_lost(error):
                     # Redis lost the group (a flush, a restart without persistence, a failover).
                     log.warning("group %s missing in %s, recreating it", self._group, self._stream)
@@ -175,8 +175,7 @@ class PartitionConsumer:
         streams: dict[Any, Any] = {self._stream: ">"}
         group, count = self._group, self.settings.batch_size
         return await self.reads.wait(
-            lambda: self._reader.xreadgroup(group, self.consumer, streams, count=count, block=block_ms),
-            close=self._reader.aclose,
+            lambda: self._reader.xreadgroup(group, self.consumer, streams, count=count, block=block_ms)
         )
 
     async def promote_due(self, now: float) -> int:

@@ -8,56 +8,56 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-# How long a wait cut short by stop() may take to end before the client it reads from is closed.
-STOP_GRACE_SECONDS = 1.0
+# Python 3.11's asyncio.wait_for, which redis-py puts around every send, drops a cancellation that
+# lands just as the send completes; the read then blocks for its whole BLOCK. So a read cut short is
+# cancelled again at this pace until it ends: the next cancellation finds it blocked in the read.
+RECANCEL_SECONDS = 0.05
 
 
 class StoppableWait:
-    """Runs one wait at a time in the caller's task; `stop()` ends it, and every later one, with None."""
+    """Runs one wait at a time for its owner; `stop()` ends it, and every later one, with None."""
 
     def __init__(self) -> None:
-        self._timeout: asyncio.Timeout | None = None
-        self._close: Callable[[], Awaitable[None]] | None = None
-        self._closing: asyncio.Future[None] | None = None
+        self._stopping: asyncio.Future[None] | None = None
+        self._waiting = False
         self.stopped = False
 
     @property
     def waiting(self) -> bool:
-        return self._timeout is not None
+        return self._waiting
 
     def stop(self) -> None:
         self.stopped = True
-        if self._timeout is not None:
-            loop = asyncio.get_running_loop()
-            # A deadline already passed: the waiting task is cancelled at its next step.
-            self._timeout.reschedule(loop.time())
-            if self._close is not None:
-                # Should that cancellation go astray deep in redis-py (seen, rarely, on the cluster
-                # client), closing the client a moment later ends the wait with its error.
-                loop.call_later(STOP_GRACE_SECONDS, self._close_if_still_waiting)
+        if self._stopping is not None and not self._stopping.done():
+            self._stopping.set_result(None)
 
-    def _close_if_still_waiting(self) -> None:
-        if self._timeout is not None and self._close is not None and self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-
-    async def wait(
-        self, start: Callable[[], Awaitable[T]], close: Callable[[], Awaitable[None]] | None = None
-    ) -> T | None:
+    async def wait(self, start: Callable[[], Awaitable[T]]) -> T | None:
         """What `start()` gives when awaited; None when stop() cut it short or came first.
 
-        `close`: closes what `start()` reads from, should the wait outlive stop() by the grace.
+        The wait runs as a task of its own, so ending it never depends on where a cancellation
+        lands inside a client library; the owner's own cancellation still propagates.
         """
         if self.stopped:
             return None
-        timeout = asyncio.timeout(None)
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_future()
+        read = asyncio.ensure_future(start())
+        self._waiting = True
         try:
-            async with timeout:
-                self._timeout, self._close = timeout, close
-                try:
-                    return await start()
-                finally:
-                    self._timeout = self._close = None
-        except TimeoutError:
-            if timeout.expired():
-                return None
-            raise
+            await asyncio.wait((read, self._stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._waiting = False
+            cut_short = not read.done()
+            if cut_short:
+                await _cancel_until_done(read)
+        if cut_short:
+            if not read.cancelled():
+                read.exception()  # however a read cut short ended, nobody is waiting for it now
+            return None
+        return read.result()
+
+
+async def _cancel_until_done(read: asyncio.Future[T]) -> None:
+    while not read.done():
+        read.cancel()
+        await asyncio.wait((read,), timeout=RECANCEL_SECONDS)

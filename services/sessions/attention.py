@@ -102,8 +102,7 @@ class DeadLetterWatcher:
         """The next dead letters; None when stop() cut the wait short (they stay pending)."""
         streams: dict[Any, Any] = {stream: cursor}
         return await self._reads[partition].wait(
-            lambda: reader.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS),
-            close=reader.aclose,
+            lambda: reader.xreadgroup(GROUP, self._consumer, streams, count=50, block=BLOCK_MS)
         )
 
     async def flag(self, fields: dict[str, str]) -> bool:

@@ -50,25 +50,38 @@ async def test_cancelling_the_owner_is_not_mistaken_for_a_stop() -> None:
         await owner
 
 
-async def test_a_wait_that_ignores_its_cancellation_ends_when_stop_closes_its_client() -> None:
+async def test_stop_ends_a_read_that_swallowed_its_first_cancellation() -> None:
     reads = StoppableWait()
-    closed = asyncio.Event()
+    swallowed = []
 
-    async def stubborn_read() -> str:
-        while True:  # as a read whose cancellation went astray: it waits on regardless
-            try:
-                await closed.wait()
-                raise ConnectionError("closed under the read")
-            except asyncio.CancelledError:
-                continue
+    async def read_behind_a_leaky_send() -> str:
+        try:  # as Python 3.11's wait_for around a send that completes as the cancellation lands
+            await asyncio.sleep(FOREVER)
+        except asyncio.CancelledError:
+            swallowed.append(1)
+        await asyncio.sleep(FOREVER)  # the blocking read that follows
+        return "never"
 
-    async def close() -> None:
-        closed.set()
-
-    waiting = asyncio.create_task(reads.wait(stubborn_read, close=close))
+    waiting = asyncio.create_task(reads.wait(read_behind_a_leaky_send))
     while not reads.waiting:
         await asyncio.sleep(0)
     reads.stop()
-    with pytest.raises(ConnectionError):
-        await waiting
-    assert closed.is_set() and not reads.waiting
+    assert await waiting is None
+    assert swallowed == [1] and not reads.waiting
+
+
+async def test_a_read_that_ends_in_an_error_once_cut_short_ends_the_wait_quietly() -> None:
+    reads = StoppableWait()
+
+    async def read_that_fails_when_cancelled() -> str:
+        try:
+            await asyncio.sleep(FOREVER)
+        except asyncio.CancelledError:
+            raise ConnectionError("closed under the read") from None
+        return "never"
+
+    waiting = asyncio.create_task(reads.wait(read_that_fails_when_cancelled))
+    while not reads.waiting:
+        await asyncio.sleep(0)
+    reads.stop()
+    assert await waiting is None
