@@ -1,7 +1,7 @@
 """The README's table reads the partition rows the bus benchmark prints."""
 
 from bus.keys import DEFAULT_PARTITIONS
-from operations.bench import partitioned
+from operations.bench import bus_figures_of, partitioned
 from operations.bus_bench import CLUSTER, ONE_REDIS, BusRun, partition_row
 
 
@@ -27,3 +27,16 @@ def test_cpu_per_1000_hops_is_the_process_cpu_over_the_hops() -> None:
     run = BusRun(hops=20_000, seconds=10.0, cpu_seconds=8.0, redis_cpu_seconds=1.0)
     assert run.cpu_ms_per_1000 == 400
     assert run.redis_cpu_ms_per_1000 == 50
+
+
+def test_the_table_reads_the_latency_of_the_default_partitions_and_of_one() -> None:
+    out = "\n".join(
+        [
+            f"hop latency @ 1000/s    : p50 7.53 ms, p99 26.79 ms over 3000 hops, P={DEFAULT_PARTITIONS} "
+            "(target p99 < 5 ms) MISSED",
+            "hop latency, P=1       : p50 2.59 ms, p99 8.87 ms over 3000 hops",
+        ]
+    )
+    values = {figure.what: figure.value for figure in bus_figures_of(out)}
+    assert values[f"bus hop latency p99 at 1,000 hops/s, P={DEFAULT_PARTITIONS}"] == "26.79 ms"
+    assert values["bus hop latency p99 at 1,000 hops/s, P=1 (same run)"] == "8.87 ms"
