@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -11,13 +13,18 @@ from bus.stoppable import StoppableWait
 FOREVER = 3600.0
 
 
-async def test_stop_ends_a_running_wait_with_none() -> None:
-    reads = StoppableWait()
-    waiting = asyncio.create_task(reads.wait(lambda: asyncio.sleep(FOREVER, "never")))
+async def _stopped_while_waiting(reads: StoppableWait, start: Callable[[], Awaitable[Any]]) -> Any:
+    """What the wait of `start()` gives when stop() comes while it waits."""
+    waiting = asyncio.create_task(reads.wait(start))
     while not reads.waiting:
         await asyncio.sleep(0)
     reads.stop()
-    assert await waiting is None
+    return await waiting
+
+
+async def test_stop_ends_a_running_wait_with_none() -> None:
+    reads = StoppableWait()
+    assert await _stopped_while_waiting(reads, lambda: asyncio.sleep(FOREVER, "never")) is None
     assert not reads.waiting
 
 
@@ -62,11 +69,7 @@ async def test_stop_ends_a_read_that_swallowed_its_first_cancellation() -> None:
         await asyncio.sleep(FOREVER)  # the blocking read that follows
         return "never"
 
-    waiting = asyncio.create_task(reads.wait(read_behind_a_leaky_send))
-    while not reads.waiting:
-        await asyncio.sleep(0)
-    reads.stop()
-    assert await waiting is None
+    assert await _stopped_while_waiting(reads, read_behind_a_leaky_send) is None
     assert swallowed == [1] and not reads.waiting
 
 
@@ -80,8 +83,4 @@ async def test_a_read_that_ends_in_an_error_once_cut_short_ends_the_wait_quietly
             raise ConnectionError("closed under the read") from None
         return "never"
 
-    waiting = asyncio.create_task(reads.wait(read_that_fails_when_cancelled))
-    while not reads.waiting:
-        await asyncio.sleep(0)
-    reads.stop()
-    assert await waiting is None
+    assert await _stopped_while_waiting(reads, read_that_fails_when_cancelled) is None
