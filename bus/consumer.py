@@ -55,8 +55,8 @@ class Participant:
             self.redis = redis
         if not self.redis.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the bus needs a Redis client with decode_responses=True")
-        # A reader of its own per partition: a blocking read holds a connection while it waits, and
-        # eight reads cut short at once by stop() on one shared pool were seen to hang a shutdown.
+        # A reader of its own per partition: a blocking read holds its connection for the whole wait,
+        # so the partitions' reads never queue for one another's connections.
         self._readers = [blocking_reader(self.redis, self.settings.read_timeout_s) for _ in range(partitions)]
         self.consumers = tuple(
             PartitionConsumer(

@@ -78,7 +78,7 @@ class DeadLetterWatcher:
                 cursor = await self._handle_next(reader, partition, stream, cursor)
             except Exception as error:
                 if self._stopping:
-                    return  # a read ended by closing its reader after stop()
+                    return  # an error met on the way out after stop(): nothing more to do
                 if isinstance(error, ResponseError) and group_lost(error):
                     group_missing, cursor = True, "0"
                     continue
