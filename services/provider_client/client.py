@@ -130,6 +130,10 @@ class ProviderClient:
             log.exception("could not release hold %s now; the session's closing saga will", hold_id)
 
     async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
+        if self._budget.attempts <= 1:
+            # A saga step's call: its step's policy retries, so no retry loop is built per call here.
+            return await self._send(method, path, **kwargs)
+
         def retryable(error: BaseException) -> bool:
             if isinstance(error, AmbiguousFailure):
                 return retry_ambiguous
