@@ -29,7 +29,11 @@ from bus.slip import (
 
 @dataclass(frozen=True)
 class Commit:
-    """One step's part of a batch COMMIT: its four keys, its JSON item, its headline event."""
+    """One step's part of a batch COMMIT: its four keys, its JSON item, its headline event.
+
+    Its marker names the step: a forward or a saga's finish claims it, a retry or dead letter
+    needs it unclaimed, so the script turns a commit for a step already done into a bare ack.
+    """
 
     keys: list[str]
     item: list[Any]
@@ -175,7 +179,7 @@ class CommitBuilder:
         member = json.dumps(entry_fields(retried, due), separators=(",", ":"))
         detail = f"{'unexpected ' if unexpected else ''}{failure}; retry in {delay:.3f}s"
         commit = self._commit(
-            slip.saga_id, delivery.entry_id, marker="", mode="retry",
+            slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode="retry",
             target=self.keys.delayed(self.partition, self.participant),
             payload=[str(int(due * 1000)), member],
             history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
@@ -196,7 +200,7 @@ class CommitBuilder:
             *self._dead_fields(delivery.entry_id, error, deliveries, now, failure),
         ]
         return self._commit(
-            delivery.slip.saga_id, delivery.entry_id, marker="", mode="dead",
+            delivery.slip.saga_id, delivery.entry_id, marker=step_marker(delivery.slip), mode="dead",
             target=self.keys.dead_letters(self.partition), payload=payload,
             history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
             session_id=delivery.slip.session_id,
@@ -217,6 +221,10 @@ class CommitBuilder:
             saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(self.partition),
             payload=payload, history=[history], session_id=fields.get("session_id", ""),
         )  # fmt: skip
+
+    def skipped(self, commit: Commit) -> Commit:
+        """`commit` as the script applied it when it found its step already done."""
+        return replace(commit, event=HistoryEvent.DUPLICATE_SKIPPED, retry_at=None, finished=None)
 
     def duplicate(self, delivery: Delivery, now: float) -> Commit:
         """The step was applied before: ack only, and say so in the history."""
