@@ -92,6 +92,17 @@ class BusKeys:
         partition = self.partition_of(_checked(session_id, "session id"))
         return f"{self._tag(partition)}:session:{session_id}:sagas"
 
+    def reserve_attempts(self, session_id: str) -> str:
+        """Hash of a session's reserve attempts not yet settled (`<participant>|<attempt>` -> start,
+        ms), in the session's partition so an attempt and its index change in one script."""
+        partition = self.partition_of(_checked(session_id, "session id"))
+        return f"{self._tag(partition)}:session:{session_id}:reserving"
+
+    def reserve_attempt_index(self, partition: int) -> str:
+        """Sorted set of the partition's sessions with an unsettled reserve attempt, scored by the
+        earliest attempt's start (ms): where the sweep looks for attempts left behind."""
+        return f"{self._tag(partition)}:reserving"
+
     def session_changes(self, session_id: str) -> str:
         """Pub/sub channel told each time a session, or the history of one of its sagas, changes.
 

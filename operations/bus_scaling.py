@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # A confirmed booking of a stay and a round trip runs one confirm saga (services/sessions/sagas.py):
-# hotel.confirm, flights.confirm, flights.release, hotel.release, sessions.complete; a step is a hop.
-CONFIRM_SAGA_HOPS = 5
+# hotel.confirm, flights.confirm, sessions.complete; a step is a hop.
+CONFIRM_SAGA_HOPS = 3
 BOOKING_RATES = (100, 1_000, 10_000)
 
 

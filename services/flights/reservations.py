@@ -10,10 +10,12 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from bus.vocabulary import FLIGHTS_CONFIRM
 from services.flights.domain import LegInfo, check_legs, flight_number, validate_search, validate_trip
 from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog, ReserveAttempt
 from services.sessions.client import SessionArbiter
 from services.sessions.messages import timestamp
 
@@ -31,9 +33,16 @@ def leg_info(flight: dict[str, Any]) -> LegInfo:
 
 
 class FlightReservations:
-    def __init__(self, provider: ProviderApi, arbiter: SessionArbiter, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        provider: ProviderApi,
+        arbiter: SessionArbiter,
+        attempts: AttemptLog,
+        now: Callable[[], datetime],
+    ) -> None:
         self._provider = provider
         self._arbiter = arbiter
+        self._attempts = attempts
         self._now = now
 
     async def search(self, origin: str, destination: str, day: str) -> list[dict[str, Any]]:
@@ -55,23 +64,30 @@ class FlightReservations:
     async def reserve(
         self, customer_id: str, session_id: str, outbound_id: str, return_id: str, passengers: int
     ) -> sessions_pb.Session:
-        # The session first: a session the caller cannot change is refused as such, whatever it asks.
-        await self._arbiter.authorize_item_change(session_id, customer_id)
+        # The session is judged once, by AttachItem in its own transaction: a session the caller
+        # cannot change gets both legs released at once and the arbiter's refusal as the answer.
         trip = validate_trip(outbound_id, return_id, passengers)
         outbound = await self._flight(trip.outbound_flight_id, "outboundFlightId")
         back = await self._flight(trip.return_flight_id, "returnFlightId")
         check_legs(leg_info(outbound), leg_info(back), self._now())
         key = f"{session_id}:flights:{uuid.uuid4().hex}"
+        # Recorded before any leg is held: if this request is cut off before it attaches or
+        # releases the legs, whoever settles the session finds the record and frees them.
+        attempt = await self._attempts.record(session_id, FLIGHTS_CONFIRM.participant)
         held: list[tuple[str, str]] = []
+        # A leg whose hold request failed without a refusal may exist at the provider unknown to us.
+        unknown = False
         try:
             legs = []
             for name, flight in (("outbound", outbound), ("return", back)):
                 leg_key = f"{key}:{name}"
+                unknown = True
                 hold = await self._provider.post(
                     "/holds",
                     {"flightId": flight["id"], "passengers": trip.passengers, "reference": session_id},
                     idempotency_key=leg_key,
                 )
+                unknown = False
                 held.append((hold["id"], leg_key))
                 legs.append(self._leg_message(flight, hold))
             item = sessions_pb.Item(
@@ -80,12 +96,22 @@ class FlightReservations:
                 )
             )
             attached = await self._arbiter.attach(session_id, customer_id, item)
-        except (DomainError, TransientError):
-            # Both or neither: a leg held before the failure is released at once.
-            for hold_id, leg_key in held:
-                await self._provider.release_hold(hold_id, leg_key)
+        except DomainError:
+            # A refusal under a leg's key means that leg was never held; both or neither: a leg
+            # held before the failure is released at once.
+            await self._release(attempt, held, unknown=False)
             raise
+        except TransientError:
+            await self._release(attempt, held, unknown=unknown)
+            raise
+        await self._attempts.settle(attempt)
         return attached.session
+
+    async def _release(self, attempt: ReserveAttempt, held: list[tuple[str, str]], unknown: bool) -> None:
+        """Release the legs held; the attempt is settled only if nothing can be left at the provider."""
+        released = [await self._provider.release_hold(hold_id, leg_key) for hold_id, leg_key in held]
+        if all(released) and not unknown:
+            await self._attempts.settle(attempt)
 
     @staticmethod
     def _leg_message(flight: dict[str, Any], hold: dict[str, Any]) -> sessions_pb.FlightLeg:

@@ -11,15 +11,18 @@ from bus.context import Handler, Step, StepContext
 from bus.vocabulary import FLIGHTS_CANCEL, FLIGHTS_CONFIRM, FLIGHTS_RELEASE
 from services.provider_client.client import for_saga_steps
 from services.provider_client.ports import ProviderApi
-from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step
+from services.reservations.attempts import AttemptLog
+from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step, release_strays
 
 LEGS = ("outbound_hold_id", "return_hold_id")
 
 
-def flight_handlers(provider: ProviderApi) -> Mapping[str, Handler]:
+def flight_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str, Handler]:
     provider = for_saga_steps(provider)
 
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
+        legs = {ctx.arguments[leg] for leg in LEGS}
+        await release_strays(provider, attempts, FLIGHTS_CONFIRM.participant, ctx, legs)
         for leg in LEGS:
             await confirm_hold(
                 provider,

@@ -14,16 +14,17 @@ from services.kit.grpc_server import ServedService
 from services.participant.config import ParticipantConfig
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog
 from services.sessions.client import SessionArbiter
 
 
-def hotel_parts(provider: ProviderApi, arbiter: SessionArbiter) -> ParticipantParts:
-    servicer = HotelServicer(HotelReservations(provider, arbiter, lambda: datetime.now(UTC).date()))
+def hotel_parts(provider: ProviderApi, arbiter: SessionArbiter, attempts: AttemptLog) -> ParticipantParts:
+    servicer = HotelServicer(HotelReservations(provider, arbiter, attempts, lambda: datetime.now(UTC).date()))
     served = ServedService(
         SERVICE_NAME, lambda s: hotel_pb2_grpc.add_HotelServiceServicer_to_server(servicer, s)
     )
     access = AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS)
-    return ParticipantParts(served, access, hotel_handlers(provider))
+    return ParticipantParts(served, access, hotel_handlers(provider, attempts))
 
 
 async def start(config: ParticipantConfig) -> ParticipantProcess:

@@ -10,19 +10,24 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from bus.vocabulary import HOTEL_CONFIRM
 from services.hotel.domain import validate_search, validate_stay
 from services.kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog
 from services.sessions.client import SessionArbiter
 
 SEARCH_PAGE = 50
 
 
 class HotelReservations:
-    def __init__(self, provider: ProviderApi, arbiter: SessionArbiter, today: Callable[[], date]) -> None:
+    def __init__(
+        self, provider: ProviderApi, arbiter: SessionArbiter, attempts: AttemptLog, today: Callable[[], date]
+    ) -> None:
         self._provider = provider
         self._arbiter = arbiter
+        self._attempts = attempts
         self._today = today
 
     async def search(self, city: str, check_in: str, check_out: str, guests: int) -> list[dict[str, Any]]:
@@ -39,25 +44,33 @@ class HotelReservations:
     async def reserve(
         self, customer_id: str, session_id: str, hotel_id: str, check_in: str, check_out: str, guests: int
     ) -> sessions_pb.Session:
-        # The session first: a session the caller cannot change is refused as such, whatever it asks.
-        await self._arbiter.authorize_item_change(session_id, customer_id)
+        # The session is judged once, by AttachItem in its own transaction: a session the caller
+        # cannot change gets the hold released at once and the arbiter's refusal as the answer.
         stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
         try:
             hotel = await self._provider.get(provider_path("hotels", stay.hotel_id))
         except NotFound:
             raise InvalidArgument(FieldViolation("hotelId", f"no hotel {stay.hotel_id!r}")) from None
         key = f"{session_id}:hotel:{uuid.uuid4().hex}"
-        hold = await self._provider.post(
-            "/holds",
-            {
-                "hotelId": stay.hotel_id,
-                "checkIn": stay.check_in.isoformat(),
-                "checkOut": stay.check_out.isoformat(),
-                "guests": stay.guests,
-                "reference": session_id,
-            },
-            idempotency_key=key,
-        )
+        # Recorded before the hold exists: if this request is cut off before it attaches or
+        # releases the hold, whoever settles the session finds the record and frees the hold.
+        attempt = await self._attempts.record(session_id, HOTEL_CONFIRM.participant)
+        try:
+            hold = await self._provider.post(
+                "/holds",
+                {
+                    "hotelId": stay.hotel_id,
+                    "checkIn": stay.check_in.isoformat(),
+                    "checkOut": stay.check_out.isoformat(),
+                    "guests": stay.guests,
+                    "reference": session_id,
+                },
+                idempotency_key=key,
+            )
+        except DomainError:
+            # Refused under this key: a retry with the same key would be refused too, so no hold exists.
+            await self._attempts.settle(attempt)
+            raise
         item = sessions_pb.Item(
             hotel=sessions_pb.HotelStay(
                 hold_id=hold["id"],
@@ -74,7 +87,9 @@ class HotelReservations:
         try:
             attached = await self._arbiter.attach(session_id, customer_id, item)
         except (DomainError, TransientError):
-            # The session moved on (expired, checked out...): the hold must not outlive the refusal.
-            await self._provider.release_hold(hold["id"], key)
+            # Not the caller's, or the session moved on: the hold must not outlive the refusal.
+            if await self._provider.release_hold(hold["id"], key):
+                await self._attempts.settle(attempt)
             raise
+        await self._attempts.settle(attempt)
         return attached.session

@@ -1,4 +1,4 @@
-"""The hotel service's saga steps: confirm and cancel the session's stay at the provider."""
+"""The hotel service's saga steps: confirm, cancel and release the session's stay at the provider."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from bus.context import Handler, Step, StepContext
 from bus.vocabulary import HOTEL_CANCEL, HOTEL_CONFIRM, HOTEL_RELEASE
 from services.provider_client.client import for_saga_steps
 from services.provider_client.ports import ProviderApi
-from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step
+from services.reservations.attempts import AttemptLog
+from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step, release_strays
 
 
-def hotel_handlers(provider: ProviderApi) -> Mapping[str, Handler]:
+def hotel_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str, Handler]:
     provider = for_saga_steps(provider)
 
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
         hold_id = ctx.arguments["hold_id"]
+        await release_strays(provider, attempts, HOTEL_CONFIRM.participant, ctx, {hold_id})
         await confirm_hold(provider, hold_id, ctx.idempotency_key, pb.REFUSAL_REASON_HOTEL_REJECTED)
         return {"hold_id": hold_id}
 

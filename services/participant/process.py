@@ -20,6 +20,8 @@ from services.kit.tokens import TokenVerifier
 from services.participant.config import ParticipantConfig
 from services.provider_client.client import ProviderClient, provider_session
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog
+from services.reservations.attempts_redis import RedisAttemptLog
 from services.sessions.client import ArbiterClient, SessionArbiter
 
 
@@ -60,14 +62,14 @@ class ParticipantParts:
 async def start_participant_process(
     config: ParticipantConfig,
     service: str,
-    parts: Callable[[ProviderApi, SessionArbiter], ParticipantParts],
+    parts: Callable[[ProviderApi, SessionArbiter, AttemptLog], ParticipantParts],
 ) -> ParticipantProcess:
     credentials = ServiceCredentials(service, config.service_key)
     redis = await connect_redis(config.bus.redis)
     http = provider_session(config.provider_timeout_seconds)
     provider = ProviderClient(http, config.provider_url, name=service)
     channel = peer_channel(config.sessions_address, config.tls)
-    built = parts(provider, ArbiterClient(channel, credentials))
+    built = parts(provider, ArbiterClient(channel, credentials), RedisAttemptLog(redis, config.bus.keys))
     server = await start_server(
         [built.served],
         port=config.port,

@@ -17,6 +17,7 @@ from services.payments.repository import PaymentRepository, add_missing_columns,
 from services.payments.saga_steps import payment_handlers
 from services.payments.servicer import SERVICE_NAME, PaymentsServicer
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog
 from services.sessions.client import SessionArbiter
 
 
@@ -28,7 +29,7 @@ async def start(config: PaymentsConfig) -> ParticipantProcess:
     database = await open_database(config.database_url, config.schema, "payments", metadata)
     await add_missing_columns(database)
 
-    def parts(provider: ProviderApi, arbiter: SessionArbiter) -> ParticipantParts:
+    def parts(provider: ProviderApi, arbiter: SessionArbiter, _attempts: AttemptLog) -> ParticipantParts:
         repository = PaymentRepository(database)
         checkout = Checkout(repository, provider, arbiter, config.webhook_url, clock)
         servicer = PaymentsServicer(checkout, ProviderEvents(repository, provider, arbiter, clock))

@@ -121,13 +121,16 @@ class ProviderClient:
             "POST", path, body=body or {}, idempotency_key=idempotency_key, retry_ambiguous=False
         )
 
-    async def release_hold(self, hold_id: str, key: str) -> None:
-        """Release a hold now, on a best-effort basis: the session's closing saga releases every
-        hold left under its reference anyway, so a failure here is logged, not raised."""
+    async def release_hold(self, hold_id: str, key: str) -> bool:
+        """Release a hold now, on a best-effort basis; whether it surely is released. A failure is
+        logged, not raised: the reserve attempt stays recorded, and whoever settles the session
+        releases every hold left under its reference."""
         try:
             await self.post(provider_path("holds", hold_id, "cancel"), None, idempotency_key=f"{key}:release")
         except (DomainError, TransientError):
-            log.exception("could not release hold %s now; the session's closing saga will", hold_id)
+            log.exception("could not release hold %s now; the session's settlement will", hold_id)
+            return False
+        return True
 
     async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
         if self._budget.attempts <= 1:

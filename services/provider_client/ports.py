@@ -23,6 +23,6 @@ class ProviderApi(Protocol):
         """POST, raising an ambiguous failure at once: the caller reads the provider's state instead."""
         ...
 
-    async def release_hold(self, hold_id: str, key: str) -> None:
-        """Cancel a hold now if possible; a failure is logged, never raised."""
+    async def release_hold(self, hold_id: str, key: str) -> bool:
+        """Cancel a hold now if possible; whether it is released. A failure is logged, never raised."""
         ...

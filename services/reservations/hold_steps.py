@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.context import Handler, StepContext
@@ -12,6 +13,7 @@ from bus.vocabulary import refusal_label
 from services.kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, provider_path
 from services.provider_client.ports import ProviderApi
+from services.reservations.attempts import AttemptLog
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,23 @@ async def release_holds(provider: ProviderApi, reference: str, keep: set[str], k
         if not page.get("nextPageToken") or not items:
             return released
         offset += len(items)
+
+
+async def release_strays(
+    provider: ProviderApi, attempts: AttemptLog, participant: str, ctx: StepContext, confirming: set[str]
+) -> None:
+    """Before a confirm: release the session's holds other than `confirming`, but only when a reserve
+    attempt of the session is still recorded. A normal booking settles every attempt it makes, so
+    it pays one read here and no listing; a request cut off between its hold and its attach left a
+    record, and its hold is found by the session's reference. The session is CONFIRMING, so no
+    attach can still succeed and every other live hold under its reference is a stray.
+    """
+    try:
+        unsettled = await attempts.unsettled(ctx.session_id, participant)
+    except (RedisError, OSError) as error:
+        raise TransientFailure(f"cannot read the reserve attempts of {ctx.session_id}: {error}") from error
+    if unsettled:
+        await release_holds(provider, ctx.session_id, confirming, f"{ctx.idempotency_key}:strays")
 
 
 def release_step(provider: ProviderApi) -> Handler:

@@ -159,9 +159,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     )
     # Here, not in the expiry process: this process owns the database the reconciler trusts and the
     # outbox it starts sagas again through; the expiry process reaches the arbiter only over gRPC.
-    reconciler = Reconciler(
-        repository, RedisReconcileBus(redis, keys, schedule), config.reconciler, utc_now
-    )
+    reconciler = Reconciler(repository, RedisReconcileBus(redis, keys, schedule), config.reconciler, utc_now)
     process = SessionsProcess(
         server, database, redis, participant, watcher, relay, notices, stuck_checks, forget_gauges, reconciler
     )

@@ -6,6 +6,9 @@ that has waited past a bound in CONFIRMING or CANCELLING while the bus keeps not
 Starting a saga again is safe: its id is deterministic, so while its start marker survives the bus
 refuses the repeat; once the markers are gone its steps run again under the same idempotency keys,
 and the providers answer each repeat with what they did the first time.
+
+The same sweep releases what a reserve request cut off between its provider hold and its attach
+left behind, once the session is settled for good and the request's record is old enough.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import outbox
 from services.kit.database import Connection
 from services.kit.errors import Conflict
+from services.reservations.attempts import ReserveAttempt, participants_of
 from services.sessions import sagas
 from services.sessions.domain import EXPIRABLE, Session
 from services.sessions.ports import SessionStore
@@ -32,6 +36,7 @@ from services.sessions.reconciliation import (
     REDRIVABLE,
     Redrive,
     Repairs,
+    attempts_to_sweep,
     deadlines_to_restore,
     forgotten,
     overdue,
@@ -59,6 +64,9 @@ class ReconcilerConfig:
 
     interval: timedelta
     saga_after: timedelta
+    # A reserve attempt this old has made every hold it ever will (a provider call gives up within
+    # seconds, and a killed request's hold lands before that): listing now finds them all.
+    attempt_grace: timedelta = timedelta(minutes=2)
 
 
 class ReconcileBus(Protocol):
@@ -81,6 +89,14 @@ class ReconcileBus(Protocol):
     async def remembered(self, sagas: Mapping[str, str]) -> set[str]:
         """Those of `sagas` (saga id -> its session's id) the bus keeps step markers or history of."""
         ...
+
+    async def attempts_started_before(self, cutoff_ms: int) -> list[ReserveAttempt]:
+        """Reserve attempts still recorded that started before `cutoff_ms`."""
+        ...
+
+    async def start_saga(self, slip: pb.RoutingSlip) -> None: ...
+
+    async def forget_attempts(self, attempts: Sequence[ReserveAttempt]) -> None: ...
 
 
 # A saga start written in the caller's transaction (the outbox, in production).
@@ -163,16 +179,44 @@ class Reconciler:
         restarted = 0
         for saga_id, session in lost:
             restarted += await self._restart(saga_id, session, now)
-        repairs = Repairs(deadlines=len(missing), sagas=restarted)
+        repairs = Repairs(deadlines=len(missing), sagas=restarted, strays=await self._sweep_strays(now))
         REPAIRS.labels("deadline").inc(repairs.deadlines)
         REPAIRS.labels("saga").inc(repairs.sagas)
+        REPAIRS.labels("strays").inc(repairs.strays)
         if repairs.any:
             log.warning(
-                "reconciled from the database: %d deadlines re-added, %d sagas started again",
+                "reconciled from the database: %d deadlines re-added, %d sagas started again, "
+                "strays released for %d sessions",
                 repairs.deadlines,
                 repairs.sagas,
+                repairs.strays,
             )
         return repairs
+
+    async def _sweep_strays(self, now: datetime) -> int:
+        """Start a release of the strays of each settled session a reserve attempt was left for.
+
+        The release saga lists the holds after this look, and every attempt taken is older than
+        the grace, so whatever hold it made is listed; only then is its record dropped.
+        """
+        cutoff = now - self._config.attempt_grace
+        left = await self._bus.attempts_started_before(int(cutoff.timestamp() * 1000))
+        if not left:
+            return 0
+        sessions = {s.id: s for s in await self._read(sorted({a.session_id for a in left}))}
+        swept = attempts_to_sweep(left, sessions)
+        for session_id, attempts in swept.items():
+            slip = sagas.stray_release_slip(
+                session_id,
+                sessions.get(session_id),
+                participants_of(attempts),
+                f"strays-{uuid.uuid4().hex}",
+                now,
+            )
+            await self._bus.start_saga(slip)
+            await self._bus.forget_attempts(attempts)
+            log.info("releasing strays of session %s left by %d reserve attempts", session_id, len(attempts))
+        return len(swept)
 
     async def _read(self, session_ids: Sequence[str]) -> list[Session]:
         found: list[Session] = []

@@ -1,13 +1,17 @@
-"""The reconciler's Redis side: its lease, the deadline schedule's members, what the bus keeps of a saga."""
+"""The reconciler's Redis side: its lease, deadlines, what the bus keeps of a saga, reserve attempts left."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
+from travel.saga.v1 import saga_pb2 as pb
 
 from bus.keys import BusKeys
+from bus.publisher import start_saga
 from services.expiry.schedule import DeadlineSchedule
+from services.reservations.attempts import ReserveAttempt
+from services.reservations.attempts_redis import RedisAttemptLog
 
 
 def reconcile_lease_key(namespace: str) -> str:
@@ -21,6 +25,7 @@ class RedisReconcileBus:
         self._keys = keys
         self._schedule = schedule
         self._lease = reconcile_lease_key(keys.namespace)
+        self._attempts = RedisAttemptLog(redis, keys)
 
     async def take_lease(self, token: str, ttl_ms: int) -> bool:
         return bool(await self._redis.set(self._lease, token, nx=True, px=max(ttl_ms, 1)))
@@ -46,3 +51,13 @@ class RedisReconcileBus:
             pipe.exists(*keys)
         counts = await pipe.execute()
         return {saga_id for saga_id, count in zip(sagas, counts, strict=True) if int(count) > 0}
+
+    async def attempts_started_before(self, cutoff_ms: int) -> list[ReserveAttempt]:
+        return await self._attempts.started_before(cutoff_ms)
+
+    async def start_saga(self, slip: pb.RoutingSlip) -> None:
+        # Straight to the bus: a start lost with Redis is lost with the attempt's record too.
+        await start_saga(self._redis, self._keys, slip)
+
+    async def forget_attempts(self, attempts: Sequence[ReserveAttempt]) -> None:
+        await self._attempts.clear(attempts)

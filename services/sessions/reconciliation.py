@@ -2,7 +2,9 @@
 
 The database is the source of truth; Redis may lose data (a restart without persistence, a
 failover that drops the last writes, a flush). A session that can expire needs its deadline in the
-schedule; a session confirming or cancelling needs a saga the bus still knows. Time is passed in.
+schedule; a session confirming or cancelling needs a saga the bus still knows. A settled session
+whose reserve attempt is still recorded needs the holds that attempt may have left released.
+Time is passed in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from services.sessions.domain import EXPIRABLE, Session, State, touch
+from services.reservations.attempts import ReserveAttempt
+from services.sessions.domain import EXPIRABLE, TERMINAL, Session, State, touch
 
 # The step name of the event a re-started saga leaves in the session's own timeline.
 RECONCILE_STEP = "reconcile"
@@ -97,13 +100,32 @@ def redrive_event(now: datetime, saga_id: str, state: State) -> dict[str, Any]:
     }
 
 
+def attempts_to_sweep(
+    attempts: Iterable[ReserveAttempt], sessions: Mapping[str, Session]
+) -> dict[str, list[ReserveAttempt]]:
+    """Session id -> its attempts left behind, for the sessions settled for good (or never opened).
+
+    Such a session takes no attach any more, so every hold under its reference that none of its
+    items points to is a stray. An attempt of a session still moving waits: the session's own
+    sagas may release the stray, and an attach may yet claim the hold.
+    """
+    swept: dict[str, list[ReserveAttempt]] = {}
+    for attempt in attempts:
+        session = sessions.get(attempt.session_id)
+        if session is None or session.state in TERMINAL:
+            swept.setdefault(attempt.session_id, []).append(attempt)
+    return swept
+
+
 @dataclass(frozen=True)
 class Repairs:
     """What one sweep put back."""
 
     deadlines: int = 0
     sagas: int = 0
+    # Sessions whose strays a release saga was started for.
+    strays: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.deadlines or self.sagas)
+        return bool(self.deadlines or self.sagas or self.strays)

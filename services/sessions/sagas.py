@@ -42,7 +42,9 @@ def _flight_args(trip: RoundTrip) -> dict[str, str]:
     return {"outbound_hold_id": trip.outbound.hold_id, "return_hold_id": trip.return_leg.hold_id}
 
 
-def _release_steps(keep: set[str] | None = None) -> list[StepDeclaration]:
+def _release_steps(
+    keep: set[str] | None = None, participants: set[str] | None = None
+) -> list[StepDeclaration]:
     """Release every hold the providers keep for the session, but `keep`; legs first, then the stay.
 
     Releasing by the session's reference, not only its items, also frees a hold whose reserve
@@ -50,8 +52,9 @@ def _release_steps(keep: set[str] | None = None) -> list[StepDeclaration]:
     """
     kept = ",".join(sorted(keep or ()))
     return [
-        _declare(FLIGHTS_RELEASE, RETRIABLE, arguments={"keep": kept}),
-        _declare(HOTEL_RELEASE, RETRIABLE, arguments={"keep": kept}),
+        _declare(term, RETRIABLE, arguments={"keep": kept})
+        for term in (FLIGHTS_RELEASE, HOTEL_RELEASE)
+        if participants is None or term.participant in participants
     ]
 
 
@@ -73,16 +76,17 @@ def _finish_step() -> StepDeclaration:
 
 
 def confirmation_slip(session: Session, now: datetime) -> pb.RoutingSlip:
-    """hotel.confirm -> flights.confirm -> release strays -> sessions.complete; on refusal undo,
-    release, refund, cancel."""
+    """hotel.confirm -> flights.confirm -> sessions.complete; on refusal undo, release, refund, cancel.
+
+    No release step on the way to CONFIRMED: each confirm step first releases its provider's other
+    holds for the session when a reserve attempt of the session is still recorded (one cut off
+    between its hold and its attach), and the reconciler sweeps attempts recorded later.
+    """
     steps = []
     if session.hotel is not None:
         steps.append(_declare(HOTEL_CONFIRM, COMPENSATABLE, HOTEL_CANCEL, _hotel_args(session.hotel)))
     if session.flights is not None:
         steps.append(_declare(FLIGHTS_CONFIRM, COMPENSATABLE, FLIGHTS_CANCEL, _flight_args(session.flights)))
-    # Once every confirm is done there is no way back: anything held for the session that it did
-    # not buy is let go, then the session is CONFIRMED.
-    steps += _release_steps(keep=_item_holds(session))
     steps.append(_declare(SESSIONS_COMPLETE, RETRIABLE))
     # Cancels are idempotent at the providers, so releasing what compensation already undid is harmless.
     after = [*_release_steps(), _refund_step(session.payment_id), _finish_step()]
@@ -120,6 +124,21 @@ def refund_slip(session_id: str, payment_id: str, now: datetime) -> pb.RoutingSl
         session_id=session_id,
         kind=pb.SAGA_KIND_REFUND,
         steps=[_refund_step(payment_id)],
+        now=now,
+    )
+
+
+def stray_release_slip(
+    session_id: str, items: Session | None, participants: set[str], saga_id: str, now: datetime
+) -> pb.RoutingSlip:
+    """A settled session's holds that no item points to are released at `participants`' providers:
+    what a reserve cut off between its hold and its attach left after the session's own sagas ran."""
+    keep = _item_holds(items) if items is not None else set()
+    return build_slip(
+        saga_id=saga_id,
+        session_id=session_id,
+        kind=pb.SAGA_KIND_CANCEL,
+        steps=_release_steps(keep, participants),
         now=now,
     )
 

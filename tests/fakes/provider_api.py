@@ -78,11 +78,13 @@ class FakeProvider:
     async def post_unambiguous(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
         return self._with_retries("POST", path, self._keyed(path, body or {}, idempotency_key), False)
 
-    async def release_hold(self, hold_id: str, key: str) -> None:
+    async def release_hold(self, hold_id: str, key: str) -> bool:
         try:
             await self.post(f"/holds/{hold_id}/cancel", None, idempotency_key=f"{key}:release")
         except (DomainError, TransientError):
-            log.exception("could not release hold %s now; the session's closing saga will", hold_id)
+            log.exception("could not release hold %s now; the session's settlement will", hold_id)
+            return False
+        return True
 
     # What the test arranges or inspects
 

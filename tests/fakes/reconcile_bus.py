@@ -1,8 +1,12 @@
-"""In-memory ReconcileBus: the sweep's lease, the scheduled deadlines and the sagas the bus keeps."""
+"""In-memory ReconcileBus: the sweep's lease, the scheduled deadlines, the sagas the bus keeps, attempts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from travel.saga.v1 import saga_pb2 as pb
+
+from services.reservations.attempts import ReserveAttempt
 
 
 class FakeReconcileBus:
@@ -11,6 +15,8 @@ class FakeReconcileBus:
         self.deadlines: dict[str, int] = {}
         self.claimed: set[str] = set()
         self.sagas: set[str] = set()
+        self.attempts: list[ReserveAttempt] = []
+        self.started: list[pb.RoutingSlip] = []
 
     async def take_lease(self, token: str, ttl_ms: int) -> bool:
         # The lease never runs out by itself here: a test lets it go with `expire_lease`.
@@ -34,3 +40,12 @@ class FakeReconcileBus:
 
     async def remembered(self, sagas: Mapping[str, str]) -> set[str]:
         return {saga_id for saga_id in sagas if saga_id in self.sagas}
+
+    async def attempts_started_before(self, cutoff_ms: int) -> list[ReserveAttempt]:
+        return [attempt for attempt in self.attempts if attempt.started_ms < cutoff_ms]
+
+    async def start_saga(self, slip: pb.RoutingSlip) -> None:
+        self.started.append(slip)
+
+    async def forget_attempts(self, attempts: Sequence[ReserveAttempt]) -> None:
+        self.attempts = [attempt for attempt in self.attempts if attempt not in attempts]

@@ -219,8 +219,8 @@ class ReadTogether:
     async def post_unambiguous(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> Any:
         return await self._provider.post_unambiguous(path, body, idempotency_key)
 
-    async def release_hold(self, hold_id: str, key: str) -> None:
-        await self._provider.release_hold(hold_id, key)
+    async def release_hold(self, hold_id: str, key: str) -> bool:
+        return await self._provider.release_hold(hold_id, key)
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""One reconciliation sweep puts back what Redis lost, from the sessions database (SQLite, PostgreSQL)."""
+"""One reconciliation sweep puts back what Redis lost, and releases strays (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -16,12 +17,13 @@ from bus.outbox import metadata as outbox_metadata
 from services.expiry.schedule import DeadlineSchedule
 from services.kit.database import Database
 from services.kit.db import open_database
+from services.reservations.attempts_redis import RedisAttemptLog
 from services.sessions.arbiter import Arbiter
-from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
+from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
 from services.sessions.reconciler import Reconciler, ReconcilerConfig, outbox_start, owed_slip
 from services.sessions.reconciler_redis import RedisReconcileBus, reconcile_lease_key
 from services.sessions.reconciliation import Repairs
-from services.sessions.repository import SessionRepository, metadata
+from services.sessions.repository import Change, SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
 
 STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))
@@ -172,3 +174,42 @@ async def checked_out(arbiter: Arbiter, customer: str) -> str:
 
 def paid(session_id: str) -> PaymentReport:
     return PaymentReport(f"pay-{session_id}", PaymentOutcome.CAPTURED, STAY.price, session_id)
+
+
+async def test_a_reserve_attempt_left_for_a_settled_session_gets_a_release_of_its_strays(
+    db: Database,
+    redis: Redis,
+    keys: BusKeys,
+    schedule: DeadlineSchedule,
+    repository: SessionRepository,
+    arbiter: Arbiter,
+) -> None:
+    settled = (await arbiter.open("c1")).id
+    await arbiter.customer_cancel(settled, "c1")
+    moving = (await arbiter.open("c2")).id
+    started = datetime.now(UTC) - CONFIG.attempt_grace - timedelta(seconds=1)
+    attempts = RedisAttemptLog(redis, keys, clock=lambda: started.timestamp())
+    left = [await attempts.record(settled, "flights"), await attempts.record(moving, "hotel")]
+    young = await RedisAttemptLog(redis, keys).record(settled, "hotel")
+    # The cancellation saga is the session's own; settle the session as that saga would.
+    cancelling = await repository.get(settled)
+    assert cancelling is not None
+    await repository.transition(
+        settled,
+        lambda found: (
+            Change(
+                replace(cancelling, state=State.CANCELLED, version=cancelling.version + 1), cancelling.version
+            ),
+            None,
+        ),
+    )
+
+    repairs = await reconciler(repository, redis, keys, schedule).sweep()
+
+    assert repairs is not None and repairs.strays == 1
+    entries = await redis.xrange(keys.stream(keys.partition_of(settled), "flights"))
+    [(saga_id, step)] = [(fields["saga_id"], fields["step"]) for _, fields in entries]
+    assert saga_id.startswith("strays-") and step == "flights.release"
+    # The session still open may attach its hold yet; the young attempt may not have made it yet.
+    remaining = await attempts.started_before(int(datetime.now(UTC).timestamp() * 1000) + 1)
+    assert {a.field for a in remaining} == {left[1].field, young.field}

@@ -18,6 +18,7 @@ from services.flights.saga_steps import flight_handlers
 from services.hotel.saga_steps import hotel_handlers
 from services.kit.errors import DependencyUnavailable
 from services.provider_client.client import ProviderClient, RetryBudget, for_saga_steps, provider_session
+from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
 from tests.support.gateway import serve_gateway
 
@@ -55,7 +56,8 @@ async def test_a_saga_step_calls_the_provider_once_per_attempt() -> None:
 
 
 def test_every_booking_step_declares_its_retry_policy() -> None:
-    handlers = {**hotel_handlers(FakeProvider()), **flight_handlers(FakeProvider())}
+    attempts = FakeAttemptLog()
+    handlers = {**hotel_handlers(FakeProvider(), attempts), **flight_handlers(FakeProvider(), attempts)}
     declared = {name: step.retries for name, step in handlers.items() if isinstance(step, Step)}
     assert declared.keys() == handlers.keys()
     confirms = {name for name in handlers if name.endswith(".confirm")}

@@ -1,4 +1,4 @@
-"""Hold confirm and cancel steps: an ambiguous failure is settled by reading the hold, never a blind retry."""
+"""Hold steps: an ambiguous failure is settled by reading the hold; strays are listed only when left."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus.context import StepContext
 from bus.errors import BusinessRefusal, TransientFailure
+from services.flights.saga_steps import flight_handlers
+from services.hotel.saga_steps import hotel_handlers
 from services.kit.errors import DependencyUnavailable
 from services.provider_client.client import AmbiguousFailure
 from services.reservations.hold_steps import cancel_hold, confirm_hold, release_holds, release_step
+from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
+from tests.unit.reservations.test_refused_attach_release import BACK, OUT
 
 LOST = AmbiguousFailure("the answer was lost")
 DOWN = DependencyUnavailable("provider unreachable")
@@ -145,3 +149,70 @@ async def test_the_release_step_reads_the_holds_to_keep_from_its_arguments() -> 
     )
     await release_step(provider)(context)
     assert (status(provider, kept), status(provider, stray)) == ("HELD", "CANCELLED")
+
+
+def confirm_context(session_id: str, step: str, arguments: dict[str, str]) -> StepContext:
+    return StepContext(
+        saga_id=f"confirm-{session_id}",
+        session_id=session_id,
+        step=step,
+        participant=step.partition(".")[0],
+        saga_kind=pb.SAGA_KIND_CONFIRM,
+        phase=pb.SLIP_PHASE_FORWARD,
+        arguments=arguments,
+        undo_log=[],
+        idempotency_key=f"confirm-{session_id}:0:{step}",
+        attempt=0,
+        published_at=0.0,
+        entry_id="1-0",
+    )
+
+
+def listings(provider: FakeProvider) -> int:
+    return provider.calls.count(("GET", "/holds"))
+
+
+async def test_a_confirm_with_no_reserve_attempt_left_lists_nothing() -> None:
+    provider, attempts = FakeProvider(), FakeAttemptLog()
+    booked, other = await held(provider, "session-3"), await held(provider, "session-3")
+    confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    await confirm(confirm_context("session-3", "hotel.confirm", {"hold_id": booked}))
+    assert listings(provider) == 0
+    # A hold no attempt was left for is one its reserve released or attached: not this step's.
+    assert (status(provider, booked), status(provider, other)) == ("CONFIRMED", "HELD")
+
+
+async def test_a_confirm_releases_the_strays_of_an_attempt_left_recorded() -> None:
+    provider, attempts = FakeProvider(), FakeAttemptLog()
+    booked, stray = await held(provider, "session-4"), await held(provider, "session-4")
+    await attempts.record("session-4", "hotel")
+    await attempts.record("session-4", "flights")
+    confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    await confirm(confirm_context("session-4", "hotel.confirm", {"hold_id": booked}))
+    assert listings(provider) == 1
+    assert (status(provider, booked), status(provider, stray)) == ("CONFIRMED", "CANCELLED")
+
+
+async def test_a_flights_confirm_keeps_both_legs_and_releases_the_rest_when_an_attempt_is_left() -> None:
+    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
+    attempts = FakeAttemptLog()
+    legs = []
+    for flight in (OUT, BACK, OUT):
+        body = {"flightId": flight["id"], "passengers": 1, "reference": "session-5"}
+        legs.append((await provider.post("/holds", body, idempotency_key=uuid.uuid4().hex))["id"])
+    await attempts.record("session-5", "flights")
+    confirm = flight_handlers(provider, attempts)["flights.confirm"]
+    arguments = {"outbound_hold_id": legs[0], "return_hold_id": legs[1]}
+    await confirm(confirm_context("session-5", "flights.confirm", arguments))
+    assert [status(provider, leg) for leg in legs] == ["CONFIRMED", "CONFIRMED", "CANCELLED"]
+
+
+async def test_a_confirm_that_cannot_list_the_strays_is_retried_and_confirms_nothing_yet() -> None:
+    provider, attempts = FakeProvider(), FakeAttemptLog()
+    booked = await held(provider, "session-6")
+    await attempts.record("session-6", "hotel")
+    provider.go_down_for("GET", "/holds")
+    confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    with pytest.raises(TransientFailure):
+        await confirm(confirm_context("session-6", "hotel.confirm", {"hold_id": booked}))
+    assert status(provider, booked) == "HELD"

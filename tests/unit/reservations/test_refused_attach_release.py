@@ -10,8 +10,9 @@ import pytest
 
 from services.flights.reservations import FlightReservations
 from services.hotel.reservations import HotelReservations
-from services.kit.errors import Conflict, DependencyUnavailable, FailedPrecondition
+from services.kit.errors import Conflict, DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
 from services.provider_client.client import ProviderRefusal
+from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
 from tests.fakes.session_arbiter import FakeSessionArbiter
 
@@ -43,8 +44,9 @@ class World:
         back = BACK | {"seats": return_seats}
         self.provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: back}, attempts=2)
         self.arbiter = FakeSessionArbiter(now=NOW)
-        self.hotel = HotelReservations(self.provider, self.arbiter, lambda: NOW.date())
-        self.flights = FlightReservations(self.provider, self.arbiter, lambda: NOW)
+        self.attempts = FakeAttemptLog()
+        self.hotel = HotelReservations(self.provider, self.arbiter, self.attempts, lambda: NOW.date())
+        self.flights = FlightReservations(self.provider, self.arbiter, self.attempts, lambda: NOW)
         self.customer = uuid.uuid4().hex
 
     async def session(self) -> str:
@@ -73,6 +75,9 @@ async def test_a_stay_the_session_refuses_is_released(refusal: Exception) -> Non
     assert world.statuses() == ["CANCELLED"]
     [hold_id] = world.provider.holds
     assert ("POST", f"/holds/{hold_id}/cancel") in world.provider.calls
+    # Released for sure: nothing is left for the session's settlement to find.
+    assert [a.participant for a in world.attempts.recorded] == ["hotel"]
+    assert world.attempts.open == []
 
 
 async def test_an_attached_stay_keeps_its_hold() -> None:
@@ -80,6 +85,50 @@ async def test_an_attached_stay_keeps_its_hold() -> None:
     session = await world.reserve_stay(await world.session())
     assert world.statuses() == ["HELD"]
     assert [item.hotel.hold_id for item in session.items] == list(world.provider.holds)
+    # The arbiter is asked once, to attach; the attempt recorded before the hold is settled after.
+    assert world.arbiter.calls == ["attach"]
+    assert len(world.attempts.recorded) == 1
+    assert world.attempts.open == []
+
+
+async def test_an_attached_trip_settles_its_one_attempt_for_both_legs() -> None:
+    world = World()
+    await world.reserve_trip(await world.session())
+    assert world.statuses() == ["HELD", "HELD"]
+    assert world.arbiter.calls == ["attach"]
+    assert [a.participant for a in world.attempts.recorded] == ["flights"]
+    assert world.attempts.open == []
+
+
+@pytest.mark.parametrize("kind", ["stay", "trip"])
+async def test_someone_elses_session_is_not_found_and_its_holds_are_released(kind: str) -> None:
+    world = World()
+    session_id = await world.arbiter.open_session(uuid.uuid4().hex)
+    with pytest.raises(NotFound):
+        await (world.reserve_stay(session_id) if kind == "stay" else world.reserve_trip(session_id))
+    assert set(world.statuses()) == {"CANCELLED"}
+    assert world.attempts.open == []
+    stored = await world.arbiter.store.get(session_id)
+    assert stored is not None and (stored.hotel, stored.flights, stored.version) == (None, None, 0)
+
+
+async def test_a_session_no_longer_open_is_refused_as_such_and_holds_nothing() -> None:
+    world = World()
+    session_id = await world.session()
+    await world.arbiter.arbiter.customer_cancel(session_id, world.customer)
+    with pytest.raises(FailedPrecondition, match="not OPEN"):
+        await world.reserve_stay(session_id)
+    assert world.statuses() == ["CANCELLED"]
+    assert world.attempts.open == []
+
+
+async def test_bad_input_is_refused_before_any_hold_or_record_whoever_owns_the_session() -> None:
+    world = World()
+    session_id = await world.arbiter.open_session(uuid.uuid4().hex)
+    with pytest.raises(InvalidArgument, match="hotelId"):
+        await world.hotel.reserve(world.customer, session_id, "HTL-NOWHERE-01", CHECK_IN, CHECK_OUT, 2)
+    assert world.provider.holds == {}
+    assert world.attempts.recorded == []
 
 
 async def test_both_legs_are_released_when_the_session_refuses_the_trip() -> None:
@@ -89,6 +138,7 @@ async def test_both_legs_are_released_when_the_session_refuses_the_trip() -> Non
     with pytest.raises(Conflict):
         await world.reserve_trip(session_id)
     assert world.statuses() == ["CANCELLED", "CANCELLED"]
+    assert world.attempts.open == []
 
 
 async def test_the_outbound_leg_is_released_when_the_return_cannot_be_held() -> None:
@@ -98,6 +148,8 @@ async def test_the_outbound_leg_is_released_when_the_return_cannot_be_held() -> 
         await world.reserve_trip(session_id)
     assert world.statuses() == ["CANCELLED"]
     assert "attach" not in world.arbiter.calls
+    # The return leg was refused under its key, so it was never held: nothing is left to find.
+    assert world.attempts.open == []
 
 
 async def test_a_release_that_fails_now_leaves_the_hold_to_the_closing_saga() -> None:
@@ -108,3 +160,14 @@ async def test_a_release_that_fails_now_leaves_the_hold_to_the_closing_saga() ->
     with pytest.raises(FailedPrecondition, match="deadline"):
         await world.reserve_stay(session_id)
     assert world.statuses() == ["HELD"]
+    # The attempt stays recorded: the session's settlement lists its holds and releases this one.
+    assert [(a.session_id, a.participant) for a in world.attempts.open] == [(session_id, "hotel")]
+
+
+async def test_a_hold_request_that_failed_without_a_refusal_leaves_its_attempt_recorded() -> None:
+    world = World()
+    session_id = await world.session()
+    world.provider.go_down_for("POST", "/holds")
+    with pytest.raises(DependencyUnavailable):
+        await world.reserve_trip(session_id)
+    assert [(a.session_id, a.participant) for a in world.attempts.open] == [(session_id, "flights")]

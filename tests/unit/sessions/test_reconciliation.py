@@ -1,4 +1,4 @@
-"""The reconciler's decisions (deadlines to re-add, sagas to start again) and its sweep on fakes."""
+"""The reconciler's decisions (deadlines, sagas, strays to release) and its sweep on fakes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from travel.saga.v1 import saga_pb2 as pb
 
 from services.kit.database import Connection
+from services.reservations.attempts import ReserveAttempt
 from services.sessions import reconciliation
 from services.sessions.domain import HotelStay, Money, Reason, Session, State
 from services.sessions.reconciler import Reconciler, ReconcilerConfig
@@ -210,3 +211,53 @@ async def test_a_claimed_deadline_counts_as_scheduled() -> None:
     bus.claimed.add("open")
     assert await reconciler(store, bus, Clock(T0), Starts()).sweep() == reconciliation.Repairs()
     assert bus.deadlines == {}
+
+
+# --- reserve attempts left behind
+
+GRACE = timedelta(minutes=2)
+
+
+def attempt(session_id: str, participant: str, started: datetime) -> ReserveAttempt:
+    return ReserveAttempt(session_id, participant, f"{session_id}-{participant}", ms(started))
+
+
+def test_only_attempts_of_settled_or_unknown_sessions_are_swept() -> None:
+    sessions = {
+        "done": session("done", State.CONFIRMED),
+        "expired": session("expired", State.EXPIRED),
+        "open": session("open", State.OPEN),
+        "confirming": session("confirming", State.CONFIRMING),
+        "stuck": session("stuck", State.NEEDS_ATTENTION),
+    }
+    left = [attempt(sid, "hotel", T0) for sid in [*sessions, "never-opened"]]
+    left.append(attempt("done", "flights", T0))
+    swept = reconciliation.attempts_to_sweep(left, sessions)
+    assert sorted(swept) == ["done", "expired", "never-opened"]
+    assert [a.participant for a in swept["done"]] == ["hotel", "flights"]
+
+
+async def test_a_sweep_releases_the_strays_of_settled_sessions_once_their_attempts_are_old() -> None:
+    store = await stored(session("done", State.CONFIRMED), session("open", State.OPEN))
+    bus = FakeReconcileBus()
+    bus.claimed.add("open")
+    old, young = T0 - GRACE - timedelta(seconds=1), T0 - GRACE + timedelta(seconds=1)
+    bus.attempts = [
+        attempt("done", "flights", old),
+        attempt("open", "hotel", old),
+        attempt("gone", "hotel", old),
+        attempt("young", "hotel", young),
+    ]
+
+    repairs = await reconciler(store, bus, Clock(T0), Starts()).sweep()
+
+    assert repairs == reconciliation.Repairs(strays=2)
+    releases = {slip.session_id: slip for slip in bus.started}
+    assert sorted(releases) == ["done", "gone"]
+    done = releases["done"]
+    # Only the participant the attempt was left at lists its holds, keeping what the session bought.
+    assert [(s.name, s.arguments["keep"]) for s in done.itinerary] == [("flights.release", "h1")]
+    assert [(s.name, s.arguments["keep"]) for s in releases["gone"].itinerary] == [("hotel.release", "")]
+    assert done.saga_id.startswith("strays-") and done.saga_id != releases["gone"].saga_id
+    # A session still open may yet attach the hold; an attempt too young may not have made it yet.
+    assert sorted(a.session_id for a in bus.attempts) == ["open", "young"]

@@ -27,17 +27,21 @@ def test_a_confirmed_booking_costs_the_hops_the_scaling_model_counts() -> None:
     assert len(sagas.confirmation_slip(paid_session(), T0).itinerary) == CONFIRM_SAGA_HOPS
 
 
-def test_confirmation_confirms_releases_strays_then_completes() -> None:
+def test_confirmation_confirms_then_completes_without_a_release_hop() -> None:
     slip = sagas.confirmation_slip(paid_session(), T0)
-    assert [s.name for s in slip.itinerary] == [
-        "hotel.confirm",
-        "flights.confirm",
-        "flights.release",
-        "hotel.release",
-        "sessions.complete",
-    ]
-    assert slip.itinerary[2].arguments["keep"] == "f1,f2,h1"
-    assert slip.itinerary[3].arguments["keep"] == "f1,f2,h1"
+    assert [s.name for s in slip.itinerary] == ["hotel.confirm", "flights.confirm", "sessions.complete"]
+    assert slip.itinerary[0].arguments["hold_id"] == "h1"
+    assert slip.itinerary[1].arguments["outbound_hold_id"] == "f1"
+
+
+def test_a_stray_release_keeps_the_settled_sessions_items_at_the_participants_named() -> None:
+    slip = sagas.stray_release_slip("s1", paid_session(), {"hotel"}, "strays-1", T0)
+    assert [s.name for s in slip.itinerary] == ["hotel.release"]
+    assert slip.itinerary[0].arguments["keep"] == "f1,f2,h1"
+    both = sagas.stray_release_slip("s9", None, {"hotel", "flights"}, "strays-2", T0)
+    assert [s.name for s in both.itinerary] == ["flights.release", "hotel.release"]
+    assert both.itinerary[0].arguments["keep"] == ""
+    assert (both.saga_id, both.session_id) == ("strays-2", "s9")
 
 
 def test_refused_flight_undoes_hotel_releases_everything_and_refunds() -> None:
