@@ -20,7 +20,7 @@ from bus.keys import BusKeys
 from operations.invariants import SessionRecords, unattached_live_holds
 from services.hotel.reservations import HotelReservations
 from services.hotel.saga_steps import hotel_handlers
-from services.provider_client.client import ProviderClient
+from services.provider_client.client import ProviderClient, provider_session
 from services.reservations.attempts_redis import RedisAttemptLog
 from services.sessions import domain, sagas
 from tests.fakes.session_arbiter import FakeSessionArbiter
@@ -45,7 +45,7 @@ class CutOffArbiter(FakeSessionArbiter):
 @pytest.fixture
 async def hotel_api(start_provider: StartProvider) -> AsyncIterator[tuple[ProviderClient, httpx.AsyncClient]]:
     provider = start_provider("hotel")
-    async with httpx.AsyncClient(timeout=30) as http, provider.client() as direct:
+    async with provider_session(30) as http, provider.client() as direct:
         yield ProviderClient(http, provider.url, name="hotel"), direct
 
 
