@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.types import Options
 
 from services.kit.errors import Unauthenticated
 from services.kit.secret_files import SecretLayout
@@ -184,7 +185,7 @@ class TokenVerifier:
                 token,
                 audience=(AUDIENCE, SERVICE_AUDIENCE),
                 leeway=self._leeway,
-                options={**_CLAIM_CHECKS, "require": REQUIRED_CLAIMS},
+                options=_DECODE_OPTIONS,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("access token expired") from None
@@ -193,9 +194,9 @@ class TokenVerifier:
         return decoded["header"], decoded["payload"], decoded["signature"]
 
 
-# The signature is checked by hand against the issuer's key once the claims are read; every other
-# check pyjwt would make with a key is kept on.
-_CLAIM_CHECKS: dict[str, bool] = {
+# The signature is checked apart, with the key the issuer picks; every other check pyjwt would make
+# with a key is kept on (the issuer itself is checked as it picks the key).
+_DECODE_OPTIONS: Options = {
     "verify_signature": False,
     "verify_exp": True,
     "verify_nbf": True,
@@ -204,6 +205,7 @@ _CLAIM_CHECKS: dict[str, bool] = {
     "verify_iss": False,
     "verify_sub": True,
     "verify_jti": True,
+    "require": REQUIRED_CLAIMS,
 }
 
 
