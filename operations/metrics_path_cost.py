@@ -2,8 +2,8 @@
 
 An HTTP request through the timing middleware against the bare ASGI app, a gRPC call through the
 served-call interceptor (which also times it; no caller check, a plain request) against the bare
-handler, and the bus's counting
-after a commit, for a step and for a saga's last step. Each figure is CPU per call in one process.
+handler, and the bus's counting after a commit, for a step and for a saga's last step. Each figure
+is CPU per call in one process.
 """
 
 from __future__ import annotations
