@@ -1,8 +1,9 @@
 """`python -m operations.metrics_path_cost`: CPU a served call spends in the code that times it.
 
 An HTTP request through the timing middleware against the bare ASGI app, a gRPC call through the
-error-mapping interceptor (which also times it) against the bare handler, and the bus's counting
-after a commit, for a step and for a saga's last step. Each figure is CPU per call in one process.
+served-call interceptor (which also times it; no caller check, a plain request) against the bare
+handler, and the bus's counting after a commit, for a step and for a saga's last step. Each figure
+is CPU per call in one process.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from bus.commit_metrics import count_commits
 from bus.history import HistoryEvent
 from bus.outcomes import Commit, SagaEnd
 from operations.counting_cost import cpu_ns_per_call
-from services.kit.grpc_status import ErrorMappingInterceptor
 from services.kit.http_metrics import CountedRequests
+from services.kit.served_calls import ServedCallInterceptor
 
 _ROUTE = Route("/bench/{id}", lambda request: None)
 
@@ -48,6 +49,9 @@ class _Context:
     def code(self) -> None:
         return None
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
 
 def _async_ns_per_call(call: Callable[[], Awaitable[Any]], calls: int = 50_000) -> float:
     async def run() -> None:
@@ -63,13 +67,13 @@ def path_costs() -> dict[str, float]:
     """CPU nanoseconds each instrumented path adds to a call."""
     scope = {"type": "http", "method": "GET", "path": "/bench/1"}
     timed = CountedRequests(_app)
-    interceptor, context = ErrorMappingInterceptor(), _Context()
+    interceptor, context = ServedCallInterceptor(), _Context()
     step = [Commit([], [], HistoryEvent.COMPLETED)]
     last = [Commit([], [], HistoryEvent.COMPLETED, finished=SagaEnd("confirm", "completed", time.time()))]
     return {
         "http request, timing middleware": _async_ns_per_call(lambda: timed(dict(scope), _receive, _send))
         - _async_ns_per_call(lambda: _app(dict(scope), _receive, _send)),
-        "grpc call, error mapping and timing": _async_ns_per_call(
+        "grpc call, served-call interceptor": _async_ns_per_call(
             lambda: interceptor.intercept(_handler, 1, context, "/travel.bench.v1.Bench/Call")
         )
         - _async_ns_per_call(lambda: _handler(1, context)),

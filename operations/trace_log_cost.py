@@ -2,8 +2,9 @@
 to a served gRPC call, with no exporter and with one.
 
 No Redis, no network. A step runs the consumer's step path (context, handler, commit built) on a
-no-op handler; a call runs the gRPC servers' call-context interceptor around a no-op method. Each
-prints CPU microseconds per step or call; the first line of each is the path without that code.
+no-op handler; a call runs the gRPC servers' served-call interceptor (no caller check) around a
+no-op method. Each prints CPU microseconds per step or call; the first line of each is the path
+without that code.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from bus.context import StepContext
 from bus.entries import Delivery
 from bus.partition_consumer import PartitionConsumer
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, current_step, idempotency_key
-from services.kit.call_context import CallContextInterceptor
 from services.kit.log_format import LogSettings, log_handler
+from services.kit.served_calls import ServedCallInterceptor
 
 STEPS = int(os.environ.get("TRACE_LOG_COST_STEPS", "20000"))
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -107,7 +108,7 @@ async def _method(request: object, context: object) -> str:
 
 async def _per_call_us(metadata: tuple[tuple[str, str], ...], *, bare: bool = False) -> float:
     interceptor, served, request, name = (
-        CallContextInterceptor(),
+        ServedCallInterceptor(),
         _Served(metadata),
         _Request(),
         "/b.v1.B/Call",
@@ -123,7 +124,7 @@ async def _per_call_us(metadata: tuple[tuple[str, str], ...], *, bare: bool = Fa
 
 async def calls() -> None:
     print(f"CPU per served gRPC call, {STEPS} calls each, no-op method")
-    _log_to("services.kit.call_context", None)
+    _log_to("services.kit.served_calls", None)
     base = await _per_call_us((), bare=True)
     ids = (("x-request-id", "3b4a0aae18804d09bf46a1ba6e45091c"),)
     cases = [
@@ -134,15 +135,15 @@ async def calls() -> None:
             await _per_call_us((*ids, ("traceparent", TRACEPARENT))),
         ),
     ]
-    _log_to("services.kit.call_context", LogSettings("text"))
+    _log_to("services.kit.served_calls", LogSettings("text"))
     cases.append(
         ("no exporter, traceparent, a text line", await _per_call_us((*ids, ("traceparent", TRACEPARENT))))
     )
-    _log_to("services.kit.call_context", LogSettings("json"))
+    _log_to("services.kit.served_calls", LogSettings("json"))
     cases.append(
         ("no exporter, traceparent, a JSON line", await _per_call_us((*ids, ("traceparent", TRACEPARENT))))
     )
-    _log_to("services.kit.call_context", None)
+    _log_to("services.kit.served_calls", None)
     for name, cost in cases:
         print(f"{name:48s}: {cost:7.1f} us  (+{cost - base:5.1f})")
 

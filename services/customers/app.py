@@ -16,7 +16,7 @@ from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository, metadata
 from services.customers.servicer import ADMIN_METHODS, PUBLIC_METHODS, SERVICE_NAME, CustomersServicer
 from services.kit.access_policy import AccessPolicy
-from services.kit.auth import AuthInterceptor
+from services.kit.auth import CallerCheck
 from services.kit.bus_runtime import connect_redis
 from services.kit.database import Database
 from services.kit.db import open_database
@@ -63,12 +63,9 @@ async def start(config: CustomersConfig) -> CustomersProcess:
         [served],
         port=config.port,
         host=config.host,
-        interceptors=[
-            AuthInterceptor(
-                verifier,
-                AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS, admin=ADMIN_METHODS),
-            )
-        ],
+        caller_check=CallerCheck(
+            verifier, AccessPolicy.of(SERVICE_NAME, public=PUBLIC_METHODS, admin=ADMIN_METHODS)
+        ),
         tls=config.tls,
     )
     return CustomersProcess(server=running, database=database, redis=redis, hashing=hashing)

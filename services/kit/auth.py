@@ -1,17 +1,14 @@
-"""Bearer-token authentication for gRPC servers: verify once, hand the caller to the handler."""
+"""Bearer-token authentication for gRPC servers: verify the caller, check its access, name it to handlers."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
-
-from grpc_interceptor.server import AsyncServerInterceptor
 
 from services.kit.access_policy import Access
 from services.kit.errors import PermissionDenied, Unauthenticated
-from services.kit.grpc_status import to_rpc_status
 from services.kit.tokens import Caller, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -42,39 +39,41 @@ def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
     return None
 
 
-class AuthInterceptor(AsyncServerInterceptor):
-    """Verifies the caller's token, then lets the call through only if the access policy allows it."""
+def bind_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
+    """Make `caller` the current caller until the token is given to `unbind_caller`."""
+    return _current_caller.set(caller)
+
+
+def unbind_caller(token: contextvars.Token[Caller | None]) -> None:
+    _current_caller.reset(token)
+
+
+class CallerCheck:
+    """Verifies the caller's token, then admits the call only if the access policy allows it."""
 
     def __init__(self, verifier: TokenVerifier, policy: Access) -> None:
         self._verifier = verifier
         self._policy = policy
 
-    async def intercept(
-        self, method: Callable[..., Any], request_or_iterator: Any, context: Any, method_name: str
-    ) -> Any:
+    def admit(self, method_name: str, metadata: Iterable[tuple[str, Any]] | None) -> Caller | None:
+        """The verified caller (None when anonymous); Unauthenticated or PermissionDenied if refused.
+
+        A public method takes a caller whose token fails as anonymous rather than refusing it.
+        """
         always_public = method_name.startswith(ALWAYS_PUBLIC_PREFIXES)
         is_public = always_public or self._policy.is_public(method_name)
-        token = bearer_token(context.invocation_metadata())
+        token = bearer_token(metadata)
         caller: Caller | None = None
         if token is not None:
             try:
                 caller = self._verifier.verify(token)
-            except Unauthenticated as error:
+            except Unauthenticated:
                 if not is_public:
-                    await context.abort_with_status(to_rpc_status(error))
+                    raise
         if not always_public:
             try:
                 self._policy.check(method_name, caller)
             except PermissionDenied as error:
                 log.warning("denied: %s", error.message)
-                await context.abort_with_status(to_rpc_status(error))
-            except Unauthenticated as error:
-                await context.abort_with_status(to_rpc_status(error))
-        reset = _current_caller.set(caller)
-        try:
-            response = method(request_or_iterator, context)
-            if hasattr(response, "__aiter__"):
-                return response
-            return await response
-        finally:
-            _current_caller.reset(reset)
+                raise
+        return caller

@@ -30,6 +30,10 @@ class InvalidArgument(DomainError):
         super().__init__(message or f"invalid request: {summary}")
 
 
+class FieldRulesBroken(InvalidArgument):
+    """The request breaks the field rules its proto declares: a breach of the published contract."""
+
+
 class NotFound(DomainError):
     """The resource does not exist, or the caller may not know that it does."""
 

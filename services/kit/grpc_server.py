@@ -1,4 +1,4 @@
-"""One gRPC server bootstrap: error mapping, auth, health, reflection and graceful shutdown."""
+"""One gRPC server bootstrap: the served-call interceptor, health, reflection and graceful shutdown."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.kit.call_context import CallContextInterceptor
-from services.kit.grpc_status import ErrorMappingInterceptor
+from services.kit.auth import CallerCheck
 from services.kit.grpc_tls import GrpcTls
-from services.kit.rules_interceptor import FieldRulesInterceptor
+from services.kit.served_calls import ServedCallInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +46,15 @@ async def start_server(
     services: Sequence[ServedService],
     port: int,
     host: str = "127.0.0.1",
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    caller_check: CallerCheck | None = None,
     tls: GrpcTls | None = None,
 ) -> RunningServer:
-    """Start serving, over TLS when `tls` is given, else plaintext; port 0 picks a free one (tests)."""
+    """Start serving, over TLS when `tls` is given, else plaintext; port 0 picks a free one (tests).
+
+    Every call is admitted by `caller_check`; without one every caller is anonymous.
+    """
     server = grpc.aio.server(
-        # Field rules run after authentication: an anonymous caller hears 401, not what it got wrong.
-        # The call's ids are bound first, so every line logged while serving it carries them.
-        interceptors=[
-            CallContextInterceptor(),
-            ErrorMappingInterceptor(),
-            *interceptors,
-            FieldRulesInterceptor(),
-        ],
+        interceptors=[ServedCallInterceptor(caller_check)],
         options=[("grpc.so_reuseport", 0)],
     )
     for service in services:

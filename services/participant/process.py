@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from bus.context import Handler
 from services.kit.access_policy import AccessPolicy
-from services.kit.auth import AuthInterceptor
+from services.kit.auth import CallerCheck
 from services.kit.bus_runtime import RunningParticipant, connect_redis
 from services.kit.channels import peer_channel
 from services.kit.grpc_server import RunningServer, ServedService, start_server
@@ -74,9 +74,7 @@ async def start_participant_process(
         [built.served],
         port=config.port,
         host=config.host,
-        interceptors=[
-            AuthInterceptor(TokenVerifier(config.customer_token_key, config.trusted), built.access)
-        ],
+        caller_check=CallerCheck(TokenVerifier(config.customer_token_key, config.trusted), built.access),
         tls=config.tls,
     )
     participant = RunningParticipant(redis, config.bus, service, built.handlers)

@@ -20,7 +20,7 @@ from services.expiry.ports import DeadlineScheduler
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
 from services.kit.access_policy import ServerAccess
-from services.kit.auth import AuthInterceptor
+from services.kit.auth import CallerCheck
 from services.kit.bus_runtime import RunningParticipant, connect_redis
 from services.kit.database import Database
 from services.kit.db import open_database
@@ -143,12 +143,10 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         ],
         port=config.port,
         host=config.host,
-        interceptors=[
-            AuthInterceptor(
-                TokenVerifier(config.customer_token_key, config.trusted),
-                ServerAccess((ACCESS, OPERATIONS_ACCESS)),
-            )
-        ],
+        caller_check=CallerCheck(
+            TokenVerifier(config.customer_token_key, config.trusted),
+            ServerAccess((ACCESS, OPERATIONS_ACCESS)),
+        ),
         tls=config.tls,
     )
     participant = RunningParticipant(redis, config.bus, "sessions", session_handlers(arbiter))

@@ -16,8 +16,8 @@ from bus.commit_metrics import count_commits
 from bus.history import HistoryEvent
 from bus.outcomes import Commit, SagaEnd
 from services.kit import errors
-from services.kit.grpc_status import ErrorMappingInterceptor
 from services.kit.http_metrics import CountedRequests
+from services.kit.served_calls import ServedCallInterceptor
 
 
 def value(name: str, **labels: str) -> float:
@@ -35,6 +35,9 @@ class Context:
     def code(self) -> grpc.StatusCode:
         return grpc.StatusCode.PERMISSION_DENIED
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
 
 async def test_a_refused_rpc_is_timed_under_the_code_it_answered() -> None:
     method = f"/travel.test.v1.T/{uuid.uuid4().hex[:8]}"
@@ -46,8 +49,8 @@ async def test_a_refused_rpc_is_timed_under_the_code_it_answered() -> None:
         return request
 
     with pytest.raises(grpc.aio.AbortError):
-        await ErrorMappingInterceptor().intercept(missing, None, Context(), method)
-    assert await ErrorMappingInterceptor().intercept(answered, 1, Context(), method) == 1
+        await ServedCallInterceptor().intercept(missing, None, Context(), method)
+    assert await ServedCallInterceptor().intercept(answered, 1, Context(), method) == 1
     name = "travel_grpc_server_handling_seconds_count"
     assert value(name, method=method, code="NOT_FOUND") == 1
     assert value(name, method=method, code="OK") == 1
@@ -60,7 +63,7 @@ async def test_an_rpc_its_handler_aborted_is_timed_under_the_context_code() -> N
         raise grpc.aio.AbortError()
 
     with pytest.raises(grpc.aio.AbortError):
-        await ErrorMappingInterceptor().intercept(denied, None, Context(), method)
+        await ServedCallInterceptor().intercept(denied, None, Context(), method)
     assert value("travel_grpc_server_handling_seconds_count", method=method, code="PERMISSION_DENIED") == 1
 
 

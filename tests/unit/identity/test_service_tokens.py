@@ -60,7 +60,9 @@ def test_a_service_token_proves_its_service(verifier: TokenVerifier, data_dir: P
 def test_a_key_made_after_the_verifier_started_is_found(verifier: TokenVerifier, data_dir: Path) -> None:
     # Development start order: the verifier exists before the caller ever made its key.
     with pytest.raises(Unauthenticated, match="not trusted"):
-        verifier.verify(forged(new_private_pem(), iss=service_issuer("expiry"), sub="service:expiry"))
+        verifier.verify(
+            forged(new_private_pem(), iss=service_issuer("expiry"), sub="service:expiry", scope="service")
+        )
     credentials = ServiceCredentials("expiry", dev_service_key(data_dir, "expiry"), Clock(NOW))
     assert verifier.verify(token_of(credentials)).service == "expiry"
 
