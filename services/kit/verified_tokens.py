@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from cachetools import TLRUCache
+
 Verified = TypeVar("Verified")
+
+
+def _expiry(_token: str, entry: tuple[object, float], _now: float) -> float:
+    return entry[1]
 
 
 class VerifiedTokens(Generic[Verified]):
@@ -19,29 +24,17 @@ class VerifiedTokens(Generic[Verified]):
     def __init__(self, capacity: int, clock: Callable[[], float]) -> None:
         if capacity < 1:
             raise ValueError("a token cache holds at least one token")
-        self._capacity = capacity
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[Verified, float]] = OrderedDict()
+        self._entries: TLRUCache[str, tuple[Verified, float]] = TLRUCache(
+            maxsize=capacity, ttu=_expiry, timer=clock
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, token: str) -> Verified | None:
         entry = self._entries.get(token)
-        if entry is None:
-            return None
-        verified, expires_at = entry
-        if self._clock() >= expires_at:
-            del self._entries[token]
-            return None
-        self._entries.move_to_end(token)
-        return verified
+        return None if entry is None else entry[0]
 
     def put(self, token: str, verified: Verified, expires_at: float) -> None:
         """Keep `verified` for `token` until `expires_at` (seconds since the epoch), if still ahead."""
-        if self._clock() >= expires_at:
-            return
         self._entries[token] = (verified, expires_at)
-        self._entries.move_to_end(token)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
