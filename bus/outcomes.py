@@ -15,6 +15,7 @@ from bus.entries import KIND_LABELS, Delivery, entry_fields, phase_label
 from bus.errors import FailureKind, StepFailure
 from bus.history import HistoryEvent, history_fields, next_step_detail
 from bus.keys import BusKeys
+from bus.session_notices import READ_AGAIN, history_events, notice_body
 from bus.settings import ConsumerSettings
 from bus.slip import (
     COMPENSATING,
@@ -29,11 +30,12 @@ from bus.slip import (
 
 @dataclass(frozen=True)
 class Commit:
-    """One step's part of a batch COMMIT: its four keys, its JSON item, its headline event."""
+    """One step's part of a batch COMMIT: its five keys, its JSON item, its notice, its headline event."""
 
     keys: list[str]
     item: list[Any]
     event: HistoryEvent
+    notice: bytes = b""  # the body of the session watchers' notice; the script numbers a counted one
     retry_at: float | None = None  # when a retry it schedules falls due, so the consumer wakes then
     finished: SagaEnd | None = None  # the saga's last step, for its duration
 
@@ -72,14 +74,23 @@ class CommitBuilder:
         history: list[list[str]],
         session_id: str,
     ) -> Commit:
+        history_key = self.keys.saga_history(self.partition, saga_id)
+        channel = self._changes_channel(session_id)
+        # The session's counter is in its partition, which is this one unless the slip was written
+        # with another partition count; then the notice goes uncounted and says to read again.
+        counted = bool(channel) and self.keys.partition_of(session_id) == self.partition
+        # Without a counter the fifth key is never touched; the history's stands in to keep five.
+        counter = self.keys.session_notices(session_id) if counted else history_key
+        notice = notice_body(history_events(saga_id, history)) if counted else READ_AGAIN
         keys = [
             self.keys.saga_steps(self.partition, saga_id),
-            self.keys.saga_history(self.partition, saga_id),
+            history_key,
             self.keys.stream(self.partition, self.participant),
             target,
+            counter,
         ]
-        item = [marker, mode, entry_id, payload, history, self._changes_channel(session_id)]
-        return Commit(keys, item, HistoryEvent(history[0][1]))
+        item = [marker, mode, entry_id, payload, history, channel, 1 if counted else 0]
+        return Commit(keys, item, HistoryEvent(history[0][1]), notice=notice)
 
     def _changes_channel(self, session_id: str) -> str:
         """Where the session's watchers hear that its saga history grew; '' for no session."""

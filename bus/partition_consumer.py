@@ -343,4 +343,5 @@ class PartitionConsumer:
         keys = [key for commit in commits for key in commit.keys]
         batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
         # On failure nothing is acked: the entries stay pending and are redelivered.
-        await COMMIT_SCRIPT.call(self.redis, keys, [batch, self._group, self.settings.retention_ms])
+        notices = [commit.notice for commit in commits]
+        await COMMIT_SCRIPT.call(self.redis, keys, [batch, self._group, self.settings.retention_ms, *notices])

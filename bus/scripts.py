@@ -9,17 +9,48 @@ from redis.asyncio import Redis
 
 from services.kit.redis_scripts import load_script, run_script, script_sha
 
+# A session's notice, numbered: the counter's next value goes in front of the body as protobuf field
+# 1 (SessionNotice.seq, a varint). Protobuf reads two serialized messages one after the other as
+# one, so the subscriber parses a whole SessionNotice. Lua numbers are doubles: exact far beyond
+# any session's notice count.
+NUMBERED = """
+local function publish_notice(counter, channel, body, retention)
+  local seq = redis.call('INCR', counter)
+  redis.call('PEXPIRE', counter, retention)
+  local out = {string.char(8)}
+  while seq >= 128 do
+    out[#out + 1] = string.char(seq % 128 + 128)
+    seq = math.floor(seq / 128)
+  end
+  out[#out + 1] = string.char(seq)
+  redis.call('PUBLISH', channel, table.concat(out) .. body)
+end
+"""
+
+# One notice alone (the sessions service's, after a commit): KEYS[1] the counter, ARGV channel,
+# body and retention (ms).
+NOTICE = (
+    NUMBERED
+    + """
+publish_notice(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return 1
+"""
+)
+
 # Batch commit: per step, mark it, write where the slip goes next, log history, tell the session's
-# watchers, ack; the whole batch is one atomic script, so a crash never leaves a forward without its
-# ack or marker.
+# watchers (its body is ARGV[3 + n] for the batch's n-th step; a counted one is numbered from the
+# session's counter, KEYS[5n]), ack; the whole batch is one atomic script, so a
+# crash never leaves a forward without its ack or marker.
 # The batch travels as one JSON argument: packing hundreds of separate arguments costs more
 # client CPU than the rest of a hop.
-COMMIT = """
+COMMIT = (
+    NUMBERED
+    + """
 local batch = cjson.decode(ARGV[1])
 local group, retention = ARGV[2], tonumber(ARGV[3])
 local results = {}
 for n, c in ipairs(batch) do
-  local base = (n - 1) * 4
+  local base = (n - 1) * 5
   local steps, history, source, target = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   local marker, mode, entry_id, payload = c[1], c[2], c[3], c[4]
   if marker ~= '' and redis.call('HSETNX', steps, marker, mode) == 0 then
@@ -33,7 +64,11 @@ for n, c in ipairs(batch) do
     for _, record in ipairs(c[5]) do
       redis.call('XADD', history, '*', unpack(record))
     end
-    if c[6] ~= '' then redis.call('PUBLISH', c[6], 'saga') end
+    if c[6] ~= '' and c[7] == 1 then
+      publish_notice(KEYS[base + 5], c[6], ARGV[3 + n], retention)
+    elseif c[6] ~= '' then
+      redis.call('PUBLISH', c[6], ARGV[3 + n])
+    end
     if marker ~= '' then redis.call('PEXPIRE', steps, retention) end
     redis.call('PEXPIRE', history, retention)
     results[n] = 1
@@ -42,6 +77,7 @@ for n, c in ipairs(batch) do
 end
 return results
 """
+)
 
 # Duplicate check for a whole batch in one round trip: 1 where the step marker already exists.
 APPLIED = """
@@ -51,25 +87,28 @@ return out
 """
 
 # Saga start (direct or from the outbox relay): publish once per saga step, whoever retries.
-PUBLISH = """
-local steps, history, stream, session = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+PUBLISH = (
+    NUMBERED
+    + """
+local steps, history, stream, session, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local marker, retention, now_ms, saga_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local changes = ARGV[5]
+local changes, notice = ARGV[5], ARGV[6]
 if redis.call('HSETNX', steps, marker, 'published') == 0 then return false end
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
 local fields = {}
-for j = 1, n do fields[j] = ARGV[6 + j] end
+for j = 1, n do fields[j] = ARGV[7 + j] end
 local id = redis.call('XADD', stream, '*', unpack(fields))
 local h = {}
-for j = 7 + n, #ARGV do h[#h + 1] = ARGV[j] end
+for j = 8 + n, #ARGV do h[#h + 1] = ARGV[j] end
 redis.call('XADD', history, '*', unpack(h))
 redis.call('ZADD', session, 'NX', now_ms, saga_id)
-redis.call('PUBLISH', changes, 'saga')
+publish_notice(counter, changes, notice, retention)
 redis.call('PEXPIRE', steps, retention)
 redis.call('PEXPIRE', history, retention)
 redis.call('PEXPIRE', session, retention)
 return id
 """
+)
 
 # Move due retries from the delay set back to the stream; atomic so a retry is never lost.
 # Also answers when the earliest retry left falls due (ms, or -1), so the consumer sleeps until then.
@@ -120,7 +159,8 @@ APPLIED_SCRIPT = LuaScript(APPLIED)
 PUBLISH_SCRIPT = LuaScript(PUBLISH)
 PROMOTE_SCRIPT = LuaScript(PROMOTE)
 REPLAY_SCRIPT = LuaScript(REPLAY)
-ALL_SCRIPTS = (COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT)
+NOTICE_SCRIPT = LuaScript(NOTICE)
+ALL_SCRIPTS = (COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT, NOTICE_SCRIPT)
 
 
 async def load_all(redis: Redis) -> None:

@@ -36,7 +36,9 @@ def customers(tmp_path: Path, redis_url: str, unique_id: str) -> Iterator[Starte
 @pytest.fixture
 def hotel_provider(tmp_path: Path) -> Iterator[Started]:
     env = {"TRAVEL_DATA_DIR": str(tmp_path), "PROVIDER_KIND": "hotel", "PROVIDER_PORT": "0"}
-    yield from start_process("simulated_world.providers", env, re.compile(r"Uvicorn running on http://[\d.]+:(\d+)"))
+    yield from start_process(
+        "simulated_world.providers", env, re.compile(r"Uvicorn running on http://[\d.]+:(\d+)")
+    )
 
 
 async def test_a_grpc_call_moves_the_calls_transactions_and_round_trips_counters(
