@@ -1,4 +1,4 @@
-"""Operator CLI: saga timelines, dead letters (list, show, replay), consumer-group lag, a session's keys."""
+"""Operator CLI: saga timelines, stream entries with their slips, dead letters, consumer-group lag, keys."""
 
 from __future__ import annotations
 
@@ -14,14 +14,20 @@ from rich.console import Console
 from rich.table import Table
 
 from bus.dead_letters import get_dead_letter, list_dead_letters, replay_dead_letter
+from bus.entries import read_slip
+from bus.errors import UndecodableEntry
 from bus.history import HistoryRecord, read_history, read_session_history
-from bus.keys import DEFAULT_PARTITIONS, BusKeys
+from bus.keys import DEFAULT_PARTITIONS, BusKeys, entry_name
 from bus.monitoring import group_figures
+from bus.replies import parse_entries
 from bus.vocabulary import STEPS, outcome
 from services.kit.redis_connection import RedisSettings, check_access, redis_client
 from services.kit.settings import ConfigError, Env
 
 console = Console()
+
+# What redis-cli XRANGE shows readably of an entry, in its order.
+PLAIN_FIELDS = ("saga_id", "session_id", "step", "kind", "phase", "attempt", "sent_us")
 
 
 def _timeline_table(title: str, records: Sequence[HistoryRecord]) -> Table:
@@ -103,6 +109,32 @@ async def dead_letters(redis: Redis, keys: BusKeys, action: str, entry_id: str |
     return 0
 
 
+async def entries(
+    redis: Redis, keys: BusKeys, participant: str, partition: int | None, count: int, brief: bool
+) -> int:
+    """A participant's newest stream entries, oldest first: plain fields, then the slip decoded."""
+    partitions = keys.all_partitions() if partition is None else [partition]
+    shown = 0
+    for p in partitions:
+        raw = await redis.xrevrange(keys.stream(p, participant), count=count)
+        for entry_id, fields in reversed(parse_entries(raw)):
+            if fields is None:
+                continue
+            shown += 1
+            plain = " ".join(f"{name}={fields[name]}" for name in PLAIN_FIELDS if name in fields)
+            console.print(f"[bold]{entry_name(p, entry_id)}[/bold] {plain}")
+            if brief:
+                continue
+            try:
+                console.print_json(json_format.MessageToJson(read_slip(fields)))
+            except UndecodableEntry as error:
+                console.print(f"  slip unreadable: {error}")
+    if not shown:
+        console.print(f"no entries for {participant}")
+        return 1
+    return 0
+
+
 async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
     table = Table(title=f"consumer groups in namespace {keys.namespace}")
     for column in ("participant", "length", "consumers", "pending", "lag", "delayed", "stuck"):
@@ -139,6 +171,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("keys", help="a session's partition and Redis keys (no Redis call)").add_argument(
         "session_id"
     )
+    shown = sub.add_parser("entries", help="a participant's newest stream entries, slips decoded")
+    shown.add_argument("participant")
+    where = shown.add_mutually_exclusive_group()
+    where.add_argument("--partition", type=int, help="only this partition's stream")
+    where.add_argument("--session", help="only the stream of this session's partition")
+    shown.add_argument("--count", type=int, default=10, help="entries per partition (default 10)")
+    shown.add_argument("--brief", action="store_true", help="plain fields only")
     dead = sub.add_parser("dead-letters", help="list, show or replay dead letters")
     dead.add_argument("action", choices=("list", "show", "replay"))
     dead.add_argument("entry_id", nargs="?")
@@ -156,6 +195,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
         cli.error(str(error))
     if args.command == "keys":
         return session_keys(keys, args.session_id)
+    if (
+        args.command == "entries"
+        and args.partition is not None
+        and args.partition not in keys.all_partitions()
+    ):
+        cli.error(f"partition {args.partition} is outside 0..{keys.partitions - 1}")
     redis: Redis | None = None
     try:
         settings = RedisSettings.from_env(Env(), url=args.redis_url)
@@ -171,6 +216,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
             return await timeline(redis, keys, args.saga_id)
         if args.command == "session":
             return await session(redis, keys, args.session_id)
+        if args.command == "entries":
+            partition = keys.partition_of(args.session) if args.session else args.partition
+            return await entries(redis, keys, args.participant, partition, args.count, args.brief)
         if args.command == "dead-letters":
             return await dead_letters(redis, keys, args.action, args.entry_id)
         return await lag(redis, keys, args.stuck_after_ms)

@@ -1,4 +1,4 @@
-"""Participant consumer: a loop per bus partition, each with its own reader, one command client."""
+"""Participant consumer: one read over every partition on one Redis, a loop per partition on a cluster."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable, Mapping
 
 from opentelemetry import trace
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from bus.context import Handler
+from bus.joint_read import JointRead
 from bus.keys import DEFAULT_PARTITIONS, BusKeys
 from bus.partition_consumer import PartitionConsumer
 from bus.scripts import load_all
@@ -25,8 +26,10 @@ def _client(url: str, timeout_s: float) -> Redis:
 class Participant:
     """The consumer of a participant service: it reads every partition's stream of the participant.
 
-    Each partition has its own consumer group named after the service, shared by its replicas, and
-    its own loop here; on a Redis Cluster each loop reads from the node owning its partition.
+    Each partition has its own consumer group named after the service, shared by its replicas. On
+    one Redis a single loop reads every partition's stream in one XREADGROUP (bus/joint_read.py);
+    on a Redis Cluster, where a command's keys must share a slot, each partition has a loop and a
+    reader of its own, reading from the node owning its partition.
     """
 
     def __init__(
@@ -55,13 +58,14 @@ class Participant:
             self.redis = redis
         if not self.redis.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the bus needs a Redis client with decode_responses=True")
-        # A reader of its own per partition: a blocking read holds its connection for the whole wait,
-        # so the partitions' reads never queue for one another's connections.
-        self._readers = [blocking_reader(self.redis, self.settings.read_timeout_s) for _ in range(partitions)]
+        # A blocking read holds its connection for the whole wait, so each loop has a reader of its
+        # own and the reads never queue for one another's connections (nor commands for them).
+        loops = partitions if isinstance(self.redis, RedisCluster) else 1
+        self._readers = [blocking_reader(self.redis, self.settings.read_timeout_s) for _ in range(loops)]
         self.consumers = tuple(
             PartitionConsumer(
                 self.redis,
-                self._readers[partition],
+                self._readers[partition % loops],
                 keys=self.keys,
                 partition=partition,
                 participant=participant,
@@ -74,6 +78,7 @@ class Participant:
             )
             for partition in self.keys.all_partitions()
         )
+        self.joint = JointRead(self.redis, self._readers[0], self.consumers) if loops == 1 else None
 
     @property
     def processed(self) -> int:
@@ -81,13 +86,17 @@ class Participant:
 
     @property
     def waiting(self) -> bool:
-        """Whether every partition's loop is asleep in its blocking read."""
+        """Whether every loop is asleep in its blocking read."""
+        if self.joint is not None:
+            return self.joint.reads.waiting
         return all(each.reads.waiting for each in self.consumers)
 
     def stop(self) -> None:
         """Ask every loop to finish its current batch and return; reads still waiting are cut short."""
         for each in self.consumers:
             each.stop()
+        if self.joint is not None:
+            self.joint.stop()
 
     async def ensure_group(self) -> None:
         """Create every partition's group (and stream) if missing, and list the participant."""
@@ -99,6 +108,9 @@ class Participant:
         try:
             await load_all(self.redis)
             await self.ensure_group()
+            if self.joint is not None:
+                await self.joint.run()
+                return
             async with asyncio.TaskGroup() as loops:
                 for each in self.consumers:
                     loops.create_task(each.run(), name=f"{self.participant}-p{each.partition}")
@@ -113,7 +125,10 @@ class Participant:
             await self.redis.aclose()
 
     async def run_once(self) -> int:
-        """One pass of every partition in turn (for tests that drive the consumer step by step)."""
+        """One pass of the joint read, or of every partition in turn (for tests that drive the
+        consumer step by step)."""
+        if self.joint is not None:
+            return await self.joint.run_once()
         return sum([await each.run_once() for each in self.consumers])
 
     async def promote_due(self, now: float) -> int:

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from travel.saga.v1 import saga_pb2 as pb
 
-from bus import slip_json
-from bus.entries import entry_fields
+from bus.entries import entry_fields, read_slip
 from bus.errors import UndecodableEntry
 from bus.history import HistoryEvent, history_fields
 from bus.keys import BusKeys, entry_name
@@ -59,7 +58,7 @@ class DeadLetter:
 
 def _dead_letter(partition: int, entry_id: str, fields: dict[str, str]) -> DeadLetter:
     try:
-        slip: pb.RoutingSlip | None = slip_json.loads(fields.get("slip", ""))
+        slip: pb.RoutingSlip | None = read_slip(fields)
     except UndecodableEntry:
         slip = None
     return DeadLetter(

@@ -1,10 +1,12 @@
-"""Stream entry layout: plain fields for redis-cli readers plus the slip as protobuf JSON."""
+"""Stream entry layout: plain fields for redis-cli readers plus the slip as binary protobuf."""
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
@@ -14,6 +16,13 @@ from bus.vocabulary import kind_label
 
 KIND_LABELS: dict[int, str] = {kind: kind_label(kind) for kind in pb.SagaKind.values() if kind}
 PHASE_LABELS: dict[int, str] = {pb.SLIP_PHASE_FORWARD: "forward", pb.SLIP_PHASE_COMPENSATING: "compensating"}
+
+# The slip's field, by encoding. The name says how to read it, so entries written before the slip
+# went binary (protobuf JSON under "slip") stay readable while they drain from the streams.
+# Binary travels base64-encoded: the bus's clients decode replies as text, and the commit script
+# receives its batch as JSON, which carries ASCII as is.
+SLIP_FIELD = "slip_pb64"
+JSON_SLIP_FIELD = "slip"
 
 
 def phase_label(phase: int) -> str:
@@ -29,6 +38,32 @@ class Delivery:
     sent_at: float
 
 
+def encode_slip(slip: pb.RoutingSlip) -> str:
+    """The slip as an entry carries it: binary protobuf, base64."""
+    return binascii.b2a_base64(slip.SerializeToString(), newline=False).decode("ascii")
+
+
+def decode_slip(text: str) -> pb.RoutingSlip:
+    """The slip `encode_slip` wrote; raises UndecodableEntry if `text` is not one."""
+    slip = pb.RoutingSlip()
+    try:
+        slip.ParseFromString(binascii.a2b_base64(text))
+    except (binascii.Error, DecodeError, ValueError) as error:
+        raise UndecodableEntry(f"not a binary routing slip: {error}") from error
+    return slip
+
+
+def read_slip(fields: Mapping[str, str]) -> pb.RoutingSlip:
+    """The slip of an entry in either encoding; raises UndecodableEntry if it has none."""
+    raw = fields.get(SLIP_FIELD)
+    if raw is not None:
+        return decode_slip(raw)
+    text = fields.get(JSON_SLIP_FIELD)
+    if text is not None:
+        return slip_json.loads(text)
+    raise UndecodableEntry("entry has no slip field")
+
+
 def entry_fields(slip: pb.RoutingSlip, sent_at: float) -> list[str]:
     """Flat field/value list for XADD (or a Lua script) carrying `slip`."""
     step = current_step(slip)
@@ -40,16 +75,16 @@ def entry_fields(slip: pb.RoutingSlip, sent_at: float) -> list[str]:
         "phase", phase_label(slip.phase),
         "attempt", str(slip.attempt),
         "sent_us", str(int(sent_at * 1_000_000)),
-        "slip", slip_json.dumps(slip),
+        SLIP_FIELD, encode_slip(slip),
     ]  # fmt: skip
 
 
 def decode_entry(entry_id: str, fields: Mapping[str, str]) -> Delivery:
     """Parse an entry; raises UndecodableEntry if it carries no usable slip."""
-    raw = fields.get("slip")
-    if raw is None:
-        raise UndecodableEntry(f"entry {entry_id} has no slip field")
-    slip = slip_json.loads(raw)
+    try:
+        slip = read_slip(fields)
+    except UndecodableEntry as error:
+        raise UndecodableEntry(f"entry {entry_id}: {error}") from error
     if current_step(slip) is None:
         raise UndecodableEntry(f"entry {entry_id} carries a slip with no step left")
     try:

@@ -52,6 +52,7 @@ from sqlalchemy.sql.expression import Executable
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
+from bus.entries import decode_slip, encode_slip
 from bus.errors import InvalidSlip
 from bus.keys import BusKeys
 from bus.publisher import DEFAULT_RETENTION_MS, publish_call
@@ -164,9 +165,15 @@ def _row(slip: pb.RoutingSlip, now: datetime) -> dict[str, object]:
         "saga_id": slip.saga_id,
         "step": step.name,
         "participant": step.participant,
-        "slip": slip_json.dumps(slip),
+        "slip": encode_slip(slip),
         "created_at": now,
     }
+
+
+def stored_slip(text: str) -> pb.RoutingSlip:
+    """The slip of an outbox row: binary protobuf in base64, or protobuf JSON in rows written
+    before (a JSON object starts with a brace, which base64 never does)."""
+    return slip_json.loads(text) if text.startswith("{") else decode_slip(text)
 
 
 def add(conn: Connection, slip: pb.RoutingSlip, now: datetime | None = None) -> None:
@@ -183,7 +190,7 @@ def add_many(conn: Connection, slips: Sequence[pb.RoutingSlip], now: datetime | 
 
 @dataclass(frozen=True)
 class PendingSlip:
-    """An outbox row a relay holds the lease of: its id, its saga and the slip as protobuf JSON."""
+    """An outbox row a relay holds the lease of: its id, its saga and the slip as the row stores it."""
 
     id: int
     saga_id: str
@@ -216,7 +223,7 @@ class RedisSlipPublisher:
         # A node that forgot the script (a restart, a promoted replica) gets it and the calls it
         # refused again; a slip published twice is a no-op the second time.
         now = self._clock()
-        slips_read = [slip_json.loads(pending.slip) for pending in slips]
+        slips_read = [stored_slip(pending.slip) for pending in slips]
         calls = [publish_call(self.keys, slip, now, self.retention_ms) for slip in slips_read]
         await run_script_batch(self.redis, PUBLISH_SCRIPT.source, calls)
 

@@ -13,7 +13,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.backoff import RetryPolicy
 from bus.entries import KIND_LABELS, Delivery, entry_fields, phase_label
 from bus.errors import FailureKind, StepFailure
-from bus.history import HistoryEvent, history_fields, next_step_detail
+from bus.history import HistoryEvent, as_duplicate, history_fields, next_step_detail
 from bus.keys import BusKeys
 from bus.session_notices import READ_AGAIN, history_events, notice_body
 from bus.settings import ConsumerSettings
@@ -30,12 +30,20 @@ from bus.slip import (
 
 @dataclass(frozen=True)
 class Commit:
-    """One step's part of a batch COMMIT: its five keys, its JSON item, its notice, its headline event."""
+    """One step's part of a batch COMMIT: its five keys, its JSON item, its notices, its headline event.
+
+    Its marker names the step: a forward or a saga's finish claims it, a retry or dead letter
+    needs it unclaimed, so the script turns a commit for a step already done into a bare ack
+    (and a duplicate_skipped record, which its second notice carries).
+    """
 
     keys: list[str]
     item: list[Any]
     event: HistoryEvent
-    notice: bytes = b""  # the body of the session watchers' notice; the script numbers a counted one
+    # The bodies of the session watchers' notice, the script numbering a counted one: what the
+    # commit writes when applied, and what it writes when it finds its step already done.
+    notice: bytes = b""
+    skipped_notice: bytes = b""
     retry_at: float | None = None  # when a retry it schedules falls due, so the consumer wakes then
     finished: SagaEnd | None = None  # the saga's last step, for its duration
 
@@ -82,6 +90,9 @@ class CommitBuilder:
         # Without a counter the fifth key is never touched; the history's stands in to keep five.
         counter = self.keys.session_notices(session_id) if counted else history_key
         notice = notice_body(history_events(saga_id, history)) if counted else READ_AGAIN
+        skipped = READ_AGAIN
+        if counted and marker:
+            skipped = notice_body(history_events(saga_id, [as_duplicate(history[0])]))
         keys = [
             self.keys.saga_steps(self.partition, saga_id),
             history_key,
@@ -90,7 +101,7 @@ class CommitBuilder:
             counter,
         ]
         item = [marker, mode, entry_id, payload, history, channel, 1 if counted else 0]
-        return Commit(keys, item, HistoryEvent(history[0][1]), notice=notice)
+        return Commit(keys, item, HistoryEvent(history[0][1]), notice=notice, skipped_notice=skipped)
 
     def _changes_channel(self, session_id: str) -> str:
         """Where the session's watchers hear that its saga history grew; '' for no session."""
@@ -186,7 +197,7 @@ class CommitBuilder:
         member = json.dumps(entry_fields(retried, due), separators=(",", ":"))
         detail = f"{'unexpected ' if unexpected else ''}{failure}; retry in {delay:.3f}s"
         commit = self._commit(
-            slip.saga_id, delivery.entry_id, marker="", mode="retry",
+            slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode="retry",
             target=self.keys.delayed(self.partition, self.participant),
             payload=[str(int(due * 1000)), member],
             history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
@@ -207,7 +218,7 @@ class CommitBuilder:
             *self._dead_fields(delivery.entry_id, error, deliveries, now, failure),
         ]
         return self._commit(
-            delivery.slip.saga_id, delivery.entry_id, marker="", mode="dead",
+            delivery.slip.saga_id, delivery.entry_id, marker=step_marker(delivery.slip), mode="dead",
             target=self.keys.dead_letters(self.partition), payload=payload,
             history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
             session_id=delivery.slip.session_id,
@@ -228,6 +239,10 @@ class CommitBuilder:
             saga_id, entry_id, marker="", mode="dead", target=self.keys.dead_letters(self.partition),
             payload=payload, history=[history], session_id=fields.get("session_id", ""),
         )  # fmt: skip
+
+    def skipped(self, commit: Commit) -> Commit:
+        """`commit` as the script applied it when it found its step already done."""
+        return replace(commit, event=HistoryEvent.DUPLICATE_SKIPPED, retry_at=None, finished=None)
 
     def duplicate(self, delivery: Delivery, now: float) -> Commit:
         """The step was applied before: ack only, and say so in the history."""

@@ -9,7 +9,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -23,7 +23,15 @@ from bus.entries import Delivery, decode_entry
 from bus.errors import BusinessRefusal, FailureKind, StepFailure, UndecodableEntry
 from bus.keys import BusKeys
 from bus.outcomes import Commit, CommitBuilder
-from bus.replies import Entry, group_lost, parse_autoclaim_reply, parse_delivery_counts, parse_read_reply
+from bus.replies import (
+    Entry,
+    entry_id_key,
+    group_lost,
+    parse_autoclaim_reply,
+    parse_delivery_counts,
+    parse_read_reply,
+    text,
+)
 from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
 from bus.settings import ConsumerSettings
 from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
@@ -73,6 +81,8 @@ class PartitionConsumer:
         self._commits = CommitBuilder(keys, partition, participant, consumer, settings)
         self._stopping = False
         self._pending_cursor: str | None = "0"
+        # Entries up to this id were in the stream when this consumer created its group.
+        self._check_through: tuple[int, int] | None = None
         self._claim_cursor = "0-0"
         self._next_promote = 0.0
         self._next_claim = 0.0
@@ -92,43 +102,34 @@ class PartitionConsumer:
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+            return
+        # A new group delivers what the stream already holds as new entries, though a lost group's
+        # consumers may have handled them: those get the duplicate check before their handlers run.
+        last = await self.redis.xrevrange(self._stream, count=1)
+        if last:
+            self._check_through = entry_id_key(text(last[0][0]))
+
+    @property
+    def stream(self) -> str:
+        return self._stream
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def ensure_groups(self) -> None:
+        await self.ensure_group()
+
+    def restart_pending(self) -> None:
+        """Read the own pending entries again: a batch Redis delivered before a connection dropped,
+        or everything delivered before the group was recreated."""
+        self._pending_cursor = "0"
 
     async def run(self) -> None:
         """Consume until stop(): own pending entries first, then new ones; the group must exist."""
         # The loop's own reads and commits belong to no saga's trace; each step restores its own.
         with suppress_instrumentation():
-            await self._consume()
-
-    async def _consume(self) -> None:
-        failures = 0
-        group_missing = False
-        while not self._stopping:
-            try:
-                if group_missing:
-                    await self.ensure_group()
-                    group_missing = False
-                await self.run_once()
-                failures = 0
-            except Exception as error:
-                if self._stopping:
-                    return  # an error met on the way out after stop(): nothing more to do
-                if isinstance(error, ResponseError) and group_lost(error):
-                    # Redis lost the group (a flush, a restart without persistence, a failover).
-                    log.warning("group %s missing in %s, recreating it", self._group, self._stream)
-                    group_missing = True
-                    self._pending_cursor = "0"
-                elif isinstance(error, NoScriptError):
-                    await load_all(self.redis)
-                elif is_transient(error) or isinstance(error, ReadOnlyError):
-                    # A batch Redis delivered before the connection dropped is pending in our name:
-                    # read it again rather than wait for the claim sweep.
-                    self._pending_cursor = "0"
-                    failures += 1
-                    pause = min(0.05 * 2**failures, 2.0)
-                    log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
-                    await asyncio.sleep(pause)
-                else:
-                    raise
+            await keep_consuming(self, f"{self._group} in {self._stream}")
 
     async def run_once(self) -> int:
         """One pass: due retries, claims, trim, then one batch read; returns entries handled.
@@ -136,6 +137,14 @@ class PartitionConsumer:
         The read blocks until an entry arrives or the next of those chores is due, so an idle
         consumer sleeps in Redis instead of waking on a short timer.
         """
+        handled = await self.chores()
+        if self.rereading:
+            return handled + await self.reread_pending()
+        reply = await self._read_new(self.block_ms())
+        return handled + await self.process(parse_read_reply(reply), redelivered=False)
+
+    async def chores(self) -> int:
+        """The chores that are due: promote retries, claim abandoned entries, trim; entries handled."""
         now = self._clock()
         handled = 0
         if now >= self._next_promote:
@@ -147,21 +156,27 @@ class PartitionConsumer:
         if now >= self._next_trim:
             self._next_trim = now + self.settings.trim_interval_s
             await trim_stream(self.redis, self._stream)
-        if self._pending_cursor is not None:
-            reply = await self._reader.xreadgroup(
-                self._group, self.consumer, {self._stream: self._pending_cursor},
-                count=self.settings.batch_size,
-            )  # fmt: skip
-            entries = parse_read_reply(reply)
-            if not entries:
-                self._pending_cursor = None
-                return handled
-            self._pending_cursor = entries[-1][0]
-            return handled + await self.process(entries, redelivered=True)
-        reply = await self._read_new(self._block_ms())
-        return handled + await self.process(parse_read_reply(reply), redelivered=False)
+        return handled
 
-    def _block_ms(self) -> int:
+    @property
+    def rereading(self) -> bool:
+        """Whether own pending entries are still to be read again (at start, after an error)."""
+        return self._pending_cursor is not None
+
+    async def reread_pending(self) -> int:
+        """One batch of own pending entries, as redeliveries; entries handled."""
+        reply = await self._reader.xreadgroup(
+            self._group, self.consumer, {self._stream: self._pending_cursor or "0"},
+            count=self.settings.batch_size,
+        )  # fmt: skip
+        entries = parse_read_reply(reply)
+        if not entries:
+            self._pending_cursor = None
+            return 0
+        self._pending_cursor = entries[-1][0]
+        return await self.process(entries, redelivered=True)
+
+    def block_ms(self) -> int:
         """How long the next read may wait: until the next chore is due, at most BLOCK."""
         due = min(self._next_promote, self._next_claim, self._next_trim)
         # Never 0, which would mean "forever" to Redis.
@@ -204,9 +219,23 @@ class PartitionConsumer:
         return await self.process(entries, redelivered=True)
 
     async def process(self, entries: list[Entry], *, redelivered: bool) -> int:
-        """Handle a batch: drop undecodable and over-delivered entries, skip duplicates, run."""
-        if not entries:
+        """Handle a batch and commit it in one round trip; entries handled."""
+        commits = await self.prepare(entries, redelivered=redelivered)
+        if not commits:
             return 0
+        results = await apply_commits(self.redis, self._group, self.settings.retention_ms, commits)
+        return self.settle(commits, results)
+
+    async def prepare(self, entries: list[Entry], *, redelivered: bool) -> list[Commit]:
+        """Run a batch's handlers and build its commits: drop undecodable and over-delivered
+        entries, skip the steps already done among those that may have been handled before.
+
+        `redelivered`: pending re-reads and claims. A first delivery (a read of new entries) skips
+        the check: its step is almost never done already, and if it is, the commit script finds
+        the step's marker, writes nothing and acks (see docs/bus.md, "Duplicates").
+        """
+        if not entries:
+            return []
         now = self._clock()
         commits: list[Commit] = []
         deliveries: list[Delivery] = []
@@ -220,15 +249,32 @@ class PartitionConsumer:
                 commits.append(self._commits.dead_raw(entry_id, fields, str(error), now))
         if redelivered and deliveries:
             deliveries = await self._drop_over_delivered(deliveries, commits, now)
-        if deliveries:
+        if deliveries and (redelivered or self._handled_before_group(deliveries)):
             deliveries = await self._drop_duplicates(deliveries, commits, now)
         if deliveries:
             commits.extend(await asyncio.gather(*(self._run_step(d) for d in deliveries)))
-        await self._apply(commits)
-        count_commits(self.participant, commits)
-        for commit in commits:
-            if commit.retry_at is not None:
-                self._next_promote = min(self._next_promote, commit.retry_at)
+        return commits
+
+    def _handled_before_group(self, deliveries: list[Delivery]) -> bool:
+        """Whether the batch may hold entries the stream held when this consumer created its group."""
+        if self._check_through is None:
+            return False
+        if entry_id_key(deliveries[-1].entry_id) >= self._check_through:
+            self._check_through = None  # past the watermark: later batches are all new
+        return True
+
+    def settle(self, commits: list[Commit], results: list[int]) -> int:
+        """Account for a committed batch; `results` says which commits found their step done."""
+        settled = []
+        for commit, applied in zip(commits, results, strict=True):
+            if applied:
+                settled.append(commit)
+                if commit.retry_at is not None:
+                    self._next_promote = min(self._next_promote, commit.retry_at)
+            else:
+                log.info("step of entry %s was already done: duplicate skipped", commit.item[2])
+                settled.append(self._commits.skipped(commit))
+        count_commits(self.participant, settled)
         self.processed += len(commits)
         return len(commits)
 
@@ -336,12 +382,64 @@ class PartitionConsumer:
             return self.settings.policy(handler.retries)
         return self.settings.compensation_retry if phase == COMPENSATING else self.settings.retry
 
-    async def _apply(self, commits: list[Commit]) -> None:
-        """Send every commit of the batch in one pipeline round trip."""
-        if not commits:
-            return
-        keys = [key for commit in commits for key in commit.keys]
-        batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
-        # On failure nothing is acked: the entries stay pending and are redelivered.
-        notices = [commit.notice for commit in commits]
-        await COMMIT_SCRIPT.call(self.redis, keys, [batch, self._group, self.settings.retention_ms, *notices])
+
+async def apply_commits(redis: Redis, group: str, retention_ms: int, commits: list[Commit]) -> list[int]:
+    """Send a batch's commits in one script call; per commit, 1 if applied, 0 if its step was done.
+
+    On one Redis the batch may span partitions; on a cluster it must stay in one partition's slot.
+    On failure nothing is acked: the entries stay pending and are redelivered.
+    """
+    keys = [key for commit in commits for key in commit.keys]
+    batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
+    # Each commit's two notice bodies follow: the script publishes the one matching what it wrote.
+    notices = [body for commit in commits for body in (commit.notice, commit.skipped_notice)]
+    results = await COMMIT_SCRIPT.call(redis, keys, [batch, group, retention_ms, *notices])
+    return [int(result) for result in results]
+
+
+class ConsumingLoop(Protocol):
+    """What keep_consuming drives: one pass at a time, and the ways back from a Redis error."""
+
+    redis: Redis
+
+    @property
+    def stopping(self) -> bool: ...
+
+    async def run_once(self) -> int: ...
+
+    async def ensure_groups(self) -> None: ...
+
+    def restart_pending(self) -> None: ...
+
+
+async def keep_consuming(loop: ConsumingLoop, what: str) -> None:
+    """Run `loop`'s passes until it stops, riding out what Redis may throw at it."""
+    failures = 0
+    group_missing = False
+    while not loop.stopping:
+        try:
+            if group_missing:
+                await loop.ensure_groups()
+                group_missing = False
+            await loop.run_once()
+            failures = 0
+        except Exception as error:
+            if loop.stopping:
+                return  # an error met on the way out after stop(): nothing more to do
+            if isinstance(error, ResponseError) and group_lost(error):
+                # Redis lost the group (a flush, a restart without persistence, a failover).
+                log.warning("group %s missing, recreating it", what)
+                group_missing = True
+                loop.restart_pending()
+            elif isinstance(error, NoScriptError):
+                await load_all(loop.redis)
+            elif is_transient(error) or isinstance(error, ReadOnlyError):
+                # A batch Redis delivered before the connection dropped is pending in our name:
+                # read it again rather than wait for the claim sweep.
+                loop.restart_pending()
+                failures += 1
+                pause = min(0.05 * 2**failures, 2.0)
+                log.warning("redis unavailable (%s), retrying in %.2fs", error, pause)
+                await asyncio.sleep(pause)
+            else:
+                raise

@@ -35,20 +35,25 @@ def parse_entries(raw: Any) -> list[Entry]:
 
 def parse_read_reply(reply: Any) -> list[Entry]:
     """XREADGROUP reply for one stream: RESP2 [[stream, entries]] or RESP3 {stream: entries}."""
+    return [entry for entries in parse_read_reply_by_stream(reply).values() for entry in entries]
+
+
+def parse_read_reply_by_stream(reply: Any) -> dict[str, list[Entry]]:
+    """XREADGROUP reply for one or more streams, as each stream's entries."""
     if not reply:
-        return []
+        return {}
     if isinstance(reply, Mapping):
-        entries: list[Entry] = []
-        for value in reply.values():
+        streams: dict[str, list[Entry]] = {}
+        for stream, value in reply.items():
             # RESP3 through redis-py nests the entry list once more: {stream: [entries]}.
             if value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], tuple | list):
                 value = value[0]
-            entries.extend(parse_entries(value))
-        return entries
-    entries = []
+            streams.setdefault(text(stream), []).extend(parse_entries(value))
+        return streams
+    streams = {}
     for stream_and_entries in reply:
-        entries.extend(parse_entries(stream_and_entries[1]))
-    return entries
+        streams.setdefault(text(stream_and_entries[0]), []).extend(parse_entries(stream_and_entries[1]))
+    return streams
 
 
 def parse_autoclaim_reply(reply: Any) -> tuple[str, list[Entry], list[str]]:

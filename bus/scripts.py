@@ -38,9 +38,15 @@ return 1
 )
 
 # Batch commit: per step, mark it, write where the slip goes next, log history, tell the session's
-# watchers (its body is ARGV[3 + n] for the batch's n-th step; a counted one is numbered from the
-# session's counter, KEYS[5n]), ack; the whole batch is one atomic script, so a
-# crash never leaves a forward without its ack or marker.
+# watchers, ack; the whole batch is one atomic script, so a crash never leaves a forward without its
+# ack or marker.
+# The step marker is also the duplicate check, atomic with the write: a forward (or a saga's finish)
+# claims the marker with HSETNX, and a retry or dead letter requires it unclaimed; a commit for a
+# step already done writes nothing but its ack and a duplicate_skipped record (its first history
+# record with that event, as bus.history.as_duplicate rewrites it), and answers 0 for it.
+# The n-th step's notice bodies are ARGV[2 + 2n] (what it writes when applied) and ARGV[3 + 2n]
+# (its duplicate_skipped record), so watchers hear exactly what the history got; a counted notice
+# is numbered from the session's counter, KEYS[5n].
 # The batch travels as one JSON argument: packing hundreds of separate arguments costs more
 # client CPU than the rest of a hop.
 COMMIT = (
@@ -53,7 +59,22 @@ for n, c in ipairs(batch) do
   local base = (n - 1) * 5
   local steps, history, source, target = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   local marker, mode, entry_id, payload = c[1], c[2], c[3], c[4]
-  if marker ~= '' and redis.call('HSETNX', steps, marker, mode) == 0 then
+  local done = false
+  if marker ~= '' then
+    if mode == 'forward' or mode == 'finish' then
+      done = redis.call('HSETNX', steps, marker, mode) == 0
+    else
+      done = redis.call('HEXISTS', steps, marker) == 1
+    end
+  end
+  if done then
+    local record = {}
+    for j, value in ipairs(c[5][1]) do record[j] = value end
+    for j = 1, #record - 1, 2 do
+      if record[j] == 'event' then record[j + 1] = 'duplicate_skipped'
+      elseif record[j] == 'detail' then record[j + 1] = 'step already done' end
+    end
+    redis.call('XADD', history, '*', unpack(record))
     results[n] = 0
   else
     if mode == 'forward' or mode == 'dead' then
@@ -64,22 +85,24 @@ for n, c in ipairs(batch) do
     for _, record in ipairs(c[5]) do
       redis.call('XADD', history, '*', unpack(record))
     end
-    if c[6] ~= '' and c[7] == 1 then
-      publish_notice(KEYS[base + 5], c[6], ARGV[3 + n], retention)
-    elseif c[6] ~= '' then
-      redis.call('PUBLISH', c[6], ARGV[3 + n])
-    end
     if marker ~= '' then redis.call('PEXPIRE', steps, retention) end
-    redis.call('PEXPIRE', history, retention)
     results[n] = 1
   end
+  local body = ARGV[(done and 3 or 2) + 2 * n]
+  if c[6] ~= '' and c[7] == 1 then
+    publish_notice(KEYS[base + 5], c[6], body, retention)
+  elseif c[6] ~= '' then
+    redis.call('PUBLISH', c[6], body)
+  end
+  redis.call('PEXPIRE', history, retention)
   redis.call('XACK', source, group, entry_id)
 end
 return results
 """
 )
 
-# Duplicate check for a whole batch in one round trip: 1 where the step marker already exists.
+# Duplicate check before running handlers, for entries that may have been handled before (redeliveries):
+# 1 where the step marker already exists.
 APPLIED = """
 local out = {}
 for j = 1, #KEYS do out[j] = redis.call('HEXISTS', KEYS[j], ARGV[j]) end

@@ -146,7 +146,7 @@ class SimulatedCustomer:
                 "POST",
                 f"{self.payments}/payments/{payment_id}/checkout",
                 self.options.call_attempts,
-                content=f"outcome={outcome}",
+                data=f"outcome={outcome}",
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
         else:

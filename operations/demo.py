@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from launcher.__main__ import RUN_DEFAULTS
-from operations.http_calls import Answer, CallLog, TimedHttp
+from operations.http_calls import Answer, CallLog, TimedHttp, http_session
 from operations.invariants import SessionRecords, violations_of
 from operations.session_stream import follow_session
 from operations.supervised_system import SupervisedSystem, SystemSettings
@@ -227,7 +227,7 @@ class Demo:
 
 
 async def run_demo(console: Console, gateway: str, providers: dict[str, str]) -> int:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with http_session() as client:
         demo = Demo(TimedHttp(client, CallLog()), console, gateway, providers)
 
         rng = random.Random()

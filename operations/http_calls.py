@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
+
+# A gateway or provider server closes a connection idle for 5 s: drop it on this side first.
+IDLE_SECONDS = 4.0
 
 # Answers that say "nothing may have happened yet, ask again": injected 503s, ambiguous 500s,
 # a gateway whose backend is restarting.
@@ -52,25 +56,41 @@ class Answer:
         return str(self.status)
 
 
+def http_session(connections: int = 100, timeout_seconds: float = 30.0) -> aiohttp.ClientSession:
+    """One pooled session of keep-alive connections for everything a run sends.
+
+    `timeout_seconds` bounds each phase (a free connection, connecting, each read), not a whole
+    call: an event stream stays open as long as the gateway writes (it writes at least every 15 s).
+    """
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=timeout_seconds, sock_connect=timeout_seconds, sock_read=timeout_seconds
+        ),
+        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=0, keepalive_timeout=IDLE_SECONDS),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 class TimedHttp:
-    def __init__(self, client: httpx.AsyncClient, log: CallLog) -> None:
+    def __init__(self, client: aiohttp.ClientSession, log: CallLog) -> None:
         self.client = client
         self.log = log
 
     async def call(self, name: str, method: str, url: str, **kwargs: Any) -> Answer:
         started = time.perf_counter()
         try:
-            response = await self.client.request(method, url, **kwargs)
-        except httpx.HTTPError as error:
+            async with self.client.request(method, url, **kwargs) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
             self.log.record(name, (time.perf_counter() - started) * 1000, type(error).__name__)
             return Answer(None, None)
         elapsed = (time.perf_counter() - started) * 1000
-        self.log.record(name, elapsed, None if response.status_code < 400 else str(response.status_code))
+        self.log.record(name, elapsed, None if status < 400 else str(status))
         try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError:
-            body = response.text
-        return Answer(response.status_code, body)
+            body = content.decode(errors="replace")
+        return Answer(status, body)
 
     async def call_until_answered(
         self, name: str, method: str, url: str, attempts: int, pause: float = 0.2, **kwargs: Any

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -30,7 +30,7 @@ from operations.cost import (
 )
 from operations.cost_probe import CostProbe
 from operations.customer import CustomerOptions, GaveUp, SimulatedCustomer
-from operations.http_calls import CallLog, TimedHttp
+from operations.http_calls import CallLog, TimedHttp, http_session
 from operations.invariants import TERMINAL
 from operations.killer import Kill, ProcessKiller
 from operations.options import LoadOptions, parse_options
@@ -89,19 +89,22 @@ class BookingBudget:
         return max(slot - now, 0.0)
 
 
-async def _put_with_retries(client: httpx.AsyncClient, url: str, body: Mapping[str, object]) -> None:
+async def _put_with_retries(client: aiohttp.ClientSession, url: str, body: Mapping[str, object]) -> None:
     for _ in range(50):
         try:
-            response = await client.put(url, json=body)
-            if response.status_code == 200:
-                return
-        except httpx.HTTPError:
+            async with client.put(url, json=body) as response:
+                await response.read()
+                if response.status == 200:
+                    return
+        except (aiohttp.ClientError, TimeoutError):
             pass
         await asyncio.sleep(0.1)
     raise RuntimeError(f"PUT {url} kept failing")
 
 
-async def set_chaos(client: httpx.AsyncClient, system: SupervisedSystem, body: Mapping[str, object]) -> None:
+async def set_chaos(
+    client: aiohttp.ClientSession, system: SupervisedSystem, body: Mapping[str, object]
+) -> None:
     for kind in ("hotel", "flight", "payment"):
         await _put_with_retries(client, f"{system.topology.provider_url(kind)}/admin/chaos", body)
 
@@ -159,8 +162,8 @@ async def run_load(
         rest = await _at_rest(probe, system, options, progress)
     rng = random.Random(options.seed)
     calls = CallLog()
-    limits = httpx.Limits(max_connections=options.customers * 4 + 32)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    # A customer has one call or its session's event stream open at a time, on a pooled connection.
+    async with http_session(connections=options.customers * 4 + 32) as client:
         http = TimedHttp(client, calls)
         topology = system.topology
         customer_options = CustomerOptions(

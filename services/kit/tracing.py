@@ -56,7 +56,7 @@ class Tracing:
 
 
 def start_tracing(settings: TracingSettings, service: str) -> Tracing:
-    """Install the SDK and instrument gRPC, Redis and httpx, if spans have somewhere to go.
+    """Install the SDK and instrument gRPC, Redis and aiohttp's client, if spans have somewhere to go.
 
     Call it before any server, channel or client is made: the instrumentations patch their factories.
     """
@@ -89,9 +89,9 @@ def instrument_libraries() -> None:
     SQLAlchemy's is left out: it refuses SQLAlchemy 2.1, and statements run on the raw DBAPI
     connection anyway, so services.kit.database makes a span per transaction itself.
     """
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAioInstrumentorServer
     from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     # Health checks run all day, each a trace of its own: they would bury the bookings.
@@ -99,7 +99,7 @@ def instrument_libraries() -> None:
     GrpcAioInstrumentorServer(filter_=untraced).instrument()
     GrpcAioInstrumentorClient(filter_=untraced).instrument()
     RedisInstrumentor().instrument()
-    HTTPXClientInstrumentor().instrument()
+    AioHttpClientInstrumentor().instrument()
 
 
 def traced_asgi(app: Any, tracing: Tracing) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import aiohttp
 import grpc
-import httpx
 from redis.asyncio import Redis
 
 from bus.context import Handler
@@ -18,7 +18,7 @@ from services.kit.grpc_server import RunningServer, ServedService, start_server
 from services.kit.service_identity import ServiceCredentials
 from services.kit.tokens import TokenVerifier
 from services.participant.config import ParticipantConfig
-from services.provider_client.client import ProviderClient
+from services.provider_client.client import ProviderClient, provider_session
 from services.provider_client.ports import ProviderApi
 from services.sessions.client import ArbiterClient, SessionArbiter
 
@@ -28,7 +28,7 @@ class ParticipantProcess:
     server: RunningServer
     participant: RunningParticipant | None
     redis: Redis | None
-    http: httpx.AsyncClient | None
+    http: aiohttp.ClientSession | None
     channels: Sequence[grpc.aio.Channel]
     cleanups: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -42,16 +42,9 @@ class ParticipantProcess:
         for channel in self.channels:
             await channel.close()
         if self.http is not None:
-            await self.http.aclose()
+            await self.http.close()
         if self.redis is not None:
             await self.redis.aclose()
-
-
-def provider_http_client(timeout_seconds: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_seconds, connect=2.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-    )
 
 
 @dataclass(frozen=True)
@@ -71,7 +64,7 @@ async def start_participant_process(
 ) -> ParticipantProcess:
     credentials = ServiceCredentials(service, config.service_key)
     redis = await connect_redis(config.bus.redis)
-    http = provider_http_client(config.provider_timeout_seconds)
+    http = provider_session(config.provider_timeout_seconds)
     provider = ProviderClient(http, config.provider_url, name=service)
     channel = peer_channel(config.sessions_address, config.tls)
     built = parts(provider, ArbiterClient(channel, credentials))

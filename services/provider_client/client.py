@@ -5,12 +5,13 @@ A saga step calls the provider once per attempt: the step's declared policy retr
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -64,10 +65,33 @@ def provider_path(*segments: str) -> str:
     return "".join("/" + quote(segment, safe="") for segment in segments)
 
 
+# An idle connection is dropped before the provider's server closes it (5 s keep-alive), so a
+# request never goes out on a connection the server is closing at that moment.
+IDLE_SECONDS = 4.0
+
+
+def provider_session(timeout_seconds: float, connect_seconds: float = 2.0) -> aiohttp.ClientSession:
+    """The one HTTP session a process keeps for its provider: pooled keep-alive connections.
+
+    Make it inside the running event loop, after tracing is started (its instrumentation hooks
+    sessions as they are made).
+    """
+    return aiohttp.ClientSession(
+        # No overall bound: a read may wait `timeout_seconds` for each chunk, a connection `connect_seconds`,
+        # and a free connection from the pool `timeout_seconds`.
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=timeout_seconds, sock_connect=connect_seconds, sock_read=timeout_seconds
+        ),
+        connector=aiohttp.TCPConnector(limit=200, limit_per_host=0, keepalive_timeout=IDLE_SECONDS),
+        # The answers are JSON read whole; no cookie state is ever shared between calls.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 class ProviderClient:
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         base_url: str,
         budget: RetryBudget | None = None,
         name: str = "provider",
@@ -106,6 +130,10 @@ class ProviderClient:
             log.exception("could not release hold %s now; the session's closing saga will", hold_id)
 
     async def _with_retries(self, method: str, path: str, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
+        if self._budget.attempts <= 1:
+            # A saga step's call: its step's policy retries, so no retry loop is built per call here.
+            return await self._send(method, path, **kwargs)
+
         def retryable(error: BaseException) -> bool:
             if isinstance(error, AmbiguousFailure):
                 return retry_ambiguous
@@ -133,18 +161,19 @@ class ProviderClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         operation = provider_operation(method, path)
         try:
-            response = await self._client.request(
+            async with self._client.request(
                 method, f"{self._base}{path}", params=params, json=body, headers=headers
-            )
-        except httpx.ConnectError as error:
+            ) as response:
+                status, content = response.status, await response.read()
+        except aiohttp.ClientConnectorError as error:
             count_provider_call(self._name, operation, "unreachable")
             raise DependencyUnavailable(f"provider unreachable: {error}") from None
-        except httpx.TransportError as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
             count_provider_call(self._name, operation, "no_answer")
             # Sent but no answer: the provider may have done the work.
             raise AmbiguousFailure(f"provider did not answer {method} {path}: {error!r}") from None
-        count_provider_call(self._name, operation, _OUTCOMES.get(response.status_code // 100, "other"))
-        return _interpret(method, path, response)
+        count_provider_call(self._name, operation, _OUTCOMES.get(status // 100, "other"))
+        return _interpret(method, path, status, content)
 
 
 def for_saga_steps(provider: ProviderApi) -> ProviderApi:
@@ -166,12 +195,11 @@ def provider_operation(method: str, path: str) -> str:
     return f"{method} /{template}"
 
 
-def _interpret(method: str, path: str, response: httpx.Response) -> Any:
-    status = response.status_code
+def _interpret(method: str, path: str, status: int, content: bytes) -> Any:
     if status < 300:
-        return response.json()
+        return json.loads(content)
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         body = {}
     code = str(body.get("error", "")) if isinstance(body, dict) else ""

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from sqlalchemy import bindparam, select, update
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
@@ -21,6 +21,8 @@ from simulated_world.providers.store.tables import webhook_deliveries
 log = logging.getLogger(__name__)
 # Every path that commits a delivery wakes the dispatcher; this slow sweep is only a safety net.
 _SAFETY_SWEEP_SECONDS = 60.0
+# An idle connection is dropped before the receiver's server closes it (5 s keep-alive by default).
+_IDLE_SECONDS = 4.0
 
 _UNDELIVERED = Statement(
     select(
@@ -68,10 +70,19 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout)
+        # One session for every delivery: receivers are few, so their connections stay open between
+        # webhooks. The timeout bounds each phase (pool, connect, each read), not the whole delivery.
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self._timeout, sock_connect=self._timeout, sock_read=self._timeout
+        )
+        self._client = aiohttp.ClientSession(
+            timeout=timeout,
+            connector=aiohttp.TCPConnector(keepalive_timeout=_IDLE_SECONDS),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         self._loop = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def stop(self) -> None:
@@ -82,7 +93,7 @@ class WebhookDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next sweep."""
@@ -136,11 +147,13 @@ class WebhookDispatcher:
         assert self._client is not None
         headers = {"Content-Type": "application/json", HEADER: sign(self._secret, int(self._wall()), body)}
         try:
-            response = await self._client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._client.post(url, data=body, headers=headers) as response:
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
-        if not 200 <= response.status_code < 300:
-            raise DeliveryFailed(f"receiver answered {response.status_code}")
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"receiver answered {status}")
 
     async def _mark(
         self,

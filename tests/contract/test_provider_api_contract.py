@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from services.kit.errors import InvalidArgument, NotFound
 from services.kit.settings import Env
-from services.provider_client.client import ProviderClient, ProviderRefusal, provider_path
+from services.provider_client.client import ProviderClient, ProviderRefusal, provider_path, provider_session
 from services.provider_client.ports import ProviderApi
 from simulated_world.providers.app import build_app
 from simulated_world.providers.clock import FixedClock
@@ -45,7 +44,7 @@ async def _backend(request: pytest.FixtureRequest, tmp_path: Path, kind: str) ->
     server = ServerThread(build_app(ProviderConfig.from_env(Env(env)), clock=clock))
     server.start()
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with provider_session(timeout_seconds=10) as http:
             client = ProviderClient(http, f"http://127.0.0.1:{server.port}", name=kind)
             yield Backend(client, lambda: clock.advance(WINDOW_SECONDS + 1), now.date())
     finally:

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from travel.saga.v1 import saga_pb2 as pb
 
-from bus import slip_json
+from bus.entries import read_slip
 from bus.errors import InvalidSlip
 from bus.history import session_saga_ids
 from bus.keys import BusKeys
@@ -58,7 +58,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
 
     async def stream(participant: str) -> list[tuple[str, str, str]]:
         entries = parse_entries(await redis.xrange(keys.stream(0, participant)))
-        return [(eid, f["saga_id"], slip_json.loads(f["slip"]).itinerary[0].name) for eid, f in entries if f]
+        return [(eid, f["saga_id"], read_slip(f).itinerary[0].name) for eid, f in entries if f]
 
     async def sagas(session_id: str) -> list[str]:
         return await session_saga_ids(redis, keys, session_id)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from bus_harness import Recorder, all_handlers, confirm_slip, pending_total, running, saga_ids_in
+import time
+
+from bus_harness import FAST, Recorder, all_handlers, confirm_slip, pending_total, running, saga_ids_in
 from redis.asyncio import Redis
 
 from bus.context import StepContext
-from bus.errors import BusinessRefusal, TransientFailure
+from bus.entries import decode_entry
+from bus.errors import BusinessRefusal, StepFailure, TransientFailure
 from bus.history import HistoryEvent, read_history, read_session_history
 from bus.keys import BusKeys
+from bus.outcomes import CommitBuilder
+from bus.partition_consumer import apply_commits
 from bus.publisher import start_saga
+from bus.replies import parse_read_reply
 from tests.support.polling import eventually
 
 PARTICIPANTS = ("hotel", "flights", "sessions")
@@ -87,18 +93,68 @@ async def test_transient_failures_are_retried_then_succeed(
     assert events.count(HistoryEvent.RETRY_SCHEDULED) == 2
 
 
-async def test_duplicate_entry_is_skipped(client: Redis, keys: BusKeys, namespace: str) -> None:
+async def test_a_new_entry_of_a_step_already_done_is_refused_by_the_commit(
+    client: Redis, keys: BusKeys, namespace: str
+) -> None:
     recorder = Recorder()
     async with running(client, namespace, all_handlers(recorder)):
         await start_saga(client, keys, confirm_slip("g1"))
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.SAGA_COMPLETED))
-        # Replay the very entry the hotel consumed, as an at-least-once transport might.
+        # Write the very entry the hotel consumed again: a first delivery, so no check before the
+        # handler; its commit finds the step's marker and forwards nothing.
         [(_, fields)] = await client.xrange(keys.stream(0, "hotel"), count=1)
         await client.xadd(keys.stream(0, "hotel"), fields)
         await eventually(lambda: finished(client, keys, "g1", HistoryEvent.DUPLICATE_SKIPPED))
         await eventually(lambda: _no_pending(client, keys))
-    assert recorder.calls["hotel.confirm"] == 1
+    assert recorder.calls["hotel.confirm"] == 2, "the idempotent effect ran again, with the same key"
+    assert {c.idempotency_key for c in recorder.contexts if c.step == "hotel.confirm"} == {"g1:hotel.confirm"}
     assert (await saga_ids_in(client, keys.stream(0, "flights")))["g1"] == 1
+    skipped = [r for r in await read_history(client, keys, "g1") if r.event == HistoryEvent.DUPLICATE_SKIPPED]
+    assert [(r.step, r.participant) for r in skipped] == [("hotel.confirm", "hotel")]
+
+
+async def test_a_redelivered_entry_of_a_step_already_done_is_skipped_before_its_handler(
+    client: Redis, keys: BusKeys, namespace: str
+) -> None:
+    recorder = Recorder()
+    async with running(client, namespace, all_handlers(recorder)):
+        await start_saga(client, keys, confirm_slip("g1"))
+        await eventually(lambda: finished(client, keys, "g1", HistoryEvent.SAGA_COMPLETED))
+    # The same step again, read by c1, which then died before acking it: c1 rereads it on start.
+    [(_, fields)] = await client.xrange(keys.stream(0, "hotel"), count=1)
+    await client.xadd(keys.stream(0, "hotel"), fields)
+    await client.xreadgroup("hotel", "c1", {keys.stream(0, "hotel"): ">"}, count=10)
+    async with running(client, namespace, all_handlers(recorder), consumer="c1"):
+        await eventually(lambda: finished(client, keys, "g1", HistoryEvent.DUPLICATE_SKIPPED))
+        await eventually(lambda: _no_pending(client, keys))
+    assert recorder.calls["hotel.confirm"] == 1
+    history = await read_history(client, keys, "g1")
+    assert [r.event for r in history if r.step == "hotel.confirm"].count(HistoryEvent.COMPLETED) == 1
+
+
+async def test_a_retry_or_dead_letter_of_a_step_already_done_is_dropped(client: Redis, keys: BusKeys) -> None:
+    await client.xgroup_create(keys.stream(0, "hotel"), "hotel", id="0", mkstream=True)
+    await start_saga(client, keys, confirm_slip("g1"))
+    [(entry_id, fields)] = parse_read_reply(
+        await client.xreadgroup("hotel", "c1", {keys.stream(0, "hotel"): ">"}, count=10)
+    )
+    assert fields is not None
+    delivery = decode_entry(entry_id, fields)
+    commits = CommitBuilder(keys, 0, "hotel", "c1", FAST)
+    now = time.time()
+    failure = StepFailure.of(TransientFailure("provider 503"))
+    # Two handlings of one entry raced: one completed the step, the other failed it, or gave up.
+    racing = [
+        commits.completed(delivery, {"ref": "r1"}, now),
+        commits.failed(delivery, failure, FAST.retry, now, 0.5),
+        commits.dead(delivery, "gave up", now, failure=failure),
+    ]
+    assert await apply_commits(client, "hotel", FAST.retention_ms, racing) == [1, 0, 0]
+    assert await client.zcard(keys.delayed(0, "hotel")) == 0
+    assert await client.xlen(keys.dead_letters(0)) == 0
+    assert await client.xlen(keys.stream(0, "flights")) == 1
+    events = [r.event for r in await read_history(client, keys, "g1")]
+    assert events.count(HistoryEvent.DUPLICATE_SKIPPED) == 2
 
 
 async def test_publishing_twice_starts_once(client: Redis, keys: BusKeys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pytest
 from bus_harness import confirm_slip
 from redis.asyncio import Redis
 
@@ -96,7 +97,7 @@ async def _flights_has(client: Redis, keys: BusKeys, saga_id: str) -> bool:
 
 
 async def test_cli_shows_timeline_dead_letters_and_lag(
-    client7: Redis, redis7_url: str, keys: BusKeys, namespace: str, capsys: object
+    client7: Redis, redis7_url: str, keys: BusKeys, namespace: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock, fail = FakeClock(), [True]
     participant = hotel(client7, namespace, clock, fail)
@@ -115,6 +116,13 @@ async def test_cli_shows_timeline_dead_letters_and_lag(
     assert await cli.main([*base, "dead-letters", "show", letter.entry_id]) == 0
     assert await cli.main([*base, "lag"]) == 0
     assert await cli.main([*base, "dead-letters", "replay", letter.entry_id]) == 0
+    capsys.readouterr()
+    assert await cli.main([*base, "entries", "hotel", "--session", "sess1"]) == 0
+    shown = capsys.readouterr().out
+    # The replayed entry, its plain fields and its binary slip decoded.
+    assert "saga_id=g1 session_id=sess1 step=hotel.confirm" in shown
+    assert '"sagaId": "g1"' in shown and '"participant": "flights"' in shown
+    assert await cli.main([*base, "entries", "flights"]) == 1
     assert await cli.main([*base, "timeline", "missing"]) == 1
     figures = {f.participant: f for f in await group_figures(client7, keys)}
     assert figures["hotel"].lag == 1, "the replayed entry waits to be read"

@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
+from bus import slip_json
+from bus.entries import SLIP_FIELD, decode_entry
 from bus.keys import BusKeys
 from bus.outbox import (
     OutboxRelay,
@@ -38,6 +40,7 @@ from tests.support.ports import free_port
 UNSENT = Statement(select(outbox_table.c.id).where(outbox_table.c.sent_at.is_(None)))
 LEASES = Statement(select(func.count()).select_from(lease_table))
 FORGET_SENT = Statement(update(outbox_table).values(sent_at=None))
+AS_JSON = Statement(update(outbox_table).values(slip=bindparam("json")))
 
 
 @pytest.fixture
@@ -199,6 +202,20 @@ async def test_committed_slip_is_published_once(db: Database, client7: Redis, ke
     entries = await client7.xrange(keys.stream(0, "hotel"))
     assert [fields["saga_id"] for _, fields in entries] == ["g1", "g2"]
     assert entries[0][1]["step"] == "hotel.confirm"
+
+
+async def test_rows_written_as_protobuf_json_before_the_binary_slip_are_still_published(
+    db: Database, client7: Redis, keys: BusKeys
+) -> None:
+    slip = confirm_slip("g-json")
+    await add_sagas(db, ["g-json"])
+    # The row as a relay of the previous release wrote it: the slip as protobuf JSON.
+    await db.transaction(lambda conn: conn.execute(AS_JSON, {"json": slip_json.dumps(slip)}))
+    assert await OutboxRelay(db, client7, keys).relay_once() == 1
+    [(entry_id, fields)] = await client7.xrange(keys.stream(0, "hotel"))
+    published = decode_entry(entry_id, fields).slip
+    assert published.saga_id == "g-json" and list(published.itinerary) == list(slip.itinerary)
+    assert SLIP_FIELD in fields and "slip" not in fields
 
 
 async def test_relay_crash_after_xadd_does_not_duplicate(db: Database, client7: Redis, keys: BusKeys) -> None:

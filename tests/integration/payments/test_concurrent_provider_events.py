@@ -36,7 +36,7 @@ from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.payments.repository import PaymentRepository, add_missing_columns
 from services.payments.repository import metadata as payments_metadata
-from services.provider_client.client import ProviderClient
+from services.provider_client.client import ProviderClient, provider_session
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money
 from services.sessions.events import SessionTimeline
@@ -314,7 +314,7 @@ async def world(
     free = PaymentsDatabaseIsFree(payments_url, schema, app_name)
     counting.before_report.append(free)
     webhooks = WebhookReceiver()
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with provider_session(timeout_seconds=10) as http:
         yield World(
             store=RecordingStore(payments_db),
             arbiter=counting,

@@ -13,6 +13,7 @@ from bus.replies import (
     parse_autoclaim_reply,
     parse_delivery_counts,
     parse_read_reply,
+    parse_read_reply_by_stream,
 )
 
 
@@ -64,6 +65,13 @@ def test_read_reply_resp2_and_resp3() -> None:
     assert parse_read_reply({"s": entries}) == entries
     assert parse_read_reply(None) == []
     assert parse_read_reply([[b"s", [(b"1-0", [b"a", b"1"])]]]) == [("1-0", {"a": "1"})]
+
+
+def test_read_reply_of_several_streams_keeps_each_streams_entries() -> None:
+    first, second = [("1-0", {"a": "1"})], [("1-0", {"b": "2"}), ("2-0", None)]
+    assert parse_read_reply_by_stream([["s0", first], [b"s1", second]]) == {"s0": first, "s1": second}
+    assert parse_read_reply_by_stream({"s0": [first], "s1": [second]}) == {"s0": first, "s1": second}
+    assert parse_read_reply_by_stream(None) == {}
 
 
 def test_autoclaim_reply_shapes() -> None:

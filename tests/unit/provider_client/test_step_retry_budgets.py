@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bus.backoff import Retries
 from bus.context import Step
@@ -11,35 +17,41 @@ from bus.settings import ConsumerSettings
 from services.flights.saga_steps import flight_handlers
 from services.hotel.saga_steps import hotel_handlers
 from services.kit.errors import DependencyUnavailable
-from services.provider_client.client import ProviderClient, RetryBudget, for_saga_steps
+from services.provider_client.client import ProviderClient, RetryBudget, for_saga_steps, provider_session
 from tests.fakes.provider_api import FakeProvider
+from tests.support.gateway import serve_gateway
 
 QUICK = RetryBudget(attempts=3, max_seconds=5.0, initial_wait=0.001, max_wait=0.002)
 
 
-def busy_provider(requests: list[httpx.Request]) -> httpx.AsyncClient:
-    def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return httpx.Response(503, json={"error": "BUSY"})
+@asynccontextmanager
+async def busy_provider(requests: list[str]) -> AsyncIterator[ProviderClient]:
+    """A provider on loopback that answers every request 503, and a client of it."""
 
-    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async def answer(request: Request) -> JSONResponse:
+        requests.append(f"{request.method} {request.url.path}")
+        return JSONResponse({"error": "BUSY"}, status_code=503)
+
+    app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+    async with serve_gateway(app) as url, provider_session(timeout_seconds=5) as http:
+        yield ProviderClient(http, url, QUICK)
 
 
 async def test_a_request_keeps_the_clients_own_retries() -> None:
-    requests: list[httpx.Request] = []
-    async with busy_provider(requests) as http:
+    requests: list[str] = []
+    async with busy_provider(requests) as provider:
         with pytest.raises(DependencyUnavailable):
-            await ProviderClient(http, "http://provider", QUICK).get("/holds/h1")
-    assert len(requests) == QUICK.attempts
+            await provider.get("/holds/h1")
+    assert requests == ["GET /holds/h1"] * QUICK.attempts
 
 
 async def test_a_saga_step_calls_the_provider_once_per_attempt() -> None:
-    requests: list[httpx.Request] = []
-    async with busy_provider(requests) as http:
-        client = for_saga_steps(ProviderClient(http, "http://provider", QUICK))
+    requests: list[str] = []
+    async with busy_provider(requests) as provider:
+        client = for_saga_steps(provider)
         with pytest.raises(DependencyUnavailable):
             await client.post_unambiguous("/holds/h1/confirm", None, idempotency_key="k")
-    assert len(requests) == 1
+    assert requests == ["POST /holds/h1/confirm"]
 
 
 def test_every_booking_step_declares_its_retry_policy() -> None:
