@@ -70,6 +70,17 @@ def history_fields(
     ]  # fmt: skip
 
 
+def as_duplicate(record: Sequence[str]) -> list[str]:
+    """A history record as the commit script rewrites it for a step already done (bus.scripts.COMMIT)."""
+    out = list(record)
+    for j in range(0, len(out) - 1, 2):
+        if out[j] == "event":
+            out[j + 1] = HistoryEvent.DUPLICATE_SKIPPED.value
+        elif out[j] == "detail":
+            out[j + 1] = "step already done"
+    return out
+
+
 def next_step_detail(step: str, participant: str) -> str:
     """A completed step's detail: the step the saga goes to next, and who runs it."""
     return f"next {step} at {participant}"

@@ -103,6 +103,11 @@ class BusKeys:
         earliest attempt's start (ms): where the sweep looks for attempts left behind."""
         return f"{self._tag(partition)}:reserving"
 
+    def session_notices(self, session_id: str) -> str:
+        """Counter of the notices published on the session's change channel, in its partition."""
+        partition = self.partition_of(_checked(session_id, "session id"))
+        return f"{self._tag(partition)}:session:{session_id}:notices"
+
     def session_changes(self, session_id: str) -> str:
         """Pub/sub channel told each time a session, or the history of one of its sagas, changes.
 

@@ -13,8 +13,9 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.backoff import RetryPolicy
 from bus.entries import KIND_LABELS, Delivery, entry_fields, phase_label
 from bus.errors import FailureKind, StepFailure
-from bus.history import HistoryEvent, history_fields, next_step_detail
+from bus.history import HistoryEvent, as_duplicate, history_fields, next_step_detail
 from bus.keys import BusKeys
+from bus.session_notices import READ_AGAIN, history_events, notice_body
 from bus.settings import ConsumerSettings
 from bus.slip import (
     COMPENSATING,
@@ -29,15 +30,20 @@ from bus.slip import (
 
 @dataclass(frozen=True)
 class Commit:
-    """One step's part of a batch COMMIT: its four keys, its JSON item, its headline event.
+    """One step's part of a batch COMMIT: its five keys, its JSON item, its notices, its headline event.
 
     Its marker names the step: a forward or a saga's finish claims it, a retry or dead letter
-    needs it unclaimed, so the script turns a commit for a step already done into a bare ack.
+    needs it unclaimed, so the script turns a commit for a step already done into a bare ack
+    (and a duplicate_skipped record, which its second notice carries).
     """
 
     keys: list[str]
     item: list[Any]
     event: HistoryEvent
+    # The bodies of the session watchers' notice, the script numbering a counted one: what the
+    # commit writes when applied, and what it writes when it finds its step already done.
+    notice: bytes = b""
+    skipped_notice: bytes = b""
     retry_at: float | None = None  # when a retry it schedules falls due, so the consumer wakes then
     finished: SagaEnd | None = None  # the saga's last step, for its duration
 
@@ -76,14 +82,26 @@ class CommitBuilder:
         history: list[list[str]],
         session_id: str,
     ) -> Commit:
+        history_key = self.keys.saga_history(self.partition, saga_id)
+        channel = self._changes_channel(session_id)
+        # The session's counter is in its partition, which is this one unless the slip was written
+        # with another partition count; then the notice goes uncounted and says to read again.
+        counted = bool(channel) and self.keys.partition_of(session_id) == self.partition
+        # Without a counter the fifth key is never touched; the history's stands in to keep five.
+        counter = self.keys.session_notices(session_id) if counted else history_key
+        notice = notice_body(history_events(saga_id, history)) if counted else READ_AGAIN
+        skipped = READ_AGAIN
+        if counted and marker:
+            skipped = notice_body(history_events(saga_id, [as_duplicate(history[0])]))
         keys = [
             self.keys.saga_steps(self.partition, saga_id),
-            self.keys.saga_history(self.partition, saga_id),
+            history_key,
             self.keys.stream(self.partition, self.participant),
             target,
+            counter,
         ]
-        item = [marker, mode, entry_id, payload, history, self._changes_channel(session_id)]
-        return Commit(keys, item, HistoryEvent(history[0][1]))
+        item = [marker, mode, entry_id, payload, history, channel, 1 if counted else 0]
+        return Commit(keys, item, HistoryEvent(history[0][1]), notice=notice, skipped_notice=skipped)
 
     def _changes_channel(self, session_id: str) -> str:
         """Where the session's watchers hear that its saga history grew; '' for no session."""

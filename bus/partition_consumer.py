@@ -391,7 +391,9 @@ async def apply_commits(redis: Redis, group: str, retention_ms: int, commits: li
     """
     keys = [key for commit in commits for key in commit.keys]
     batch = json.dumps([commit.item for commit in commits], separators=(",", ":"))
-    results = await COMMIT_SCRIPT.call(redis, keys, [batch, group, retention_ms])
+    # Each commit's two notice bodies follow: the script publishes the one matching what it wrote.
+    notices = [body for commit in commits for body in (commit.notice, commit.skipped_notice)]
+    results = await COMMIT_SCRIPT.call(redis, keys, [batch, group, retention_ms, *notices])
     return [int(result) for result in results]
 
 

@@ -14,6 +14,7 @@ from bus.errors import InvalidSlip
 from bus.history import HistoryEvent, history_fields
 from bus.keys import BusKeys
 from bus.scripts import PUBLISH_SCRIPT
+from bus.session_notices import history_events, notice_body
 from bus.slip import current_step, step_sequence
 from bus.slip_trace import stamp_current_trace
 
@@ -42,11 +43,13 @@ def publish_call(
         keys.saga_history(partition, slip.saga_id),
         keys.stream(partition, step.participant),
         keys.session_sagas(slip.session_id),
+        keys.session_notices(slip.session_id),
     ]
     marker = f"publish:{step_sequence(slip)}:{step.name}"
     changes = keys.session_changes(slip.session_id)
+    notice = notice_body(history_events(slip.saga_id, [history]))
     args: list[Any] = [
-        marker, retention_ms, int(now * 1000), slip.saga_id, changes, len(fields), *fields, *history
+        marker, retention_ms, int(now * 1000), slip.saga_id, changes, notice, len(fields), *fields, *history
     ]  # fmt: skip
     return script_keys, args
 

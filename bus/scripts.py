@@ -9,21 +9,54 @@ from redis.asyncio import Redis
 
 from services.kit.redis_scripts import load_script, run_script, script_sha
 
+# A session's notice, numbered: the counter's next value goes in front of the body as protobuf field
+# 1 (SessionNotice.seq, a varint). Protobuf reads two serialized messages one after the other as
+# one, so the subscriber parses a whole SessionNotice. Lua numbers are doubles: exact far beyond
+# any session's notice count.
+NUMBERED = """
+local function publish_notice(counter, channel, body, retention)
+  local seq = redis.call('INCR', counter)
+  redis.call('PEXPIRE', counter, retention)
+  local out = {string.char(8)}
+  while seq >= 128 do
+    out[#out + 1] = string.char(seq % 128 + 128)
+    seq = math.floor(seq / 128)
+  end
+  out[#out + 1] = string.char(seq)
+  redis.call('PUBLISH', channel, table.concat(out) .. body)
+end
+"""
+
+# One notice alone (the sessions service's, after a commit): KEYS[1] the counter, ARGV channel,
+# body and retention (ms).
+NOTICE = (
+    NUMBERED
+    + """
+publish_notice(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return 1
+"""
+)
+
 # Batch commit: per step, mark it, write where the slip goes next, log history, tell the session's
 # watchers, ack; the whole batch is one atomic script, so a crash never leaves a forward without its
 # ack or marker.
 # The step marker is also the duplicate check, atomic with the write: a forward (or a saga's finish)
 # claims the marker with HSETNX, and a retry or dead letter requires it unclaimed; a commit for a
 # step already done writes nothing but its ack and a duplicate_skipped record (its first history
-# record with that event), and answers 0 for it.
+# record with that event, as bus.history.as_duplicate rewrites it), and answers 0 for it.
+# The n-th step's notice bodies are ARGV[2 + 2n] (what it writes when applied) and ARGV[3 + 2n]
+# (its duplicate_skipped record), so watchers hear exactly what the history got; a counted notice
+# is numbered from the session's counter, KEYS[5n].
 # The batch travels as one JSON argument: packing hundreds of separate arguments costs more
 # client CPU than the rest of a hop.
-COMMIT = """
+COMMIT = (
+    NUMBERED
+    + """
 local batch = cjson.decode(ARGV[1])
 local group, retention = ARGV[2], tonumber(ARGV[3])
 local results = {}
 for n, c in ipairs(batch) do
-  local base = (n - 1) * 4
+  local base = (n - 1) * 5
   local steps, history, source, target = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   local marker, mode, entry_id, payload = c[1], c[2], c[3], c[4]
   local done = false
@@ -55,12 +88,18 @@ for n, c in ipairs(batch) do
     if marker ~= '' then redis.call('PEXPIRE', steps, retention) end
     results[n] = 1
   end
-  if c[6] ~= '' then redis.call('PUBLISH', c[6], 'saga') end
+  local body = ARGV[(done and 3 or 2) + 2 * n]
+  if c[6] ~= '' and c[7] == 1 then
+    publish_notice(KEYS[base + 5], c[6], body, retention)
+  elseif c[6] ~= '' then
+    redis.call('PUBLISH', c[6], body)
+  end
   redis.call('PEXPIRE', history, retention)
   redis.call('XACK', source, group, entry_id)
 end
 return results
 """
+)
 
 # Duplicate check before running handlers, for entries that may have been handled before (redeliveries):
 # 1 where the step marker already exists.
@@ -71,25 +110,28 @@ return out
 """
 
 # Saga start (direct or from the outbox relay): publish once per saga step, whoever retries.
-PUBLISH = """
-local steps, history, stream, session = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+PUBLISH = (
+    NUMBERED
+    + """
+local steps, history, stream, session, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local marker, retention, now_ms, saga_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local changes = ARGV[5]
+local changes, notice = ARGV[5], ARGV[6]
 if redis.call('HSETNX', steps, marker, 'published') == 0 then return false end
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
 local fields = {}
-for j = 1, n do fields[j] = ARGV[6 + j] end
+for j = 1, n do fields[j] = ARGV[7 + j] end
 local id = redis.call('XADD', stream, '*', unpack(fields))
 local h = {}
-for j = 7 + n, #ARGV do h[#h + 1] = ARGV[j] end
+for j = 8 + n, #ARGV do h[#h + 1] = ARGV[j] end
 redis.call('XADD', history, '*', unpack(h))
 redis.call('ZADD', session, 'NX', now_ms, saga_id)
-redis.call('PUBLISH', changes, 'saga')
+publish_notice(counter, changes, notice, retention)
 redis.call('PEXPIRE', steps, retention)
 redis.call('PEXPIRE', history, retention)
 redis.call('PEXPIRE', session, retention)
 return id
 """
+)
 
 # Move due retries from the delay set back to the stream; atomic so a retry is never lost.
 # Also answers when the earliest retry left falls due (ms, or -1), so the consumer sleeps until then.
@@ -140,7 +182,8 @@ APPLIED_SCRIPT = LuaScript(APPLIED)
 PUBLISH_SCRIPT = LuaScript(PUBLISH)
 PROMOTE_SCRIPT = LuaScript(PROMOTE)
 REPLAY_SCRIPT = LuaScript(REPLAY)
-ALL_SCRIPTS = (COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT)
+NOTICE_SCRIPT = LuaScript(NOTICE)
+ALL_SCRIPTS = (COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT, NOTICE_SCRIPT)
 
 
 async def load_all(redis: Redis) -> None:

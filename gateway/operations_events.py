@@ -174,7 +174,8 @@ async def stream_overview(request: Request, streams: OpenStreams) -> Response:
         metadata=tuple(metadata),
         timeout=config.rpc_timeout_seconds,
     )
-    notices = ChangeSubscription(redis_client(config.redis, decode_responses=True), BusKeys(config.namespace))
+    # Bytes, not text: a notice is a serialized protobuf message; the console only counts them.
+    notices = ChangeSubscription(redis_client(config.redis), BusKeys(config.namespace))
     # Listening first, then the first read: a change in between is not missed. A refusal (no
     # token, not an admin) is a plain HTTP error, so EventSource gives up instead of retrying.
     try:

@@ -1,8 +1,9 @@
-"""One Redis subscription per gateway, shared by every open event stream: a change wakes its streams.
+"""One Redis subscription per gateway, shared by every open event stream: a notice goes to its streams.
 
-The sessions service announces each committed transition, and the bus each saga history write, on
-the session's change channel. The gateway subscribes to the channels of the sessions it streams,
-on one connection, and wakes each stream watching a session when a notice for it arrives.
+The sessions service publishes each committed transition, and the bus each saga history write, on
+the session's change channel, as a numbered notice that carries the new timeline entries and state.
+The gateway subscribes to the channels of the sessions it streams, on one connection, and queues
+each notice for every stream watching its session.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from travel.sessions.v1 import sessions_pb2
 
 from bus.keys import BusKeys
+from bus.replies import text
 from gateway.app import LifespanHook
 from services.kit.redis_connection import RedisSettings, check_access, pubsub_client, redis_client
 
@@ -28,34 +33,64 @@ log = logging.getLogger(__name__)
 RECONNECT_PAUSE_SECONDS = 1.0
 # How long a new stream waits for Redis to confirm its subscription before reading anyway.
 CONFIRM_TIMEOUT_SECONDS = 5.0
+# Notices a stream has not taken yet, at most: past that (a client that stopped reading) they are
+# dropped and the stream reads the session again when it next looks.
+MAX_QUEUED_NOTICES = 256
+# What a stream is told when notices may have been lost: read the session again.
+READ_AGAIN = sessions_pb2.SessionNotice(read_again=True)
+
+
+def parsed_notice(payload: bytes) -> sessions_pb2.SessionNotice:
+    """A channel's message as a notice; one that is not a notice only says to read again."""
+    try:
+        return sessions_pb2.SessionNotice.FromString(payload)
+    except DecodeError:
+        return READ_AGAIN
 
 
 class ChangeWatch:
-    """What one event stream waits on: told when its session, or one of its sagas, changed."""
+    """What one event stream waits on: the notices of its session, in the order they came."""
 
-    def __init__(self, changes: SessionChanges | None = None, channel: str = "") -> None:
+    def __init__(
+        self, changes: SessionChanges | None = None, channel: str = "", session_id: str = ""
+    ) -> None:
         self._changes = changes
         self._channel = channel
-        self._changed = asyncio.Event()
+        self._session_id = session_id
+        self._notices: deque[sessions_pb2.SessionNotice] = deque()
+        self._arrived = asyncio.Event()
 
-    def notify(self) -> None:
-        self._changed.set()
+    def notify(self, notice: sessions_pb2.SessionNotice) -> None:
+        if len(self._notices) >= MAX_QUEUED_NOTICES:
+            self._notices.clear()
+            notice = READ_AGAIN
+        self._notices.append(notice)
+        self._arrived.set()
 
-    async def wait(self, timeout: float) -> bool:
-        """True when a change came (now or within `timeout` seconds); each change is taken once."""
-        if not self._changed.is_set():
+    async def take(self, timeout: float) -> list[sessions_pb2.SessionNotice]:
+        """The notices that came (now or within `timeout` seconds), oldest first; [] if none did."""
+        if not self._notices:
             try:
                 async with asyncio.timeout(timeout):
-                    await self._changed.wait()
+                    await self._arrived.wait()
             except TimeoutError:
-                return False
-        self._changed.clear()
-        return True
+                return []
+        self._arrived.clear()
+        taken = list(self._notices)
+        self._notices.clear()
+        return taken
 
     async def subscribed(self) -> None:
         """Until Redis confirmed the subscription (or a short while passed): notices from then on arrive."""
         if self._changes is not None:
             await self._changes.confirmed(self._channel)
+
+    async def published(self) -> int:
+        """How many counted notices the session's channel carried so far; read before the session,
+        every notice numbered up to it is in what the read returns."""
+        if self._changes is None:
+            return 0
+        return await self._changes.published(self._session_id)
 
     def close(self) -> None:
         """Stop watching; synchronous, so it also works from a stream being cancelled."""
@@ -81,11 +116,15 @@ class SessionChanges:
     def watch(self, session_id: str) -> ChangeWatch:
         """A watch of one session; ValueError when no channel can carry the id."""
         channel = self._keys.session_changes(session_id)
-        watch = ChangeWatch(self, channel)
+        watch = ChangeWatch(self, channel, session_id)
         self._watches.setdefault(channel, set()).add(watch)
         self._confirmations.setdefault(channel, asyncio.Event())
         self._dirty.set()
         return watch
+
+    async def published(self, session_id: str) -> int:
+        count = await self._redis.get(self._keys.session_notices(session_id))
+        return int(count or 0)
 
     def forget(self, channel: str, watch: ChangeWatch) -> None:
         watches = self._watches.get(channel)
@@ -155,10 +194,13 @@ class SessionChanges:
                 self._dispatch(message)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        channel = str(message["channel"])
+        channel = text(message["channel"])
         if message["type"] == "message":
-            for watch in self._watches.get(channel, ()):
-                watch.notify()
+            watches = self._watches.get(channel, ())
+            if watches:
+                notice = parsed_notice(message["data"])  # parsed once for all the session's streams
+                for watch in watches:
+                    watch.notify(notice)
         elif message["type"] == "subscribe" and channel in self._confirmations:
             self._confirmations[channel].set()
 
@@ -171,7 +213,7 @@ class SessionChanges:
         """Notices sent while the connection was down are lost: every stream reads again."""
         for watches in self._watches.values():
             for watch in watches:
-                watch.notify()
+                watch.notify(READ_AGAIN)
 
 
 def session_changes_hook(settings: RedisSettings, namespace: str) -> LifespanHook:
@@ -180,7 +222,8 @@ def session_changes_hook(settings: RedisSettings, namespace: str) -> LifespanHoo
     @asynccontextmanager
     async def hook(app: Starlette) -> AsyncIterator[None]:
         # No socket timeout: the subscription's connection waits for notices as long as it takes.
-        redis = redis_client(settings, decode_responses=True)
+        # Bytes, not text: a notice is a serialized protobuf message.
+        redis = redis_client(settings)
         await check_access(redis, settings)
         changes = SessionChanges(redis, BusKeys(namespace))
         changes.start()

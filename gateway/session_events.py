@@ -1,6 +1,7 @@
 """`GET /v1/sessions/{id}/events:stream`: a session's saga timeline and state as Server-Sent Events.
 
-Pushed, not polled: the stream reads the session when a notice says it changed.
+Pushed, not polled: the stream reads the session once when it opens, then forwards what each
+notice on the session's change channel carries; only a notice it missed makes it read again.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
 from google.protobuf import json_format
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -33,15 +36,12 @@ SESSIONS_SERVICE = "travel.sessions.v1.SessionsService"
 STREAM_PATH = "/v1/sessions/{id}/events:stream"
 
 # With nothing to say for this long, the stream writes a comment (a vanished client that sent no
-# FIN gets noticed) and reads the session once more, in case a notice was lost.
+# FIN gets noticed) and reads the session once more, in case its last notice was lost.
 HEARTBEAT_SECONDS = 15.0
 # The last saga records land a moment after the end state they caused: wait for them this long at most.
 SETTLE_SECONDS = 2.0
 # After a transient backend error, read again after this long even without a notice.
 TRANSIENT_RETRY_SECONDS = 1.0
-# A notice rarely comes alone (a saga step's commit, the transition it causes, the next step's
-# commit): reading this long after one answers the whole burst with one read.
-GATHER_SECONDS = 0.02
 CLIENT_RETRY_MS = 2000
 # NEEDS_ATTENTION waits for an operator, possibly for hours: the stream ends there too.
 STREAM_END_STATES = frozenset(
@@ -63,8 +63,6 @@ TRANSIENT_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 )
 
-Snapshot = tuple[sessions_pb2.Session, list[sessions_pb2.SessionEvent]]
-
 
 def sse_frame(event: str, data: dict[str, Any]) -> str:
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
@@ -85,12 +83,29 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("access_token") or None
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A session and its whole timeline, and how many of its notices the read covers."""
+
+    session: sessions_pb2.Session
+    events: list[sessions_pb2.SessionEvent]
+    covered: int = 0  # every notice numbered up to this is in the read
+
+
+class NoticesUnavailable(Exception):
+    """The notice count could not be read: the read is retried like a backend that is restarting."""
+
+
 class SessionReader(Protocol):
     async def read(self) -> Snapshot: ...
 
 
 class ChangeSignal(Protocol):
-    async def wait(self, timeout: float) -> bool: ...
+    async def take(self, timeout: float) -> list[sessions_pb2.SessionNotice]: ...
+
+
+class NoticeCount(Protocol):
+    async def published(self) -> int: ...
 
 
 @dataclass
@@ -101,55 +116,97 @@ class SessionEventsReader:
     session_id: str
     metadata: tuple[tuple[str, str], ...]
     timeout: float
+    notices: NoticeCount
     _stubs: Any = field(init=False)
 
     def __post_init__(self) -> None:
         self._stubs = itertools.cycle([sessions_pb2_grpc.SessionsServiceStub(c) for c in self.channels])
 
     async def read(self) -> Snapshot:
+        # The count first: a notice counted before it describes a change the read already sees.
+        try:
+            async with asyncio.timeout(self.timeout):
+                covered = await self.notices.published()
+        except (RedisError, OSError, TimeoutError) as error:
+            raise NoticesUnavailable(str(error)) from error
         reply = await next(self._stubs).ListSessionEvents(
             sessions_pb2.ListSessionEventsRequest(id=self.session_id),
             metadata=self.metadata,
             timeout=self.timeout,
         )
-        return reply.session, list(reply.events)
+        return Snapshot(reply.session, list(reply.events), covered)
 
 
 @dataclass
 class StreamState:
-    """What this stream already told the client, so each read pushes only what is new."""
+    """What this stream already told the client, so each read or notice pushes only what is new."""
 
     seen_events: set[bytes] = field(default_factory=set)
     last_session: dict[str, Any] | None = None
+    session: sessions_pb2.Session | None = None
+    covered: int = 0
+    sagas: set[str] = field(default_factory=set)
+    ended_sagas: set[str] = field(default_factory=set)
     settle_until: float | None = None
 
-    def new_frames(self, session: sessions_pb2.Session, events: list[sessions_pb2.SessionEvent]) -> list[str]:
+    def read_frames(self, snapshot: Snapshot) -> list[str]:
+        """Frames of a read: every event not sent yet, and the session if it changed."""
+        self.covered = snapshot.covered
+        frames = self._event_frames(snapshot.events)
+        current = as_json(snapshot.session)
+        if current != self.last_session:
+            frames.append(self._session_frame(snapshot.session, current))
+        return frames
+
+    def needs_read(self, notice: sessions_pb2.SessionNotice) -> bool:
+        """The notice does not carry its change, or a notice before it never came."""
+        if notice.seq and notice.seq <= self.covered:
+            return False  # in what the stream already read or was told
+        return notice.read_again or not notice.seq or notice.seq > self.covered + 1
+
+    def notice_frames(self, notice: sessions_pb2.SessionNotice) -> list[str]:
+        """Frames of the next notice in order (`needs_read` said no): what it carries that is new."""
+        if notice.seq <= self.covered:
+            return []
+        self.covered = notice.seq
+        frames = self._event_frames(notice.events)
+        # A read may already have shown this state or a later one.
+        if notice.HasField("session") and (
+            self.session is None or notice.session.version > self.session.version
+        ):
+            frames.append(self._session_frame(notice.session, as_json(notice.session)))
+        return frames
+
+    def _event_frames(self, events: Iterable[sessions_pb2.SessionEvent]) -> list[str]:
         frames: list[str] = []
         for event in events:
-            # The timeline is re-sorted on every read, so an event is known by its content, not its index.
+            if event.saga_id and event.kind != "session":
+                self.sagas.add(event.saga_id)
+            if event.outcome in SAGA_END_OUTCOMES:
+                self.ended_sagas.add(event.saga_id)
+            # A read re-sorts the timeline, and a read and a notice may both carry an event:
+            # an event is known by its content, not its index.
             key = event.SerializeToString(deterministic=True)
             if key not in self.seen_events:
                 self.seen_events.add(key)
                 frames.append(sse_frame("saga", as_json(event)))
-        current = as_json(session)
-        if current != self.last_session:
-            self.last_session = current
-            frames.append(sse_frame("session", current))
         return frames
 
-    def finished(self, snapshot: Snapshot, now: float) -> bool:
+    def _session_frame(self, session: sessions_pb2.Session, current: dict[str, Any]) -> str:
+        self.session = session
+        self.last_session = current
+        return sse_frame("session", current)
+
+    def finished(self, now: float) -> bool:
         """The session ended and its sagas wrote their last records, or waited long enough for them."""
-        session, events = snapshot
-        if session.state not in STREAM_END_STATES:
+        if self.session is None or self.session.state not in STREAM_END_STATES:
             return False
         if self.settle_until is None:
             self.settle_until = now + SETTLE_SECONDS
-        sagas = {e.saga_id for e in events if e.saga_id and e.kind != "session"}
-        ended = {e.saga_id for e in events if e.outcome in SAGA_END_OUTCOMES}
-        return sagas <= ended or now >= self.settle_until
+        return self.sagas <= self.ended_sagas or now >= self.settle_until
 
     def next_wake(self, now: float, last_write: float, failed: bool) -> float:
-        """Seconds to wait for a change before reading anyway."""
+        """Seconds to wait for a notice before reading anyway."""
         wake = last_write + HEARTBEAT_SECONDS
         if self.settle_until is not None:
             wake = min(wake, self.settle_until)
@@ -161,19 +218,23 @@ class StreamState:
 async def event_frames(
     request: Request, reader: SessionReader, changes: ChangeSignal, first: Snapshot | None = None
 ) -> AsyncIterator[str]:
-    """Frames of the stream: read, push what is new, then sleep until the session changes.
+    """Frames of the stream: one read, then what each notice carries; a missed notice costs a read.
 
     `first` is a snapshot already read (after `changes` began listening), so nothing is missed.
     """
     yield f"retry: {CLIENT_RETRY_MS}\n\n"
     state = StreamState()
     last_write = time.monotonic()
-    snapshot = first
+    pending: deque[sessions_pb2.SessionNotice] = deque()
+    snapshot, read_due, failed = first, first is None, False
     while True:
-        failed = False
-        if snapshot is None:
+        frames: list[str] = []
+        if read_due:
             try:
                 snapshot = await reader.read()
+                read_due = failed = False
+            except NoticesUnavailable:
+                failed = True
             except grpc.aio.AioRpcError as error:
                 if error.code() not in TRANSIENT_CODES:
                     _, body = rpc_error_response(error, SESSIONS_SERVICE)
@@ -181,23 +242,36 @@ async def event_frames(
                     return
                 failed = True
         if snapshot is not None:
-            frames = state.new_frames(*snapshot)
-            if frames:
-                yield "".join(frames)
-                last_write = time.monotonic()
-            if state.finished(snapshot, time.monotonic()):
-                yield sse_frame("end", {"state": sessions_pb2.State.Name(snapshot[0].state)})
-                return
+            frames += state.read_frames(snapshot)
             snapshot = None
+        while pending and not read_due:
+            notice = pending.popleft()
+            if state.needs_read(notice):
+                # The read counts at least this notice: it was published before the read began.
+                read_due = True
+            else:
+                frames += state.notice_frames(notice)
+        if frames:
+            yield "".join(frames)
+            last_write = time.monotonic()
+        if read_due and not failed:
+            continue
+        if not read_due and state.finished(time.monotonic()):
+            assert state.session is not None
+            yield sse_frame("end", {"state": sessions_pb2.State.Name(state.session.state)})
+            return
         if await request.is_disconnected():
             return
-        changed = await changes.wait(state.next_wake(time.monotonic(), last_write, failed))
-        if changed:
-            await asyncio.sleep(GATHER_SECONDS)
-        elif time.monotonic() - last_write >= HEARTBEAT_SECONDS:
+        notices = await changes.take(state.next_wake(time.monotonic(), last_write, failed))
+        if notices:
+            pending.extend(notices)
+            continue
+        # Nothing came in time: the heartbeat, the end of settling, or a retry after a failed read.
+        if time.monotonic() - last_write >= HEARTBEAT_SECONDS:
             # A write is also how a vanished client that sent no FIN gets noticed.
             yield ": keep-alive\n\n"
             last_write = time.monotonic()
+        read_due = True  # and a read, in case the last notice was lost
 
 
 class HeldStream(StreamingResponse):
@@ -240,16 +314,18 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
     metadata = [("x-request-id", request_id_of(request.scope)), *current_headers().items()]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
-    reader = SessionEventsReader(
-        channels=request.app.state.backends.channels(SESSIONS_PACKAGE),
-        session_id=request.path_params["id"],
-        metadata=tuple(metadata),
-        timeout=request.app.state.config.rpc_timeout_seconds,
-    )
-    watch = watch_session(request, reader.session_id)
+    session_id = request.path_params["id"]
+    watch = watch_session(request, session_id)
     if watch is None:
         error = GatewayError(503, "event streams are not available on this gateway")
         return JSONResponse(error.body(), status_code=503)
+    reader = SessionEventsReader(
+        channels=request.app.state.backends.channels(SESSIONS_PACKAGE),
+        session_id=session_id,
+        metadata=tuple(metadata),
+        timeout=request.app.state.config.rpc_timeout_seconds,
+        notices=watch,
+    )
     # Listening first, then the first read: a change in between is not missed. The read happens
     # before the stream starts, so a bad token or a stranger's session is a plain HTTP error
     # (EventSource gives up on those instead of reconnecting forever).
@@ -260,11 +336,14 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
         watch.close()
         status, body = rpc_error_response(error, SESSIONS_SERVICE)
         return JSONResponse(body, status_code=status)
+    except NoticesUnavailable:
+        watch.close()
+        return JSONResponse(GatewayError(503, "change notices are unavailable").body(), status_code=503)
     except BaseException:
         watch.close()
         raise
     # The sessions service answered with the caller's own session: its owner is the caller.
-    owner = first[0].customer_id
+    owner = first.session.customer_id
     refused = streams.acquire(owner)
     if refused is not None:
         watch.close()

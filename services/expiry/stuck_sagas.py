@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from bus.history import HistoryEvent, history_fields, read_sessions_history
 from bus.keys import BusKeys
 from bus.replies import text
+from bus.session_notices import READ_AGAIN
 from bus.stuck_policy import StuckVerdict, judge
 from services.kit.metrics import count_stuck_flag
 
@@ -113,7 +114,8 @@ class StuckSagaCheck:
             )
             history = self._keys.saga_history(self._keys.partition_of(session_id), saga_id)
             pipe.xadd(history, dict(zip(fields[0::2], fields[1::2], strict=True)))
-            pipe.publish(self._keys.session_changes(session_id), "saga")
+            # Not counted: the flag is off a booking's path, and its watchers read the session again.
+            pipe.publish(self._keys.session_changes(session_id), READ_AGAIN)
             log.warning(
                 "saga %s of session %s stuck at %s (%s)",
                 saga_id,

@@ -1,31 +1,60 @@
-"""After a session transition commits: wake the outbox relay, and tell the session's watchers."""
+"""After a session transition commits: wake the outbox relay, and send the session's watchers what changed."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.keys import BusKeys
+from bus.publisher import DEFAULT_RETENTION_MS
+from bus.scripts import NOTICE_SCRIPT
+from bus.session_notices import notice_body
+from services.kit.redis_scripts import run_script_batch
+from services.sessions.domain import Session
+from services.sessions.events import change_entries
+from services.sessions.messages import session_message
 from services.sessions.repository import Change
 
 log = logging.getLogger(__name__)
 
-# What a watcher (the gateway's event streams) learns from a notice: the session itself changed.
-STATE_CHANGED = "state"
+
+@dataclass
+class PendingNotice:
+    """What one session's next notice says: every entry its commits added, and its latest state."""
+
+    events: list[pb.SessionEvent] = field(default_factory=list)
+    session: Session | None = None
+
+    def add(self, change: Change) -> None:
+        self.events.extend(change_entries(change))
+        if self.session is None or change.session.version > self.session.version:
+            self.session = change.session
+
+    def body(self) -> bytes:
+        return notice_body(self.events, None if self.session is None else session_message(self.session))
 
 
 class ChangeNotices:
-    """Publishes each changed session on its channel, a burst of commits in one pipeline."""
+    """Publishes each changed session's notice on its channel, a burst of commits in one pipeline."""
 
-    def __init__(self, redis: Redis, keys: BusKeys, wake_relay: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: BusKeys,
+        wake_relay: Callable[[], None],
+        retention_ms: int = DEFAULT_RETENTION_MS,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._wake_relay = wake_relay
-        self._changed: set[str] = set()
+        self._retention_ms = retention_ms
+        self._changed: dict[str, PendingNotice] = {}
         self._ready = asyncio.Event()
         self._stopping = False
 
@@ -33,7 +62,8 @@ class ChangeNotices:
         """Called after the commit, so the relay and the watchers see what was written."""
         if any(change.writes for change in changes):
             self._wake_relay()  # the transaction queued a saga in the outbox
-        self._changed.update(change.session.id for change in changes)
+        for change in changes:
+            self._changed.setdefault(change.session.id, PendingNotice()).add(change)
         self._ready.set()
 
     def stop(self) -> None:
@@ -48,15 +78,19 @@ class ChangeNotices:
 
     async def publish_pending(self) -> int:
         """Publish what changed since the last call; returns how many sessions."""
-        changed, self._changed = self._changed, set()
+        changed, self._changed = self._changed, {}
         if not changed:
             return 0
-        pipe = self._redis.pipeline(transaction=False)
-        for session_id in changed:
-            pipe.publish(self._keys.session_changes(session_id), STATE_CHANGED)
+        calls = [
+            (
+                [self._keys.session_notices(session_id)],
+                [self._keys.session_changes(session_id), pending.body(), self._retention_ms],
+            )
+            for session_id, pending in changed.items()
+        ]
         try:
-            await pipe.execute()
+            await run_script_batch(self._redis, NOTICE_SCRIPT.source, calls)
         except (RedisError, OSError) as error:
-            # A notice is a hint: a watcher that missed it re-reads at its next heartbeat.
+            # A watcher that missed a notice reads again at its next notice (the count jumps) or heartbeat.
             log.warning("could not tell watchers of %d sessions: %s", len(changed), error)
         return len(changed)

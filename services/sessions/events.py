@@ -8,8 +8,10 @@ from typing import Any
 
 from travel.sessions.v1 import sessions_pb2 as pb
 
+from bus.session_notices import saga_event
 from services.sessions.messages import timestamp
 from services.sessions.ports import SessionStore
+from services.sessions.repository import Change
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
 SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]
@@ -17,6 +19,30 @@ SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def session_entry(
+    time: datetime, kind: str, step: str, outcome: str, detail: str, saga_id: str
+) -> pb.SessionEvent:
+    """One of the arbiter's own entries; the same bytes whether read back or sent in a notice."""
+    return pb.SessionEvent(
+        time=timestamp(_utc(time)), saga_id=saga_id, kind=kind, step=step, outcome=outcome, detail=detail
+    )
+
+
+def change_entries(change: Change) -> list[pb.SessionEvent]:
+    """The entries a committed change added to its session's timeline."""
+    return [
+        session_entry(
+            event["time"],
+            event["kind"],
+            event["step"],
+            event["outcome"],
+            event.get("detail", ""),
+            event.get("saga_id", ""),
+        )
+        for event in change.events
+    ]
 
 
 class SessionTimeline:
@@ -27,38 +53,13 @@ class SessionTimeline:
     async def events(self, session_id: str) -> list[pb.SessionEvent]:
         merged: list[tuple[datetime, int, pb.SessionEvent]] = []
         for row in await self._repository.events(session_id):
-            at = _utc(row.time)
-            merged.append(
-                (
-                    at,
-                    0,
-                    pb.SessionEvent(
-                        time=timestamp(at),
-                        saga_id=row.saga_id,
-                        kind=row.kind,
-                        step=row.step,
-                        outcome=row.outcome,
-                        detail=row.detail,
-                    ),
-                )
-            )
+            entry = session_entry(row.time, row.kind, row.step, row.outcome, row.detail, row.saga_id)
+            merged.append((_utc(row.time), 0, entry))
         for saga_id, records in (await self._saga_history(session_id)).items():
-            kind = saga_id.split("-", 1)[0]
             for record in records:
-                merged.append(
-                    (
-                        record.at,
-                        1,
-                        pb.SessionEvent(
-                            time=timestamp(record.at),
-                            saga_id=saga_id,
-                            kind=kind,
-                            step=record.step or kind,
-                            outcome=str(record.event.value).upper(),
-                            attempt=record.attempt,
-                            detail=record.detail,
-                        ),
-                    )
+                entry = saga_event(
+                    saga_id, record.at, str(record.event.value), record.step, record.attempt, record.detail
                 )
+                merged.append((record.at, 1, entry))
         merged.sort(key=lambda entry: (entry[0], entry[1]))
         return [event for _, _, event in merged]

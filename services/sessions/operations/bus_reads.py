@@ -12,10 +12,12 @@ from bus.dead_letters import DeadLetter, get_dead_letter, list_dead_letters, rep
 from bus.history import HistoryRecord, read_sessions_history
 from bus.keys import BusKeys
 from bus.monitoring import GroupFigures, group_figures
+from bus.session_notices import READ_AGAIN
 from services.kit.errors import DependencyUnavailable
 
 # What a notice on a session's change channel says: an operator acted on one of its sagas.
-REPLAYED_NOTICE = "replayed"
+# Not counted: a replay is off a booking's path, and its watchers read the session again.
+REPLAYED_NOTICE = READ_AGAIN
 
 
 class RedisBusReads:

@@ -16,11 +16,13 @@ from redis.asyncio import Redis
 from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
+from bus.session_notices import READ_AGAIN
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME
 from services.sessions.sagas import refund_slip
 from tests.integration.module_process import Started, start_process
 from tests.support.polling import eventually
+from tests.support.pubsub import bytes_client_like
 
 BOUND_SECONDS = 1
 # The expiry process starts up, then looks a bound later: more than the usual deadline.
@@ -59,7 +61,8 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
     keys = BusKeys(namespace)
     session_id = f"sess-{uuid.uuid4().hex[:8]}"
     slip = refund_slip(session_id, f"pay-{uuid.uuid4().hex[:8]}", datetime.now(UTC))
-    changes = redis.pubsub()
+    listener = bytes_client_like(redis)
+    changes = listener.pubsub()
     await changes.subscribe(keys.session_changes(session_id))
     try:
         # What the sessions process does when it commits a saga start: book the first check.
@@ -76,7 +79,8 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
 
         async def notice() -> Any:
             message = await changes.get_message(ignore_subscribe_messages=True, timeout=0.1)
-            return message if message and message["data"] == "saga" else None
+            # Not carried: the session's watchers are told to read the session again.
+            return message if message and message["data"] == READ_AGAIN else None
 
         await eventually(notice, timeout=DEADLINE_SECONDS, what="the session's change notice")
         text = expiry.metrics_text()
@@ -95,6 +99,7 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
         assert len(await flags()) == 1
     finally:
         await changes.aclose()
+        await listener.aclose()
         await redis.delete(*[key async for key in redis.scan_iter(match=f"{namespace}:*")])
 
 

@@ -1,4 +1,4 @@
-"""An event stream is pushed: the gateway reads the session once per notice on Redis, never on a timer."""
+"""An event stream is pushed: a notice carrying nothing makes the gateway read the session; no timer does."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 from bus.keys import BusKeys
+from bus.session_notices import READ_AGAIN
 from gateway.app import build_app
 from gateway.config import GatewayConfig
 from gateway.session_changes import session_changes_hook
@@ -103,7 +104,7 @@ class Frames:
         raise AssertionError(f"the stream ended before a {wanted} frame: {self.seen}")
 
 
-async def test_changes_are_pushed_with_one_read_each_and_the_stream_ends_on_the_last_record(
+async def test_notices_that_carry_nothing_cost_one_read_each_and_the_stream_ends_on_the_last_record(
     sessions: tuple[CountedSessions, int], gateway_url: str, redis: Redis, keys: BusKeys
 ) -> None:
     servicer, _ = sessions
@@ -119,7 +120,7 @@ async def test_changes_are_pushed_with_one_read_each_and_the_stream_ends_on_the_
         assert servicer.reads == 1, "the first read answers both the access check and the first frame"
 
         servicer.state = sessions_pb2.STATE_CONFIRMING
-        assert await redis.publish(channel, "state") == 1, "the gateway listens on the session's channel"
+        assert await redis.publish(channel, READ_AGAIN) == 1, "the gateway listens on the session's channel"
         await frames.until("session", lambda s: s["state"] == "STATE_CONFIRMING")
 
         servicer.state = sessions_pb2.STATE_CONFIRMED
@@ -127,10 +128,10 @@ async def test_changes_are_pushed_with_one_read_each_and_the_stream_ends_on_the_
             sessions_pb2.SessionEvent(saga_id="confirm-1", kind="confirm", step="x", outcome="COMPLETED"),
             sessions_pb2.SessionEvent(saga_id="confirm-1", kind="confirm", outcome="SAGA_COMPLETED"),
         ]
-        await redis.publish(channel, "saga")
+        await redis.publish(channel, READ_AGAIN)
         end = await frames.until("end")
     assert end == {"state": "STATE_CONFIRMED"}
-    assert servicer.reads == 3, "one read per notice, nothing on a timer"
+    assert servicer.reads == 3, "one read per such notice, nothing on a timer"
     await _until_unsubscribed(redis, channel)
 
 

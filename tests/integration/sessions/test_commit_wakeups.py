@@ -1,4 +1,4 @@
-"""A committed transition wakes the outbox relay and tells the session's watchers (SQLite, PostgreSQL)."""
+"""A committed transition wakes the outbox relay and sends its watchers the change (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+from travel.sessions.v1 import sessions_pb2
 
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
 from services.kit.database import Database
 from services.sessions.arbiter import Arbiter
-from services.sessions.change_notices import STATE_CHANGED, ChangeNotices
+from services.sessions.change_notices import ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
 from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
 from tests.support.databases import opened_database
 from tests.support.polling import eventually
-from tests.support.pubsub import next_message
+from tests.support.pubsub import bytes_client_like, next_notice
 
 # Far longer than any deadline below: only a commit's wake-up can publish within the test.
 SWEEP_SECONDS = 60.0
@@ -47,15 +47,6 @@ def keys() -> BusKeys:
     return BusKeys(f"wake{uuid.uuid4().hex[:10]}", partitions=1)  # one stream to watch
 
 
-async def next_notice(pubsub: PubSub) -> str:
-    return await next_message(
-        pubsub,
-        timeout=DEADLINE_SECONDS,
-        what="a notice on the session's channel",
-        ignore_subscribe_messages=True,
-    )
-
-
 async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
     db: Database, redis: Redis, keys: BusKeys
 ) -> None:
@@ -72,7 +63,8 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
     first, second = await checked_out(arbiter, "c1"), await checked_out(arbiter, "c2")
     await arbiter.record_payment(first, paid(first))
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(notices.run())]
-    pubsub = redis.pubsub()
+    listener = bytes_client_like(redis)
+    pubsub = listener.pubsub()
     await pubsub.subscribe(keys.session_changes(second))
     hotel_stream = keys.stream(0, "hotel")
     try:
@@ -84,7 +76,21 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
         )
         await arbiter.record_payment(second, paid(second))
 
-        assert await next_notice(pubsub) == STATE_CHANGED
+        # The notice carries the change: the session as it now is, and the entries the commit added.
+        notice = await next_notice(pubsub, timeout=DEADLINE_SECONDS, what="a notice on the session's channel")
+        if notice.session.state != sessions_pb2.STATE_CONFIRMING:  # the checkout's, sent as the relay began
+            notice = await next_notice(pubsub, timeout=DEADLINE_SECONDS, what="the payment's notice")
+        assert notice.session.id == second
+        assert notice.session.state == sessions_pb2.STATE_CONFIRMING
+        assert [(e.kind, e.step, e.outcome) for e in notice.events] == [("session", "payment", "SUCCEEDED")]
+        # One count for both publishers: the attach and checkout's notice (1), the payment's (2),
+        # then the saga start the relay publishes (3).
+        assert notice.seq == 2
+        started = await next_notice(pubsub, timeout=DEADLINE_SECONDS, what="the saga start's notice")
+        assert started.seq == 3
+        assert [(e.kind, e.step, e.outcome) for e in started.events] == [
+            ("confirm", "hotel.confirm", "STARTED")
+        ]
         await eventually(
             lambda: _sessions_in(redis, hotel_stream, [first, second]),
             timeout=DEADLINE_SECONDS,
@@ -95,6 +101,7 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
         notices.stop()
         await asyncio.gather(*tasks)
         await pubsub.aclose()
+        await listener.aclose()
         found = [key async for key in redis.scan_iter(match=keys.pattern())]
         if found:
             await redis.delete(*found)

@@ -1,0 +1,66 @@
+"""What a session's change channel carries: the new timeline entries and state, as one SessionNotice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from travel.sessions.v1 import sessions_pb2 as pb
+
+# Past this size a notice only says to read again: notices are meant to be small, and a subscriber
+# that reads again loses nothing.
+MAX_NOTICE_BYTES = 8192
+
+# What a change that a notice does not carry (a stuck flag, a replay) publishes, uncounted.
+READ_AGAIN = pb.SessionNotice(read_again=True).SerializeToString()
+
+
+def saga_event(
+    saga_id: str, at: datetime, event: str, step: str, attempt: int, detail: str
+) -> pb.SessionEvent:
+    """A saga history record as a session timeline entry; the same bytes whether read or noticed."""
+    kind = saga_id.split("-", 1)[0]
+    time = Timestamp()
+    time.FromDatetime(at)
+    return pb.SessionEvent(
+        time=time,
+        saga_id=saga_id,
+        kind=kind,
+        step=step or kind,
+        outcome=event.upper(),
+        attempt=attempt,
+        detail=detail,
+    )
+
+
+def history_at(at_ms: str) -> datetime:
+    """A history record's time, as stored (whole milliseconds)."""
+    return datetime.fromtimestamp(int(at_ms or "0") / 1000, tz=UTC)
+
+
+def history_events(saga_id: str, history: Iterable[Sequence[str]]) -> list[pb.SessionEvent]:
+    """Timeline entries of history records given as flat field/value lists (`history_fields`)."""
+    events = []
+    for record in history:
+        fields = dict(zip(record[0::2], record[1::2], strict=True))
+        events.append(
+            saga_event(
+                saga_id,
+                history_at(fields.get("at_ms", "0")),
+                fields.get("event", ""),
+                fields.get("step", ""),
+                int(fields.get("attempt", "0")),
+                fields.get("detail", ""),
+            )
+        )
+    return events
+
+
+def notice_body(events: Sequence[pb.SessionEvent], session: pb.Session | None = None) -> bytes:
+    """A notice without its number (the publishing script puts that in front), or READ_AGAIN if large."""
+    notice = pb.SessionNotice(events=events)
+    if session is not None:
+        notice.session.CopyFrom(session)
+    body = notice.SerializeToString()
+    return body if len(body) <= MAX_NOTICE_BYTES else READ_AGAIN
