@@ -45,7 +45,7 @@ async def _handler(request: Any, context: Any) -> Any:
     return request
 
 
-class _Context:
+class _BareCall:
     def code(self) -> None:
         return None
 
@@ -67,7 +67,7 @@ def path_costs() -> dict[str, float]:
     """CPU nanoseconds each instrumented path adds to a call."""
     scope = {"type": "http", "method": "GET", "path": "/bench/1"}
     timed = CountedRequests(_app)
-    interceptor, context = ServedCallInterceptor(), _Context()
+    interceptor, context = ServedCallInterceptor(), _BareCall()
     step = [Commit([], [], HistoryEvent.COMPLETED)]
     last = [Commit([], [], HistoryEvent.COMPLETED, finished=SagaEnd("confirm", "completed", time.time()))]
     return {

@@ -102,7 +102,7 @@ class _HandlerCall(NamedTuple):
     invocation_metadata: tuple[tuple[str, str], ...]
 
 
-class _Context:
+class _CallWithMetadata:
     """What the interceptors read of a served call's context."""
 
     def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
@@ -135,7 +135,7 @@ async def _interception_us(verifier: TokenVerifier, metadata: tuple[tuple[str, s
     """CPU the server's interception adds to one call, beyond finding and running its handler."""
     handler: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(_expire)
     details = _HandlerCall(f"/{ACCESS.service}/ExpireSessions", metadata)
-    context, request = _Context(metadata), pb.ExpireSessionsRequest(session_ids=[str(uuid.uuid4())])
+    context, request = _CallWithMetadata(metadata), pb.ExpireSessionsRequest(session_ids=[str(uuid.uuid4())])
     stack = _stack(verifier)
 
     async def intercepted() -> None:
