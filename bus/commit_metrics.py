@@ -1,4 +1,4 @@
-"""What a participant's committed batch adds to the process metrics: retries, dead letters, finished sagas."""
+"""What a participant's committed batch adds to the process metrics: hops, retries, dead letters, sagas."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from collections.abc import Sequence
 
 from bus.history import HistoryEvent
 from bus.outcomes import Commit
-from services.kit.metrics import count_dead_letter, count_retry_scheduled, observe_saga_finished
+from services.kit.metrics import (
+    count_dead_letter,
+    count_retry_scheduled,
+    count_steps_committed,
+    observe_saga_finished,
+)
 
 
 def count_commits(participant: str, commits: Sequence[Commit]) -> None:
     """Called once the batch is committed, so a batch that failed to commit counts nothing."""
+    count_steps_committed(participant, len(commits))
     for commit in commits:
         if commit.event is HistoryEvent.RETRY_SCHEDULED:
             count_retry_scheduled(participant)

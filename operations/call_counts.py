@@ -14,10 +14,17 @@ KINDS: Mapping[str, str] = {
     "provider": "travel_provider_calls",
     "db": "travel_db_transactions",
     "redis": "travel_redis_round_trips",
+    "hops": "travel_bus_steps_committed",
 }
 _KIND_OF_FAMILY = {family: kind for kind, family in KINDS.items()}
 # The label each kind is broken down by; the others (status code, outcome, ...) are summed over.
-_LABEL_OF_KIND = {"grpc": "method", "http": "route", "provider": "provider", "db": "database"}
+_LABEL_OF_KIND = {
+    "grpc": "method",
+    "http": "route",
+    "provider": "provider",
+    "db": "database",
+    "hops": "participant",
+}
 
 # kind -> label value -> count; an unlabelled counter keeps its one value under "".
 CallCounts = dict[str, dict[str, float]]

@@ -28,6 +28,7 @@ COLUMNS: Mapping[str, str] = {
     "provider": "provider calls",
     "db": "DB transactions",
     "redis": "Redis round trips",
+    "hops": "bus hops",
 }
 
 

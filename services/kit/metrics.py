@@ -47,6 +47,11 @@ PROVIDER_CALLS = Counter(
 )
 DB_TRANSACTIONS = Counter("travel_db_transactions", "Database transactions this process ran", ["database"])
 REDIS_ROUND_TRIPS = Counter("travel_redis_round_trips", "Commands or pipelines this process sent to Redis")
+BUS_STEPS = Counter(
+    "travel_bus_steps_committed",
+    "Saga step entries this participant handled and committed (each a hop of the bus), by participant",
+    ["participant"],
+)
 BUS_RETRIES = Counter(
     "travel_bus_retries_scheduled", "Saga steps this participant scheduled for a retry", ["participant"]
 )
@@ -106,6 +111,7 @@ _DB_TRANSACTIONS: _Children[str] = _Children(DB_TRANSACTIONS, _one_label)
 _PROVIDER_CALLS: _Children[tuple[str, str, str]] = _Children(PROVIDER_CALLS, _same_labels)
 _GRPC_SERVED: _Children[tuple[str, str]] = _Children(GRPC_SERVED, _same_labels)
 _HTTP_SERVED: _Children[tuple[str, str]] = _Children(HTTP_SERVED, _route_labels)
+_BUS_STEPS: _Children[str] = _Children(BUS_STEPS, _one_label)
 _BUS_RETRIES: _Children[str] = _Children(BUS_RETRIES, _one_label)
 _BUS_DEAD_LETTERS: _Children[str] = _Children(BUS_DEAD_LETTERS, _one_label)
 _SAGA_DURATION: _Children[tuple[str, str]] = _Children(SAGA_DURATION, _same_labels)
@@ -131,6 +137,10 @@ def observe_grpc_served(method: str, code: str, seconds: float) -> None:
 def observe_http_served(label: str, status: str, seconds: float) -> None:
     """`label` is `METHOD /template`, as route labels are built; `status` a class such as `2xx`."""
     _HTTP_SERVED.child((label, status)).observe(seconds)
+
+
+def count_steps_committed(participant: str, steps: int) -> None:
+    _BUS_STEPS.child(participant).inc(steps)
 
 
 def count_retry_scheduled(participant: str) -> None:

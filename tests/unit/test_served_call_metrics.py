@@ -96,7 +96,7 @@ async def test_http_requests_are_timed_by_status_class_and_a_crash_counts_as_5xx
     assert value(name, route=template, method="POST", status="5xx") == 1
 
 
-def test_a_committed_batch_counts_retries_dead_letters_and_finished_sagas() -> None:
+def test_a_committed_batch_counts_hops_retries_dead_letters_and_finished_sagas() -> None:
     participant = f"p{uuid.uuid4().hex[:8]}"
     kind = f"kind{uuid.uuid4().hex[:8]}"  # a kind of its own, so no other test's saga counts here
     finished = SagaEnd(kind, "completed", time.time() - 2)
@@ -109,6 +109,7 @@ def test_a_committed_batch_counts_retries_dead_letters_and_finished_sagas() -> N
             Commit([], [], HistoryEvent.COMPLETED, finished=finished),
         ],
     )
+    assert value("travel_bus_steps_committed_total", participant=participant) == 4
     assert value("travel_bus_retries_scheduled_total", participant=participant) == 2
     assert value("travel_bus_dead_letters_total", participant=participant) == 1
     assert value("travel_saga_duration_seconds_count", kind=kind, outcome="completed") == 1

@@ -41,6 +41,10 @@ travel_db_transactions_total{database="sessions"} 12.0
 # HELP travel_redis_round_trips_total Commands or pipelines this process sent to Redis
 # TYPE travel_redis_round_trips_total counter
 travel_redis_round_trips_total 40.0
+# HELP travel_bus_steps_committed_total Saga step entries this participant handled and committed
+# TYPE travel_bus_steps_committed_total counter
+travel_bus_steps_committed_total{participant="hotel"} 2.0
+travel_bus_steps_committed_total{participant="sessions"} 1.0
 # HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 9.5
@@ -80,8 +84,16 @@ def test_metrics_text_gives_counts_by_kind_and_label_ignoring_other_families() -
     }
     assert counts["db"] == {"sessions": 12.0}
     assert counts["redis"] == {"": 40.0}
+    assert counts["hops"] == {"hotel": 2.0, "sessions": 1.0}
     assert counts["http"] == {} and counts["provider"] == {}
-    assert totals(counts) == {"grpc": 10.0, "http": 0.0, "provider": 0.0, "db": 12.0, "redis": 40.0}
+    assert totals(counts) == {
+        "grpc": 10.0,
+        "http": 0.0,
+        "provider": 0.0,
+        "db": 12.0,
+        "redis": 40.0,
+        "hops": 3.0,
+    }
 
 
 def test_counts_between_two_readings_and_across_a_restart() -> None:
