@@ -16,6 +16,7 @@ from services.kit.errors import DomainError, FieldViolation, InvalidArgument, No
 from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog, ReserveAttempt
+from services.reservations.recent_catalog import RecentCatalog
 from services.sessions.client import SessionArbiter
 from services.sessions.messages import timestamp
 
@@ -39,11 +40,13 @@ class FlightReservations:
         arbiter: SessionArbiter,
         attempts: AttemptLog,
         now: Callable[[], datetime],
+        catalog: RecentCatalog | None = None,
     ) -> None:
         self._provider = provider
         self._arbiter = arbiter
         self._attempts = attempts
         self._now = now
+        self._catalog = catalog or RecentCatalog()
 
     async def search(self, origin: str, destination: str, day: str) -> list[dict[str, Any]]:
         validate_search(origin, destination, day)
@@ -52,9 +55,14 @@ class FlightReservations:
             if value:
                 params[name] = value
         page = await self._provider.get("/flights", params)
-        return list(page.get("items", []))
+        found = list(page.get("items", []))
+        self._catalog.remember(found)
+        return found
 
     async def _flight(self, flight_id: str, field: str) -> dict[str, Any]:
+        known = self._catalog.get(flight_id)
+        if known is not None:
+            return known
         try:
             found: dict[str, Any] = await self._provider.get(provider_path("flights", flight_id))
             return found

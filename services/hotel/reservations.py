@@ -16,6 +16,7 @@ from services.kit.errors import DomainError, FieldViolation, InvalidArgument, No
 from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
+from services.reservations.recent_catalog import RecentCatalog
 from services.sessions.client import SessionArbiter
 
 SEARCH_PAGE = 50
@@ -23,12 +24,18 @@ SEARCH_PAGE = 50
 
 class HotelReservations:
     def __init__(
-        self, provider: ProviderApi, arbiter: SessionArbiter, attempts: AttemptLog, today: Callable[[], date]
+        self,
+        provider: ProviderApi,
+        arbiter: SessionArbiter,
+        attempts: AttemptLog,
+        today: Callable[[], date],
+        catalog: RecentCatalog | None = None,
     ) -> None:
         self._provider = provider
         self._arbiter = arbiter
         self._attempts = attempts
         self._today = today
+        self._catalog = catalog or RecentCatalog()
 
     async def search(self, city: str, check_in: str, check_out: str, guests: int) -> list[dict[str, Any]]:
         validate_search(city, check_in, check_out, guests)
@@ -39,7 +46,19 @@ class HotelReservations:
         if guests:
             params["guests"] = guests
         page = await self._provider.get("/hotels", params)
-        return list(page.get("items", []))
+        found = list(page.get("items", []))
+        self._catalog.remember(found)
+        return found
+
+    async def _hotel(self, hotel_id: str) -> dict[str, Any]:
+        known = self._catalog.get(hotel_id)
+        if known is not None:
+            return known
+        try:
+            found: dict[str, Any] = await self._provider.get(provider_path("hotels", hotel_id))
+        except NotFound:
+            raise InvalidArgument(FieldViolation("hotelId", f"no hotel {hotel_id!r}")) from None
+        return found
 
     async def reserve(
         self, customer_id: str, session_id: str, hotel_id: str, check_in: str, check_out: str, guests: int
@@ -47,10 +66,7 @@ class HotelReservations:
         # The session is judged once, by AttachItem in its own transaction: a session the caller
         # cannot change gets the hold released at once and the arbiter's refusal as the answer.
         stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
-        try:
-            hotel = await self._provider.get(provider_path("hotels", stay.hotel_id))
-        except NotFound:
-            raise InvalidArgument(FieldViolation("hotelId", f"no hotel {stay.hotel_id!r}")) from None
+        hotel = await self._hotel(stay.hotel_id)
         key = f"{session_id}:hotel:{uuid.uuid4().hex}"
         # Recorded before the hold exists: if this request is cut off before it attaches or
         # releases the hold, whoever settles the session finds the record and frees the hold.

@@ -143,6 +143,12 @@ class FakeProvider:
     def _read(self, path: str, params: dict[str, Any]) -> Any:
         parts = _segments(path)
         match parts:
+            case ["hotels"]:
+                return _page([h for h in self.hotels.values() if h["city"] == params.get("city", h["city"])])
+            case ["flights"]:
+                wanted = {k: params[k] for k in ("origin", "destination", "date") if k in params}
+                matching = [f for f in self.flights.values() if all(f.get(k) == v for k, v in wanted.items())]
+                return _page(matching)
             case ["hotels", hotel_id]:
                 return dict(self._existing(self.hotels, hotel_id, "hotel"))
             case ["flights", flight_id]:
@@ -271,6 +277,11 @@ class FakeProvider:
         if key not in found:
             raise NotFound(f"no {what} {key!r}")
         return found[key]
+
+
+def _page(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A catalog search's answer: every match on one page."""
+    return {"items": [dict(entry) for entry in entries], "total": len(entries), "nextPageToken": None}
 
 
 def _segments(path: str) -> list[str]:
