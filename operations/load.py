@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -396,7 +397,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
                     return running.result()
 
                 try:
-                    result = asyncio.run(with_display())
+                    result = uvloop.run(with_display())
                 finally:
                     probe.close()
             if options.keep_data:
