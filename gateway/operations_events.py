@@ -36,6 +36,7 @@ from gateway.session_events import (
     HeldStream,
     as_json,
     bearer_token,
+    refused_token,
     sse_frame,
     too_many_streams,
 )
@@ -165,7 +166,10 @@ async def stream_overview(request: Request, streams: OpenStreams) -> Response:
     config = request.app.state.config
     if config.redis is None:
         return JSONResponse(GatewayError(503, "event streams are not available on this gateway").body(), 503)
-    token = bearer_token(request)
+    try:
+        token = bearer_token(request)
+    except GatewayError as refusal:
+        return refused_token(refusal)
     metadata = [("x-request-id", request_id_of(request.scope))]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))

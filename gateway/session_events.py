@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -75,12 +76,27 @@ def as_json(message: Any) -> dict[str, Any]:
     return result
 
 
+# What gRPC metadata can carry: a token of other characters is no token this system issued.
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
 def bearer_token(request: Request) -> str | None:
-    """From `Authorization`, else `?access_token=` because a browser's EventSource cannot set headers."""
+    """From `Authorization`, else `?access_token=` because a browser's EventSource cannot set headers.
+
+    Raises GatewayError (401) for a token no issuer could have made: not printable ASCII.
+    """
     header = request.headers.get("authorization")
     if header:
-        return header.removeprefix("Bearer ").removeprefix("bearer ").strip() or None
-    return request.query_params.get("access_token") or None
+        token = header.removeprefix("Bearer ").removeprefix("bearer ").strip() or None
+    else:
+        token = request.query_params.get("access_token") or None
+    if token is not None and not _TOKEN_CHARACTERS.fullmatch(token):
+        raise GatewayError(401, "invalid access token: a token is printable ASCII")
+    return token
+
+
+def refused_token(error: GatewayError) -> Response:
+    return JSONResponse(error.body(), status_code=error.http_status, headers=error.headers)
 
 
 @dataclass(frozen=True)
@@ -310,7 +326,10 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
     refused = streams.refusal()
     if refused is not None:
         return too_many_streams(streams, refused)
-    token = bearer_token(request)
+    try:
+        token = bearer_token(request)
+    except GatewayError as refusal:
+        return refused_token(refusal)
     metadata = [("x-request-id", request_id_of(request.scope)), *current_headers().items()]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))

@@ -134,3 +134,15 @@ async def test_a_refused_token_takes_no_slot(gateway_url: str) -> None:
         async with AsyncExitStack() as stack:
             for n in range(2):
                 assert (await open_stream(stack, client, "ed", n)).status_code == 200
+
+
+@pytest.mark.parametrize("raw", ["%C3%A9t%C3%A9", "%FF%FE", "a%00b", "a%0Ab", "%E2%80%AE"])
+async def test_a_token_of_any_bytes_is_refused_as_a_bad_token(gateway_url: str, raw: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=DEADLINE_SECONDS) as client:
+        reply = await client.get(f"/v1/sessions/s-x/events:stream?access_token={raw}")
+        assert reply.status_code == 401
+        assert "access token" in reply.json()["message"]
+        header = await client.get(
+            "/v1/sessions/s-x/events:stream", headers={"Authorization": "Bearer caf\xe9".encode("latin-1")}
+        )
+        assert header.status_code == 401
