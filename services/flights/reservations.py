@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,7 +77,6 @@ class FlightReservations:
         outbound = await self._flight(trip.outbound_flight_id, "outboundFlightId")
         back = await self._flight(trip.return_flight_id, "returnFlightId")
         check_legs(leg_info(outbound), leg_info(back), self._now())
-        key = f"{session_id}:flights:{uuid.uuid4().hex}"
         # Recorded before any leg is held: if this request is cut off before it attaches or
         # releases the legs, whoever settles the session finds the record and frees them.
         attempt = await self._attempts.record(session_id, FLIGHTS_CONFIRM.participant)
@@ -88,7 +86,8 @@ class FlightReservations:
         try:
             legs = []
             for name, flight in (("outbound", outbound), ("return", back)):
-                leg_key = f"{key}:{name}"
+                # The key names the attempt: the confirm step accounts for it by the confirmed legs.
+                leg_key = attempt.hold_key(name)
                 unknown = True
                 hold = await self._provider.post(
                     "/holds",
@@ -112,7 +111,7 @@ class FlightReservations:
         except TransientError:
             await self._release(attempt, held, unknown=unknown)
             raise
-        await self._attempts.settle(attempt)
+        # Attached: the record stays until the confirm step, which matches it to the legs it confirms.
         return attached.session
 
     async def _release(self, attempt: ReserveAttempt, held: list[tuple[str, str]], unknown: bool) -> None:

@@ -21,15 +21,16 @@ def flight_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str,
     provider = for_saga_steps(provider)
 
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
-        legs = {ctx.arguments[leg] for leg in LEGS}
-        await release_strays(provider, attempts, FLIGHTS_CONFIRM.participant, ctx, legs)
-        for leg in LEGS:
+        confirmed = [
             await confirm_hold(
                 provider,
                 ctx.arguments[leg],
                 f"{ctx.idempotency_key}:{leg}",
                 pb.REFUSAL_REASON_FLIGHT_REJECTED,
             )
+            for leg in LEGS
+        ]
+        await release_strays(provider, attempts, FLIGHTS_CONFIRM.participant, ctx, confirmed)
         return {leg: ctx.arguments[leg] for leg in LEGS}
 
     async def cancel(ctx: StepContext) -> None:

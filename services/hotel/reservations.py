@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -67,10 +66,11 @@ class HotelReservations:
         # cannot change gets the hold released at once and the arbiter's refusal as the answer.
         stay = validate_stay(hotel_id, check_in, check_out, guests, self._today())
         hotel = await self._hotel(stay.hotel_id)
-        key = f"{session_id}:hotel:{uuid.uuid4().hex}"
         # Recorded before the hold exists: if this request is cut off before it attaches or
         # releases the hold, whoever settles the session finds the record and frees the hold.
         attempt = await self._attempts.record(session_id, HOTEL_CONFIRM.participant)
+        # The key names the attempt: the confirm step accounts for it by the confirmed hold.
+        key = attempt.hold_key()
         try:
             hold = await self._provider.post(
                 "/holds",
@@ -107,5 +107,5 @@ class HotelReservations:
             if await self._provider.release_hold(hold["id"], key):
                 await self._attempts.settle(attempt)
             raise
-        await self._attempts.settle(attempt)
+        # Attached: the record stays until the confirm step, which matches it to the hold it confirms.
         return attached.session

@@ -20,8 +20,8 @@ def hotel_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str, 
 
     async def confirm(ctx: StepContext) -> Mapping[str, str]:
         hold_id = ctx.arguments["hold_id"]
-        await release_strays(provider, attempts, HOTEL_CONFIRM.participant, ctx, {hold_id})
-        await confirm_hold(provider, hold_id, ctx.idempotency_key, pb.REFUSAL_REASON_HOTEL_REJECTED)
+        hold = await confirm_hold(provider, hold_id, ctx.idempotency_key, pb.REFUSAL_REASON_HOTEL_REJECTED)
+        await release_strays(provider, attempts, HOTEL_CONFIRM.participant, ctx, [hold])
         return {"hold_id": hold_id}
 
     async def cancel(ctx: StepContext) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -39,6 +39,29 @@ else
   redis.call('ZADD', KEYS[2], earliest, ARGV[1])
 end
 return #left
+"""
+
+# KEYS: as RECORD. ARGV: session id, participant prefix (`<participant>|`), then the fields to drop.
+# As CLEAR, then answers the participant's fields left, flat: field, start, field, start...
+ACCOUNT = """
+for i = 3, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+local left = redis.call('HGETALL', KEYS[1])
+local mine = {}
+local earliest = nil
+for i = 1, #left, 2 do
+  local started = tonumber(left[i + 1])
+  if earliest == nil or started < earliest then earliest = started end
+  if string.sub(left[i], 1, #ARGV[2]) == ARGV[2] then
+    mine[#mine + 1] = left[i]
+    mine[#mine + 1] = left[i + 1]
+  end
+end
+if earliest == nil then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], earliest, ARGV[1])
+end
+return mine
 """
 
 
@@ -80,6 +103,17 @@ class RedisAttemptLog:
             await self.clear([attempt])
         except (RedisError, OSError):
             log.exception("reserve attempt %s of %s stays recorded", attempt.field, attempt.session_id)
+
+    async def account_for(
+        self, session_id: str, participant: str, attempt_ids: Collection[str]
+    ) -> list[ReserveAttempt]:
+        dropped = [ReserveAttempt(session_id, participant, a, 0).field for a in sorted(attempt_ids)]
+        prefix = ReserveAttempt(session_id, participant, "", 0).field
+        flat = await run_script(
+            self._redis, ACCOUNT, self._script_keys(session_id), [session_id, prefix, *dropped]
+        )
+        left = dict(zip(flat[::2], flat[1::2], strict=True))
+        return attempts_of(session_id, _fields(left))
 
     async def unsettled(self, session_id: str, participant: str) -> list[ReserveAttempt]:
         fields = _fields(await self._redis.hgetall(self._keys.reserve_attempts(session_id)))

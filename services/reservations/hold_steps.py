@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from redis.exceptions import RedisError
 from travel.saga.v1 import saga_pb2 as pb
@@ -13,37 +15,45 @@ from bus.vocabulary import refusal_label
 from services.kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, provider_path
 from services.provider_client.ports import ProviderApi
-from services.reservations.attempts import AttemptLog
+from services.reservations.attempts import AttemptLog, attempt_of_hold
 
 log = logging.getLogger(__name__)
 
 
-async def _status(provider: ProviderApi, hold_id: str) -> str:
+async def _hold(provider: ProviderApi, hold_id: str) -> dict[str, Any]:
     try:
-        hold = await provider.get(provider_path("holds", hold_id))
+        hold: dict[str, Any] = await provider.get(provider_path("holds", hold_id))
     except TransientError as error:
         raise TransientFailure(f"cannot read hold {hold_id}: {error}") from error
-    return str(hold.get("status", ""))
+    return hold
+
+
+async def _status(provider: ProviderApi, hold_id: str) -> str:
+    return str((await _hold(provider, hold_id)).get("status", ""))
 
 
 async def confirm_hold(
     provider: ProviderApi, hold_id: str, key: str, reason: pb.RefusalReason.ValueType
-) -> None:
-    """Confirm once; a refusal is final (raises BusinessRefusal carrying `reason`)."""
+) -> dict[str, Any]:
+    """Confirm once and answer the confirmed hold; a refusal is final (raises BusinessRefusal
+    carrying `reason`)."""
     rejection = refusal_label(reason)
     try:
-        await provider.post_unambiguous(provider_path("holds", hold_id, "confirm"), None, idempotency_key=key)
-        return
+        confirmed: dict[str, Any] = await provider.post_unambiguous(
+            provider_path("holds", hold_id, "confirm"), None, idempotency_key=key
+        )
+        return confirmed
     except ProviderRefusal as refusal:
         raise BusinessRefusal(f"{rejection}: {refusal.code}: {refusal.message}", reason) from refusal
     except NotFound as unknown:
         raise BusinessRefusal(f"{rejection}: hold {hold_id} is unknown to the provider", reason) from unknown
     except AmbiguousFailure as error:
         # The confirm may have committed: the provider's record decides, never a blind retry.
-        status = await _status(provider, hold_id)
+        hold = await _hold(provider, hold_id)
+        status = hold.get("status", "")
         if status == "CONFIRMED":
             log.info("ambiguous confirm of %s resolved: it was confirmed", hold_id)
-            return
+            return hold
         if status == "CANCELLED":
             raise BusinessRefusal(f"{rejection}: hold {hold_id} is cancelled", reason) from error
         raise TransientFailure(f"confirm of {hold_id} did not take effect: {error}") from error
@@ -88,20 +98,34 @@ async def release_holds(provider: ProviderApi, reference: str, keep: set[str], k
 
 
 async def release_strays(
-    provider: ProviderApi, attempts: AttemptLog, participant: str, ctx: StepContext, confirming: set[str]
+    provider: ProviderApi,
+    attempts: AttemptLog,
+    participant: str,
+    ctx: StepContext,
+    confirmed: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Before a confirm: release the session's holds other than `confirming`, but only when a reserve
-    attempt of the session is still recorded. A normal booking settles every attempt it makes, so
-    it pays one read here and no listing; a request cut off between its hold and its attach left a
-    record, and its hold is found by the session's reference. The session is CONFIRMING, so no
-    attach can still succeed and every other live hold under its reference is a stray.
+    """After a confirm: account for the reserve attempt that made the holds just confirmed, and
+    release the session's other holds only when another attempt of the session is still recorded.
+
+    A reserve leaves its attempt recorded when it attaches; the provider shows each hold's
+    idempotency key back, and the key names the attempt, so one round trip drops the attempt of
+    the confirmed holds and answers what else is left: nothing, for a normal booking. A request
+    cut off between its hold and its attach left a record, and its hold is found by the session's
+    reference. The session is CONFIRMING, so no attach can still succeed and every other live hold
+    under its reference is a stray. A record left after a failure here stays for the retry.
     """
+    made_by = {
+        attempt
+        for hold in confirmed
+        if (attempt := attempt_of_hold(ctx.session_id, participant, str(hold.get("idempotencyKey") or "")))
+    }
     try:
-        unsettled = await attempts.unsettled(ctx.session_id, participant)
+        left = await attempts.account_for(ctx.session_id, participant, made_by)
     except (RedisError, OSError) as error:
         raise TransientFailure(f"cannot read the reserve attempts of {ctx.session_id}: {error}") from error
-    if unsettled:
-        await release_holds(provider, ctx.session_id, confirming, f"{ctx.idempotency_key}:strays")
+    if left:
+        keep = {str(hold["id"]) for hold in confirmed}
+        await release_holds(provider, ctx.session_id, keep, f"{ctx.idempotency_key}:strays")
 
 
 def release_step(provider: ProviderApi) -> Handler:

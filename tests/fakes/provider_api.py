@@ -67,6 +67,9 @@ class FakeProvider:
         """Every `method` to a path ending in `path_suffix` finds the provider unreachable from now on."""
         self._outages.add((method, path_suffix))
 
+    def come_back_for(self, method: str, path_suffix: str) -> None:
+        self._outages.discard((method, path_suffix))
+
     # The port
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -133,6 +136,10 @@ class FakeProvider:
                     raise ProviderRefusal("IDEMPOTENCY_KEY_REUSED", f"key {key!r} used for another request")
                 return json.loads(answer)
             answer = self._change(path, body)
+            if _segments(path) == ["holds"]:
+                # The provider keeps a hold's key on it and shows it back, as the simulated one does.
+                self.holds[answer["id"]]["idempotencyKey"] = key
+                answer = _public(self.holds[answer["id"]])
             self._keys[key] = (path, fingerprint, json.dumps(answer))
             return answer
 

@@ -85,7 +85,8 @@ async def test_a_reserve_cut_off_after_its_hold_leaves_no_live_hold_once_confirm
     check_in, check_out = (today + timedelta(days=30)).isoformat(), (today + timedelta(days=32)).isoformat()
 
     booked = await reservations.reserve(customer, session_id, "HTL-LIS-01", check_in, check_out, 2)
-    assert await attempts.unsettled(session_id, "hotel") == []
+    # Attached: its attempt stays recorded, named by the hold's key, until the confirm step.
+    [attached] = await attempts.unsettled(session_id, "hotel")
 
     arbiter.cut_off = True
     cut = asyncio.create_task(
@@ -99,7 +100,7 @@ async def test_a_reserve_cut_off_after_its_hold_leaves_no_live_hold_once_confirm
     cut.cancel()  # the request ends here, as it would with its process killed: nothing runs after
     with pytest.raises(asyncio.CancelledError):
         await cut
-    [left] = await attempts.unsettled(session_id, "hotel")
+    [left] = [a for a in await attempts.unsettled(session_id, "hotel") if a != attached]
     assert left.session_id == session_id
 
     stored = await arbiter.store.get(session_id)
@@ -119,6 +120,9 @@ async def test_a_reserve_cut_off_after_its_hold_leaves_no_live_hold_once_confirm
     session = {"items": [{"hotel": {"holdId": kept}}]}
     records = SessionRecords(session, await holds_of(direct, session_id), [])
     assert unattached_live_holds(records) == []
+    # The attached attempt is accounted for by its confirmed hold; the cut-off one stays for the
+    # reconciler, which sweeps it once the session is settled.
+    assert await attempts.unsettled(session_id, "hotel") == [left]
 
 
 async def test_attempts_are_recorded_settled_and_found_by_age_in_their_partitions(
@@ -142,8 +146,11 @@ async def test_attempts_are_recorded_settled_and_found_by_age_in_their_partition
         a.field for a in (first, second, other)
     )
 
+    # A confirm step drops the attempt it accounts for and sees the participant's others.
+    assert await attempts.account_for(sessions[1], "hotel", {other.attempt_id}) == []
+    assert await attempts.account_for(sessions[0], "flights", {"not-recorded"}) == [second]
     await attempts.settle(first)
     assert await redis.zscore(index, sessions[0]) == 1_010_000
-    await attempts.clear([second, other])
+    await attempts.clear([second])
     assert await attempts.started_before(2_000_000) == []
     assert await redis.exists(keys.reserve_attempts(sessions[0]), index) == 0

@@ -24,7 +24,7 @@ LOST = AmbiguousFailure("the answer was lost")
 DOWN = DependencyUnavailable("provider unreachable")
 
 
-async def held(provider: FakeProvider, reference: str = "session-1") -> str:
+async def held(provider: FakeProvider, reference: str = "session-1", key: str = "") -> str:
     check_in = date(2031, 5, 1)
     body = {
         "hotelId": "HTL-LIS-01",
@@ -33,7 +33,7 @@ async def held(provider: FakeProvider, reference: str = "session-1") -> str:
         "guests": 2,
         "reference": reference,
     }
-    created: dict[str, Any] = await provider.post("/holds", body, idempotency_key=uuid.uuid4().hex)
+    created: dict[str, Any] = await provider.post("/holds", body, idempotency_key=key or uuid.uuid4().hex)
     return str(created["id"])
 
 
@@ -207,12 +207,62 @@ async def test_a_flights_confirm_keeps_both_legs_and_releases_the_rest_when_an_a
     assert [status(provider, leg) for leg in legs] == ["CONFIRMED", "CONFIRMED", "CANCELLED"]
 
 
-async def test_a_confirm_that_cannot_list_the_strays_is_retried_and_confirms_nothing_yet() -> None:
+async def test_a_confirm_accounts_for_the_attempt_that_made_its_hold_and_lists_nothing() -> None:
     provider, attempts = FakeProvider(), FakeAttemptLog()
-    booked = await held(provider, "session-6")
-    await attempts.record("session-6", "hotel")
+    attempt = await attempts.record("session-7", "hotel")
+    booked = await held(provider, "session-7", key=attempt.hold_key())
+    other_session = await attempts.record("session-8", "hotel")
+    confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    await confirm(confirm_context("session-7", "hotel.confirm", {"hold_id": booked}))
+    assert (listings(provider), status(provider, booked)) == (0, "CONFIRMED")
+    assert attempts.open == [other_session]
+
+
+async def test_a_confirm_releases_the_hold_of_an_attempt_cut_off_beside_the_one_it_confirms() -> None:
+    provider, attempts = FakeProvider(), FakeAttemptLog()
+    cut_off, attached = (
+        await attempts.record("session-10", "hotel"),
+        await attempts.record("session-10", "hotel"),
+    )
+    stray = await held(provider, "session-10", key=cut_off.hold_key())
+    booked = await held(provider, "session-10", key=attached.hold_key())
+    confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    await confirm(confirm_context("session-10", "hotel.confirm", {"hold_id": booked}))
+    assert listings(provider) == 1
+    assert (status(provider, booked), status(provider, stray)) == ("CONFIRMED", "CANCELLED")
+    # The record of the cut-off attempt stays for the reconciler: a hold of it may still land.
+    assert attempts.open == [cut_off]
+
+
+async def test_a_flights_confirm_accounts_for_the_attempt_of_both_legs() -> None:
+    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
+    attempts = FakeAttemptLog()
+    attempt = await attempts.record("session-11", "flights")
+    legs = []
+    for name, flight in (("outbound", OUT), ("return", BACK)):
+        body = {"flightId": flight["id"], "passengers": 1, "reference": "session-11"}
+        legs.append((await provider.post("/holds", body, idempotency_key=attempt.hold_key(name)))["id"])
+    confirm = flight_handlers(provider, attempts)["flights.confirm"]
+    await confirm(
+        confirm_context(
+            "session-11", "flights.confirm", {"outbound_hold_id": legs[0], "return_hold_id": legs[1]}
+        )
+    )
+    assert (listings(provider), attempts.open) == (0, [])
+    assert [status(provider, leg) for leg in legs] == ["CONFIRMED", "CONFIRMED"]
+
+
+async def test_a_confirm_that_cannot_list_the_strays_is_retried_with_the_record_kept() -> None:
+    provider, attempts = FakeProvider(), FakeAttemptLog()
+    booked, stray = await held(provider, "session-6"), await held(provider, "session-6")
+    left = await attempts.record("session-6", "hotel")
     provider.go_down_for("GET", "/holds")
     confirm = hotel_handlers(provider, attempts)["hotel.confirm"]
+    context = confirm_context("session-6", "hotel.confirm", {"hold_id": booked})
     with pytest.raises(TransientFailure):
-        await confirm(confirm_context("session-6", "hotel.confirm", {"hold_id": booked}))
-    assert status(provider, booked) == "HELD"
+        await confirm(context)
+    # Confirmed (a retry confirms again under the same key), the stray not yet released.
+    assert (status(provider, booked), status(provider, stray), attempts.open) == ("CONFIRMED", "HELD", [left])
+    provider.come_back_for("GET", "/holds")
+    await confirm(context)
+    assert (status(provider, booked), status(provider, stray)) == ("CONFIRMED", "CANCELLED")

@@ -85,19 +85,22 @@ async def test_an_attached_stay_keeps_its_hold() -> None:
     session = await world.reserve_stay(await world.session())
     assert world.statuses() == ["HELD"]
     assert [item.hotel.hold_id for item in session.items] == list(world.provider.holds)
-    # The arbiter is asked once, to attach; the attempt recorded before the hold is settled after.
+    # The arbiter is asked once, to attach; the attempt recorded before the hold stays recorded,
+    # named by the hold's key, for the confirm step to account for.
     assert world.arbiter.calls == ["attach"]
-    assert len(world.attempts.recorded) == 1
-    assert world.attempts.open == []
+    [attempt] = world.attempts.open
+    assert world.provider.holds[session.items[0].hotel.hold_id]["idempotencyKey"] == attempt.hold_key()
 
 
-async def test_an_attached_trip_settles_its_one_attempt_for_both_legs() -> None:
+async def test_an_attached_trip_names_its_one_attempt_on_both_legs() -> None:
     world = World()
     await world.reserve_trip(await world.session())
     assert world.statuses() == ["HELD", "HELD"]
     assert world.arbiter.calls == ["attach"]
-    assert [a.participant for a in world.attempts.recorded] == ["flights"]
-    assert world.attempts.open == []
+    [attempt] = world.attempts.open
+    assert attempt.participant == "flights"
+    keys = sorted(hold["idempotencyKey"] for hold in world.provider.holds.values())
+    assert keys == [attempt.hold_key("outbound"), attempt.hold_key("return")]
 
 
 @pytest.mark.parametrize("kind", ["stay", "trip"])
