@@ -15,6 +15,11 @@ That costs nothing: a saga's id is deterministic (`confirm-<session>`, `cancel-<
 and the PUBLISH script sets a per-saga-step marker in the saga's step hash with HSETNX before it
 XADDs, so a second publish of the same saga step is a no-op on the bus.
 
+A process whose commits start sagas can skip the claim: `lease_in` writes the rows with this
+relay's lease in the committing transaction, and `hand` gives the relay those rows once committed,
+so a pass publishes and marks them without a claim transaction. A process killed between that
+commit and the publish leaves rows whose lease runs out; the sweep of any relay then takes them.
+
 The relay sleeps until a commit of its own process wakes it; a slow sweep picks up the rows
 another replica or a crash left behind.
 """
@@ -100,6 +105,17 @@ DEFAULT_LEASE_SECONDS = 5.0
 _ADD = Statement(
     outbox_table.insert().values(
         {name: bindparam(name) for name in ("saga_id", "step", "participant", "slip", "created_at")}
+    )
+)
+
+_ADD_RETURNING = Statement(
+    outbox_table.insert()
+    .values({name: bindparam(name) for name in ("saga_id", "step", "participant", "slip", "created_at")})
+    .returning(outbox_table.c.id)
+)
+_ADD_LEASE = Statement(
+    lease_table.insert().values(
+        outbox_id=bindparam("outbox_id"), holder=bindparam("holder"), expires_ms=bindparam("expires_ms")
     )
 )
 
@@ -256,20 +272,49 @@ class OutboxRelay:
         self._clock = clock
         self._stopping = False
         self._woken = asyncio.Event()
+        self._handed: list[PendingSlip] = []
 
     def wake(self) -> None:
         """Rows were committed (call it after the commit): publish them now, not at the next sweep."""
         self._woken.set()
 
+    def lease_in(
+        self, conn: Connection, slips: Sequence[pb.RoutingSlip], now: datetime | None = None
+    ) -> list[PendingSlip]:
+        """Queue `slips` inside the caller's transaction, leased to this relay: `hand` it the rows
+        once the transaction committed. Rows never handed wait for their lease to run out."""
+        stamp = now or datetime.now(UTC)
+        expires_ms = int(self._clock() * 1000) + self.lease_ms
+        pending = []
+        for slip in slips:
+            row = _row(slip, stamp)
+            outbox_id = int(conn.rows(_ADD_RETURNING, row)[0][0])
+            pending.append(PendingSlip(outbox_id, slip.saga_id, str(row["slip"])))
+        conn.execute_many(
+            _ADD_LEASE,
+            [{"outbox_id": p.id, "holder": self.holder, "expires_ms": expires_ms} for p in pending],
+        )
+        return pending
+
+    def hand(self, pending: Sequence[PendingSlip]) -> None:
+        """Committed rows `lease_in` wrote: the next pass publishes them without claiming."""
+        if pending:
+            self._handed.extend(pending)
+            self._woken.set()
+
     def stop(self) -> None:
         self._stopping = True
         self._woken.set()
 
-    async def relay_once(self) -> int:
-        """Claim, publish and mark one batch; how many rows were sent. A failed publish raises,
-        after giving the batch's leases back."""
-        now_ms = int(self._clock() * 1000)
-        claimed = await self.database.transaction(lambda conn: self._claim(conn, now_ms))
+    async def relay_once(self, *, sweep: bool = False) -> int:
+        """Publish and mark one batch: the rows handed to the relay, else (or when `sweep`) the rows
+        it claims; how many were sent. A failed publish raises, after giving the leases back."""
+        if self._handed and not sweep:
+            # Leased in the transactions that wrote them: nothing to claim.
+            claimed, self._handed = self._handed[: self.batch_size], self._handed[self.batch_size :]
+        else:
+            now_ms = int(self._clock() * 1000)
+            claimed = await self.database.transaction(lambda conn: self._claim(conn, now_ms))
         if not claimed:
             return 0
         ids = [pending.id for pending in claimed]
@@ -309,15 +354,22 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until stop(); a failing pass is logged and retried, never fatal."""
         await PUBLISH_SCRIPT.load(self.redis)
+        loop = asyncio.get_running_loop()
+        sweep_at = loop.time()
         while not self._stopping:
             # Cleared before the pass: a commit that lands while it runs wakes the next one.
             self._woken.clear()
+            # Handed rows alone would starve the rows a crash or another replica left: claim too
+            # once a sweep interval has passed since the last claim.
+            sweep = not self._handed or loop.time() >= sweep_at
+            if sweep:
+                sweep_at = loop.time() + self.sweep_interval_s
             try:
-                handled = await self.relay_once()
+                handled = await self.relay_once(sweep=sweep)
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 handled = 0
-            if handled < self.batch_size:
+            if handled < self.batch_size and not self._handed:
                 await self._sleep()
 
     async def _sleep(self) -> None:

@@ -103,7 +103,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     keys = config.bus.keys
     # Woken by the commits of this process; the sweep finds rows a crash or another replica left.
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
-    notices = ChangeNotices(redis, keys, relay.wake)
+    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
     stuck_checks = StuckCheckBooking(
         DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE), config.stuck_saga_after
     )
@@ -116,7 +116,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     schedule = DeadlineSchedule(redis, keys)
     arbiter = Arbiter(
         repository=repository,
-        sagas=OutboxSagaStarter(utc_now),
+        sagas=OutboxSagaStarter(utc_now, relay),
         deadlines=schedule,
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),

@@ -1,4 +1,4 @@
-"""After a session transition commits: wake the outbox relay, and send the session's watchers what changed."""
+"""After a session transition commits: tell its watchers what changed, then hand the relay its sagas."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.keys import BusKeys
+from bus.outbox import PendingSlip
 from bus.publisher import DEFAULT_RETENTION_MS
 from bus.scripts import NOTICE_SCRIPT
 from bus.session_notices import notice_body
@@ -20,6 +21,7 @@ from services.sessions.domain import Session
 from services.sessions.events import change_entries
 from services.sessions.messages import session_message
 from services.sessions.repository import Change
+from services.sessions.saga_writes import leased_slips
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,13 @@ class ChangeNotices:
         keys: BusKeys,
         wake_relay: Callable[[], None],
         retention_ms: int = DEFAULT_RETENTION_MS,
+        hand_relay: Callable[[Sequence[PendingSlip]], None] | None = None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._wake_relay = wake_relay
+        self._hand_relay = hand_relay
+        self._leased: list[PendingSlip] = []
         self._retention_ms = retention_ms
         self._changed: dict[str, PendingNotice] = {}
         self._ready = asyncio.Event()
@@ -62,6 +67,8 @@ class ChangeNotices:
         """Called after the commit, so the relay and the watchers see what was written."""
         if any(change.writes for change in changes):
             self._wake_relay()  # the transaction queued a saga in the outbox
+            if self._hand_relay is not None:
+                self._leased.extend(leased_slips(changes))
         for change in changes:
             self._changed.setdefault(change.session.id, PendingNotice()).add(change)
         self._ready.set()
@@ -79,6 +86,7 @@ class ChangeNotices:
     async def publish_pending(self) -> int:
         """Publish what changed since the last call; returns how many sessions."""
         changed, self._changed = self._changed, {}
+        leased, self._leased = self._leased, []
         if not changed:
             return 0
         calls = [
@@ -93,4 +101,7 @@ class ChangeNotices:
         except (RedisError, OSError) as error:
             # A watcher that missed a notice reads again at its next notice (the count jumps) or heartbeat.
             log.warning("could not tell watchers of %d sessions: %s", len(changed), error)
+        if leased and self._hand_relay is not None:
+            # After the notices: a watcher hears of the commit before the saga it started.
+            self._hand_relay(leased)
         return len(changed)

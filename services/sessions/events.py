@@ -9,8 +9,10 @@ from typing import Any
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.session_notices import saga_event
+from services.sessions import domain
+from services.sessions.domain import Session
 from services.sessions.messages import timestamp
-from services.sessions.ports import SessionStore
+from services.sessions.ports import SessionEventRecord, SessionStore
 from services.sessions.repository import Change
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
@@ -51,8 +53,17 @@ class SessionTimeline:
         self._saga_history = saga_history
 
     async def events(self, session_id: str) -> list[pb.SessionEvent]:
+        return await self._merged(session_id, await self._repository.events(session_id))
+
+    async def owned(self, session_id: str, customer_id: str) -> tuple[Session, list[pb.SessionEvent]]:
+        """A customer's session and its timeline; the session and its own entries in one read."""
+        found, rows = await self._repository.with_events(session_id)
+        session = domain.owned_by(found, customer_id)
+        return session, await self._merged(session.id, rows)
+
+    async def _merged(self, session_id: str, rows: Sequence[SessionEventRecord]) -> list[pb.SessionEvent]:
         merged: list[tuple[datetime, int, pb.SessionEvent]] = []
-        for row in await self._repository.events(session_id):
+        for row in rows:
             entry = session_entry(row.time, row.kind, row.step, row.outcome, row.detail, row.saga_id)
             merged.append((_utc(row.time), 0, entry))
         for saga_id, records in (await self._saga_history(session_id)).items():

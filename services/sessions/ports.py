@@ -73,3 +73,7 @@ class SessionStore(Protocol):
     async def events(self, session_id: str) -> Sequence[SessionEventRecord]:
         """A session's events in the order they were written."""
         ...
+
+    async def with_events(self, session_id: str) -> tuple[Session | None, Sequence[SessionEventRecord]]:
+        """The session and its events (none if there is no session), in one transaction."""
+        ...

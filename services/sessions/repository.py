@@ -287,6 +287,15 @@ class SessionRepository:
     async def events(self, session_id: str) -> list[Any]:
         return await self.database.read(lambda conn: conn.rows(_EVENTS, {"session_id": session_id}))
 
+    async def with_events(self, session_id: str) -> tuple[Session | None, list[Any]]:
+        """The session and its events, read in one transaction (so they agree with each other)."""
+
+        def read(conn: Connection) -> tuple[Session | None, list[Any]]:
+            session = _read(conn, session_id)
+            return session, [] if session is None else conn.rows(_EVENTS, {"session_id": session_id})
+
+        return await self.database.read(read)
+
 
 def _read(conn: Connection, session_id: str) -> Session | None:
     row = conn.first(_GET, {"id": session_id})

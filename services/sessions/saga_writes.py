@@ -9,39 +9,66 @@ from datetime import datetime
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import outbox
+from bus.outbox import OutboxRelay, PendingSlip
 from services.kit.database import Connection
 from services.sessions import sagas
 from services.sessions.domain import Item, Session
-from services.sessions.repository import TransactionalWrite
+from services.sessions.repository import Change, TransactionalWrite
 
 
-def _outbox_write(slips: Sequence[pb.RoutingSlip], now: datetime) -> TransactionalWrite:
-    def write(conn: Connection) -> None:
-        outbox.add_many(conn, slips, now)
+class _OutboxWrite:
+    """Queues slips in the transaction; with a relay, leased to it, and kept to hand it after the commit."""
 
-    return write
+    def __init__(self, slips: Sequence[pb.RoutingSlip], now: datetime, relay: OutboxRelay | None) -> None:
+        self._slips = slips
+        self._now = now
+        self._relay = relay
+        self.leased: list[PendingSlip] = []
+
+    def __call__(self, conn: Connection) -> None:
+        if self._relay is None:
+            outbox.add_many(conn, self._slips, self._now)
+        else:
+            self.leased = self._relay.lease_in(conn, self._slips, self._now)
+
+
+def leased_slips(changes: Sequence[Change]) -> list[PendingSlip]:
+    """The outbox rows committed changes leased to the relay, for `OutboxRelay.hand`."""
+    return [
+        pending
+        for change in changes
+        for write in change.writes
+        if isinstance(write, _OutboxWrite)
+        for pending in write.leased
+    ]
 
 
 class OutboxSagaStarter:
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    """With `relay`, each saga's rows are leased to it in the transaction, so it need not claim them."""
+
+    def __init__(self, clock: Callable[[], datetime], relay: OutboxRelay | None = None) -> None:
         self._clock = clock
+        self._relay = relay
+
+    def _outbox_write(self, slips: Sequence[pb.RoutingSlip], now: datetime) -> TransactionalWrite:
+        return _OutboxWrite(slips, now, self._relay)
 
     def cancellation(self, session: Session) -> TransactionalWrite:
         return self.cancellations([session])
 
     def cancellations(self, sessions: Sequence[Session]) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write([sagas.cancellation_slip(session, now) for session in sessions], now)
+        return self._outbox_write([sagas.cancellation_slip(session, now) for session in sessions], now)
 
     def confirmation(self, session: Session) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write([sagas.confirmation_slip(session, now)], now)
+        return self._outbox_write([sagas.confirmation_slip(session, now)], now)
 
     def refund(self, session: Session, payment_id: str) -> TransactionalWrite:
         now = self._clock()
-        return _outbox_write([sagas.refund_slip(session.id, payment_id, now)], now)
+        return self._outbox_write([sagas.refund_slip(session.id, payment_id, now)], now)
 
     def release(self, session: Session, item: Item) -> TransactionalWrite:
         now = self._clock()
         slip = sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", now)
-        return _outbox_write([slip], now)
+        return self._outbox_write([slip], now)

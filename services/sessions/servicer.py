@@ -65,8 +65,7 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
     async def ListSessionEvents(
         self, request: pb.ListSessionEventsRequest, context: Any
     ) -> pb.ListSessionEventsResponse:
-        session = await self._arbiter.get_owned(parse_session_id(request.id), _customer())
-        events = await self._timeline.events(session.id)
+        session, events = await self._timeline.owned(parse_session_id(request.id), _customer())
         return pb.ListSessionEventsResponse(events=events, session=session_message(session))
 
     async def AuthorizeItemChange(

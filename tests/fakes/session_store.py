@@ -94,6 +94,10 @@ class FakeSessionStore:
     async def events(self, session_id: str) -> list[StoredEvent]:
         return [event for event in self._events if event.session_id == session_id]
 
+    async def with_events(self, session_id: str) -> tuple[Session | None, list[StoredEvent]]:
+        session = self._sessions.get(session_id)
+        return session, [] if session is None else await self.events(session_id)
+
     def _commit(self, changes: Sequence[Change]) -> None:
         if not changes:
             return

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 import psycopg
 import pytest
 from bus_harness import confirm_slip
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -67,6 +68,10 @@ async def unsent(db: Database) -> int:
 
 async def leases(db: Database) -> int:
     return int(await db.read(lambda conn: conn.scalar(LEASES)) or 0)
+
+
+def db_transactions(db: Database) -> float:
+    return REGISTRY.get_sample_value("travel_db_transactions_total", {"database": db.name}) or 0.0
 
 
 async def saga_ids(client: Redis, keys: BusKeys) -> list[str]:
@@ -216,6 +221,50 @@ async def test_rows_written_as_protobuf_json_before_the_binary_slip_are_still_pu
     published = decode_entry(entry_id, fields).slip
     assert published.saga_id == "g-json" and list(published.itinerary) == list(slip.itinerary)
     assert SLIP_FIELD in fields and "slip" not in fields
+
+
+async def test_rows_leased_in_their_transaction_are_published_once_handed_without_a_claim(
+    db: Database, client7: Redis, keys: BusKeys
+) -> None:
+    relay = OutboxRelay(db, client7, keys)
+    pending = await db.transaction(
+        lambda conn: relay.lease_in(conn, [confirm_slip("g1"), confirm_slip("g2")])
+    )
+    assert await leases(db) == 2
+    # Leased to the relay that wrote them: another relay's claim passes them by.
+    assert await OutboxRelay(db, client7, keys).relay_once() == 0
+    relay.hand(pending)
+    before = db_transactions(db)
+    assert await relay.relay_once() == 2
+    assert db_transactions(db) - before == 1  # the mark only: nothing was claimed
+    assert await unsent(db) == 0
+    assert await leases(db) == 0
+    assert await saga_ids(client7, keys) == ["g1", "g2"]
+
+
+async def test_rows_leased_by_a_process_killed_before_publishing_are_swept_once_the_lease_ran_out(
+    db: Database, client7: Redis, keys: BusKeys
+) -> None:
+    killed = OutboxRelay(db, client7, keys)
+    await db.transaction(lambda conn: killed.lease_in(conn, [confirm_slip("g1")]))
+    # Committed but never handed, as when the process dies right after the commit.
+    assert await OutboxRelay(db, client7, keys).relay_once() == 0
+    assert await OutboxRelay(db, client7, keys, clock=lambda: 10**10).relay_once() == 1
+    assert await unsent(db) == 0
+    assert await leases(db) == 0
+    assert await saga_ids(client7, keys) == ["g1"]
+
+
+async def test_a_handed_row_whose_publish_failed_is_claimed_at_the_next_pass(
+    db: Database, client7: Redis, dead_redis: Redis, keys: BusKeys
+) -> None:
+    relay = OutboxRelay(db, client7, keys, publisher=RedisSlipPublisher(dead_redis, keys))
+    relay.hand(await db.transaction(lambda conn: relay.lease_in(conn, [confirm_slip("g1")])))
+    with pytest.raises(RedisConnectionError):
+        await relay.relay_once()
+    assert await leases(db) == 0  # given back at once
+    assert await OutboxRelay(db, client7, keys).relay_once() == 1
+    assert await saga_ids(client7, keys) == ["g1"]
 
 
 async def test_relay_crash_after_xadd_does_not_duplicate(db: Database, client7: Redis, keys: BusKeys) -> None:

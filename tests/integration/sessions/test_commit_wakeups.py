@@ -51,10 +51,11 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
     db: Database, redis: Redis, keys: BusKeys
 ) -> None:
     relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS)
-    notices = ChangeNotices(redis, keys, relay.wake)
+    # As the sessions process does: the rows leased in a commit go to the relay after its notice.
+    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
     arbiter = Arbiter(
         repository=SessionRepository(db, notices.committed),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), relay),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
