@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import uvloop
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -397,7 +396,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
                     return running.result()
 
                 try:
-                    result = uvloop.run(with_display())
+                    result = asyncio.run(with_display())
                 finally:
                     probe.close()
             if options.keep_data:
