@@ -38,39 +38,43 @@ def test_the_oldest_entries_go_first_past_the_capacity() -> None:
     assert [catalog.get(key) is not None for key in ("a", "b", "c")] == [False, True, True]
 
 
+class Shop:
+    """Hotel and flight reservations over one fake provider, with a customer's open session."""
+
+    def __init__(self) -> None:
+        self.provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
+        self.arbiter = FakeSessionArbiter(now=NOW)
+        self.hotel = HotelReservations(self.provider, self.arbiter, FakeAttemptLog(), lambda: NOW.date())
+        self.flights = FlightReservations(self.provider, self.arbiter, FakeAttemptLog(), lambda: NOW)
+        self.customer = uuid.uuid4().hex
+
+    async def reserve_trip(self) -> list[tuple[str, str]]:
+        """Reserve the round trip; the provider calls that made."""
+        session_id = await self.arbiter.open_session(self.customer)
+        self.provider.calls.clear()
+        await self.flights.reserve(self.customer, session_id, OUT["id"], BACK["id"], 2)
+        return self.provider.calls
+
+
 async def test_a_stay_found_by_a_search_is_held_without_asking_for_the_hotel_again() -> None:
-    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
-    arbiter = FakeSessionArbiter(now=NOW)
-    hotel = HotelReservations(provider, arbiter, FakeAttemptLog(), lambda: NOW.date())
-    customer = uuid.uuid4().hex
-    session_id = await arbiter.open_session(customer)
-    [found, *_] = await hotel.search("LIS", CHECK_IN, CHECK_OUT, 2)
-    provider.calls.clear()
-    await hotel.reserve(customer, session_id, found["id"], CHECK_IN, CHECK_OUT, 2)
-    assert [method for method, _ in provider.calls] == ["POST"]
+    shop = Shop()
+    session_id = await shop.arbiter.open_session(shop.customer)
+    [found, *_] = await shop.hotel.search("LIS", CHECK_IN, CHECK_OUT, 2)
+    shop.provider.calls.clear()
+    await shop.hotel.reserve(shop.customer, session_id, found["id"], CHECK_IN, CHECK_OUT, 2)
+    assert [method for method, _ in shop.provider.calls] == ["POST"]
 
 
 async def test_legs_found_by_a_search_are_held_without_asking_for_them_again() -> None:
-    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
-    arbiter = FakeSessionArbiter(now=NOW)
-    flights = FlightReservations(provider, arbiter, FakeAttemptLog(), lambda: NOW)
-    customer = uuid.uuid4().hex
-    session_id = await arbiter.open_session(customer)
-    await flights.search("LIS", "MAD", OUT["date"])
-    await flights.search("MAD", "LIS", BACK["date"])
-    provider.calls.clear()
-    await flights.reserve(customer, session_id, OUT["id"], BACK["id"], 2)
-    assert [method for method, _ in provider.calls] == ["POST", "POST"]
+    shop = Shop()
+    await shop.flights.search("LIS", "MAD", OUT["date"])
+    await shop.flights.search("MAD", "LIS", BACK["date"])
+    assert [method for method, _ in await shop.reserve_trip()] == ["POST", "POST"]
 
 
 async def test_an_entry_no_search_returned_is_read_from_the_provider() -> None:
-    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
-    arbiter = FakeSessionArbiter(now=NOW)
-    flights = FlightReservations(provider, arbiter, FakeAttemptLog(), lambda: NOW)
-    customer = uuid.uuid4().hex
-    session_id = await arbiter.open_session(customer)
-    await flights.search("LIS", "MAD", OUT["date"])
-    provider.calls.clear()
-    await flights.reserve(customer, session_id, OUT["id"], BACK["id"], 2)
-    assert ("GET", f"/flights/{BACK['id']}") in provider.calls
-    assert ("GET", f"/flights/{OUT['id']}") not in provider.calls
+    shop = Shop()
+    await shop.flights.search("LIS", "MAD", OUT["date"])
+    calls = await shop.reserve_trip()
+    assert ("GET", f"/flights/{BACK['id']}") in calls
+    assert ("GET", f"/flights/{OUT['id']}") not in calls
