@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtim
 COPY --from=codegen /src/gen gen
 COPY bus bus
 COPY gateway gateway
+COPY kit kit
 COPY services services
 COPY simulated_world simulated_world
 ENV PYTHONPATH=/app:/app/gen PYTHONUNBUFFERED=1 TRAVEL_DATA_DIR=/data

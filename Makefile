@@ -43,11 +43,11 @@ $(GEN_STAMP): $(STAMP) $(PROTOS)
 
 # Every file docker-compose.yml mounts, under ./secrets (never overwritten; ARGS=--force renews).
 secrets: $(STAMP)
-	$(PY) -m services.kit.secrets secrets $(ARGS)
+	$(PY) -m kit.secrets secrets $(ARGS)
 
 # The web page's browser tests drive the machine's Chromium (Playwright never downloads one).
 browser:
-	@./operations/ensure_chromium.sh
+	@./tools/ensure_chromium.sh
 
 run: setup
 	$(PY) -m launcher
@@ -95,10 +95,10 @@ rest-client: $(STAMP)
 
 # Every benchmark in one run; rewrites the README's performance table.
 bench: setup
-	$(PY) -m operations.bench $(ARGS)
+	$(PY) -m tools.bench $(ARGS)
 
 bench-bus: setup
-	$(PY) -m operations.bus_bench
+	$(PY) -m tools.bus_bench
 
 bench-expiry: setup
 	$(PY) -m services.expiry.bench
@@ -109,7 +109,7 @@ clean:
 # The demo and the load/chaos driver (docs/operations.md). Load options as make variables,
 # e.g. `make load CUSTOMERS=16 DURATION=60 FAILURE_RATE=0.3 KILL_EVERY=10`, or any flag in ARGS.
 demo: setup
-	$(PY) -m operations.demo $(ARGS)
+	$(PY) -m tools.demo $(ARGS)
 
 LOAD_FLAGS = $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(DURATION),--duration $(DURATION)) \
   $(if $(BOOKINGS),--bookings $(BOOKINGS)) $(if $(REPLICAS),--replicas $(REPLICAS)) \
@@ -122,4 +122,4 @@ LOAD_FLAGS = $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(DURATION),--dura
   $(if $(KILL_TARGETS),--kill-targets $(KILL_TARGETS)) $(if $(SEED),--seed $(SEED))
 
 load: setup
-	$(PY) -m operations.load $(LOAD_FLAGS) $(ARGS)
+	$(PY) -m tools.load $(LOAD_FLAGS) $(ARGS)

@@ -21,8 +21,8 @@ from bus.keys import DEFAULT_PARTITIONS, BusKeys, entry_name
 from bus.monitoring import group_figures
 from bus.replies import parse_entries
 from bus.vocabulary import STEPS, outcome
-from services.kit.redis_connection import RedisSettings, check_access, redis_client
-from services.kit.settings import ConfigError, Env
+from kit.redis_connection import RedisSettings, check_access, redis_client
+from kit.settings import ConfigError, Env
 
 console = Console()
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bus.history import HistoryEvent
 from bus.outcomes import Commit
-from services.kit.metrics import (
+from kit.metrics import (
     count_dead_letter,
     count_retry_scheduled,
     count_steps_committed,

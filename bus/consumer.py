@@ -16,7 +16,7 @@ from bus.keys import DEFAULT_PARTITIONS, BusKeys
 from bus.partition_consumer import PartitionConsumer
 from bus.scripts import load_all
 from bus.settings import ConsumerSettings
-from services.kit.redis_connection import RedisSettings, blocking_reader, redis_client
+from kit.redis_connection import RedisSettings, blocking_reader, redis_client
 
 
 def _client(url: str, timeout_s: float) -> Redis:

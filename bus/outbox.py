@@ -64,9 +64,9 @@ from bus.publisher import DEFAULT_RETENTION_MS, publish_call
 from bus.scripts import PUBLISH_SCRIPT
 from bus.slip import current_step
 from bus.slip_trace import stamp_current_trace
-from services.kit.database import Connection, Database
-from services.kit.redis_scripts import run_script_batch
-from services.kit.statements import Statement
+from kit.database import Connection, Database
+from kit.redis_scripts import run_script_batch
+from kit.statements import Statement
 
 log = logging.getLogger(__name__)
 

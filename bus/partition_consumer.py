@@ -38,8 +38,8 @@ from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
 from bus.slip_trace import step_scope
 from bus.stoppable import StoppableWait
 from bus.trimming import trim_stream
-from services.kit import log_context
-from services.kit.redis_connection import is_transient
+from kit import log_context
+from kit.redis_connection import is_transient
 
 # The participant consumer's logger: one name for the steps of every partition.
 log = logging.getLogger("bus.consumer")

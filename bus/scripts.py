@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.kit.redis_scripts import load_script, run_script, script_sha
+from kit.redis_scripts import load_script, run_script, script_sha
 
 # A session's notice, numbered: the counter's next value goes in front of the body as protobuf field
 # 1 (SessionNotice.seq, a varint). Protobuf reads two serialized messages one after the other as

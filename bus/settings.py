@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 from bus.backoff import Retries, RetryPolicy
 from bus.publisher import DEFAULT_RETENTION_MS
-from services.kit.settings import Whole
-from services.kit.shared_settings import PARTICIPANTS
+from kit.settings import Whole
+from kit.shared_settings import PARTICIPANTS
 
 UNEXPECTED_ATTEMPTS = 3
 

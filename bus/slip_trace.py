@@ -9,7 +9,7 @@ from opentelemetry import context, trace
 from opentelemetry.context import Context
 from travel.saga.v1 import saga_pb2 as pb
 
-from services.kit.trace_context import TRACEPARENT, TRACESTATE, context_from, continued, current_headers
+from kit.trace_context import TRACEPARENT, TRACESTATE, context_from, continued, current_headers
 
 
 def stamp_current_trace(slip: pb.RoutingSlip) -> None:

@@ -16,13 +16,13 @@ from gateway.payment_webhooks import payment_webhook_route
 from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
 from gateway.web import web_routes
-from services.kit.http_server import serve
-from services.kit.log_format import LogSettings, configure_logging
-from services.kit.metrics import serve_metrics
-from services.kit.service_identity import service_credentials
-from services.kit.settings import ConfigError, Env
-from services.kit.tracing import TracingSettings, start_tracing, traced_asgi
-from services.kit.webhook_secret import webhook_secret
+from kit.http_server import serve
+from kit.log_format import LogSettings, configure_logging
+from kit.metrics import serve_metrics
+from kit.service_identity import service_credentials
+from kit.settings import ConfigError, Env
+from kit.tracing import TracingSettings, start_tracing, traced_asgi
+from kit.webhook_secret import webhook_secret
 
 PAYMENTS_PACKAGE = "travel.payments.v1"
 

@@ -25,7 +25,7 @@ from gateway.request_id import RequestIdMiddleware
 from gateway.rest import TranscodingRoute, served_route
 from gateway.routes import RouteTable, bindings_of_files
 from gateway.trace_continuation import TraceContinuation
-from services.kit.http_metrics import CountedRequests
+from kit.http_metrics import CountedRequests
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import grpc
 
 from gateway.config import GatewayConfig
 from gateway.descriptors import service_key
-from services.kit.channels import open_channel
+from kit.channels import open_channel
 
 # Also balance inside one address when its name resolves to several replicas.
 _CHANNEL_OPTIONS: list[tuple[str, Any]] = [

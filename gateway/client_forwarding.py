@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
-from services.kit.forwarding import forwarding_metadata
-from services.kit.service_identity import ServiceCredentials
+from kit.forwarding import forwarding_metadata
+from kit.service_identity import ServiceCredentials
 
 # Only the customers service counts attempts per client address; no other backend needs the
 # gateway's token, so none receives it.

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from gateway.open_streams import StreamCaps
-from services.kit.grpc_tls import GrpcTls
-from services.kit.http_server import HttpServerLimits
-from services.kit.redis_connection import RedisSettings
-from services.kit.settings import ConfigError, Env, Number, Text, Whole
-from services.kit.shared_settings import REDIS_URL, TRAVEL_NAMESPACE
-from services.kit.topology import GATEWAY_HOST, GATEWAY_PORT, GRPC_ADDRESS, GRPC_SERVICES, grpc_address
+from kit.grpc_tls import GrpcTls
+from kit.http_server import HttpServerLimits
+from kit.redis_connection import RedisSettings
+from kit.settings import ConfigError, Env, Number, Text, Whole
+from kit.shared_settings import REDIS_URL, TRAVEL_NAMESPACE
+from kit.topology import GATEWAY_HOST, GATEWAY_PORT, GRPC_ADDRESS, GRPC_SERVICES, grpc_address
 
 READERS = ("gateway",)
 # Packages served by another backend's process, unless their own variable says otherwise.

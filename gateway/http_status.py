@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from services.kit.field_rules import VIOLATION_DOMAIN, VIOLATION_REASON
+from kit.field_rules import VIOLATION_DOMAIN, VIOLATION_REASON
 
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 

@@ -9,7 +9,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.field_values import is_repeated
 from gateway.routes import HttpBinding, RouteTable
-from services.kit.field_rules import is_public, json_schema_keywords, rules_of
+from kit.field_rules import is_public, json_schema_keywords, rules_of
 
 Schema = dict[str, Any]
 _REF = "#/components/schemas/"

@@ -40,7 +40,7 @@ from gateway.session_events import (
     sse_frame,
     too_many_streams,
 )
-from services.kit.redis_connection import pubsub_client, redis_client
+from kit.redis_connection import pubsub_client, redis_client
 
 OPERATIONS_PACKAGE = "travel.operations.v1"
 OPERATIONS_SERVICE = "travel.operations.v1.OperationsService"

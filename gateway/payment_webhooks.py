@@ -17,9 +17,9 @@ from travel.payments.v1 import payments_pb2, payments_pb2_grpc
 from gateway.errors import GatewayError
 from gateway.http_status import http_status_for
 from gateway.request_body import read_request_body
-from services.kit.call_context import outgoing_metadata
-from services.kit.service_identity import ServiceCredentials
-from services.kit.webhook_signature import HEADER, SignatureError, verify
+from kit.call_context import outgoing_metadata
+from kit.service_identity import ServiceCredentials
+from kit.webhook_signature import HEADER, SignatureError, verify
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 64 * 1024

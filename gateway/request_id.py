@@ -9,7 +9,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.kit import log_context
+from kit import log_context
 
 log = logging.getLogger(__name__)
 

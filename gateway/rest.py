@@ -16,8 +16,8 @@ from gateway.request_body import read_scope_body
 from gateway.request_id import request_id_of
 from gateway.routes import RouteMatch, RouteTable
 from gateway.transcoder import Transcoder
-from services.kit.http_metrics import route_template
-from services.kit.trace_context import current_headers
+from kit.http_metrics import route_template
+from kit.trace_context import current_headers
 
 _MATCH = "gateway.match"
 _ALLOWED = "gateway.allowed"

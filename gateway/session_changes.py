@@ -25,7 +25,7 @@ from travel.sessions.v1 import sessions_pb2
 from bus.keys import BusKeys
 from bus.replies import text
 from gateway.app import LifespanHook
-from services.kit.redis_connection import RedisSettings, check_access, pubsub_client, redis_client
+from kit.redis_connection import RedisSettings, check_access, pubsub_client, redis_client
 
 log = logging.getLogger(__name__)
 

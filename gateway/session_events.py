@@ -30,7 +30,7 @@ from gateway.errors import GatewayError, rpc_error_response
 from gateway.open_streams import OpenStreams, StreamCaps
 from gateway.request_id import request_id_of
 from gateway.session_changes import ChangeWatch, SessionChanges
-from services.kit.trace_context import current_headers
+from kit.trace_context import current_headers
 
 SESSIONS_PACKAGE = "travel.sessions.v1"
 SESSIONS_SERVICE = "travel.sessions.v1.SessionsService"

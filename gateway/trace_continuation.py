@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.kit.trace_context import TRACEPARENT, TRACESTATE, continued
+from kit.trace_context import TRACEPARENT, TRACESTATE, continued
 
 _TRACEPARENT = TRACEPARENT.encode()
 _TRACESTATE = TRACESTATE.encode()

@@ -11,11 +11,11 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from kit.redis_connection import masked_url
+from kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
+from kit.shared_settings import REDIS_MODE, REDIS_URL
+from kit.topology import EMBEDDED_REDIS_PORT
 from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
-from services.kit.redis_connection import masked_url
-from services.kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
-from services.kit.shared_settings import REDIS_MODE, REDIS_URL
-from services.kit.topology import EMBEDDED_REDIS_PORT
 from simulated_world.providers.config import (
     PAYMENT_WEBHOOK_DUPLICATE_RATE,
     PROVIDER_AMBIGUOUS_RATE,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from services.kit.settings import ConfigError
+from kit.settings import ConfigError
 
 
 def redis_server_binary() -> str:

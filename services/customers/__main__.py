@@ -1,9 +1,9 @@
 """Run the customers service: `python -m services.customers`."""
 
+from kit.process import run_process
+from kit.settings import Env
 from services.customers.app import start
 from services.customers.config import CustomersConfig
-from services.kit.process import run_process
-from services.kit.settings import Env
 
 
 def main() -> None:

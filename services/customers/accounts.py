@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from kit.errors import NotFound, Unauthenticated
+from kit.tokens import TokenIssuer
 from services.customers.attempt_limits import Action, AttemptLimits, Count, Counter, counters, refusal
 from services.customers.domain import (
     Customer,
@@ -16,8 +18,6 @@ from services.customers.domain import (
 )
 from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository
-from services.kit.errors import NotFound, Unauthenticated
-from services.kit.tokens import TokenIssuer
 
 
 class AttemptCounter(Protocol):

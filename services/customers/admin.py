@@ -13,13 +13,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from kit.db import database_url, open_database, schema_name
+from kit.errors import InvalidArgument
+from kit.settings import ConfigError, Env
 from services.customers.administrators import AdminChange, AdminOutcome, create_admin
 from services.customers.config import argon2_parameters
 from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository, metadata
-from services.kit.db import database_url, open_database, schema_name
-from services.kit.errors import InvalidArgument
-from services.kit.settings import ConfigError, Env
 
 EXIT_OK = 0
 EXIT_FAILED = 1

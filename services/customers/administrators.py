@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from kit.errors import AlreadyExists
+from kit.tokens import ROLE_ADMIN
 from services.customers.domain import Customer, normalize_email, validate_registration
 from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository
-from services.kit.errors import AlreadyExists
-from services.kit.tokens import ROLE_ADMIN
 
 
 class AdminChange(StrEnum):

@@ -9,21 +9,21 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from travel.customers.v1 import customers_pb2_grpc
 
+from kit.access_policy import AccessPolicy
+from kit.auth import CallerCheck
+from kit.bus_runtime import connect_redis
+from kit.database import Database
+from kit.db import open_database
+from kit.forwarding import ClientAddresses
+from kit.grpc_server import RunningServer, ServedService, start_server
+from kit.signing_keys import public_pem_of
+from kit.tokens import TokenIssuer, TokenVerifier
 from services.customers.accounts import Accounts
 from services.customers.attempt_counter import RedisAttemptCounter
 from services.customers.config import CustomersConfig
 from services.customers.passwords import PasswordHashing
 from services.customers.repository import CustomerRepository, metadata
 from services.customers.servicer import ADMIN_METHODS, PUBLIC_METHODS, SERVICE_NAME, CustomersServicer
-from services.kit.access_policy import AccessPolicy
-from services.kit.auth import CallerCheck
-from services.kit.bus_runtime import connect_redis
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.forwarding import ClientAddresses
-from services.kit.grpc_server import RunningServer, ServedService, start_server
-from services.kit.signing_keys import public_pem_of
-from services.kit.tokens import TokenIssuer, TokenVerifier
 
 
 @dataclass

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from kit.errors import DependencyUnavailable
+from kit.redis_connection import is_transient
+from kit.redis_scripts import run_script_batch
 from services.customers.attempt_limits import Count, Counter
-from services.kit.errors import DependencyUnavailable
-from services.kit.redis_connection import is_transient
-from services.kit.redis_scripts import run_script_batch
 
 # Count the attempt and start the window on the first one, atomically: a crash between INCR and
 # PEXPIRE would otherwise leave a counter that never resets.

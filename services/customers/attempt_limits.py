@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.kit.errors import ResourceExhausted
+from kit.errors import ResourceExhausted
 
 # One customer gets a whole IPv6 /64: counting single addresses would let it rotate freely.
 IPV6_PREFIX = 64

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from kit.db import database_url, schema_name
+from kit.grpc_tls import GrpcTls
+from kit.redis_connection import RedisSettings
+from kit.service_identity import TrustedServiceKeys, trusted_service_keys
+from kit.settings import Env, Whole
+from kit.shared_settings import TRAVEL_NAMESPACE
+from kit.tokens import customer_token_private_key
+from kit.topology import GRPC_HOST, grpc_port
 from services.customers.attempt_limits import AttemptLimits, RateLimit
 from services.customers.passwords import Argon2Parameters, HashingBound
-from services.kit.db import database_url, schema_name
-from services.kit.grpc_tls import GrpcTls
-from services.kit.redis_connection import RedisSettings
-from services.kit.service_identity import TrustedServiceKeys, trusted_service_keys
-from services.kit.settings import Env, Whole
-from services.kit.shared_settings import TRAVEL_NAMESPACE
-from services.kit.tokens import customer_token_private_key
-from services.kit.topology import GRPC_HOST, grpc_port
 
 READERS = ("customers",)
 # The domain's own defaults are the settings' defaults.

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
-from services.kit.errors import FieldViolation, InvalidArgument
+from kit.errors import FieldViolation, InvalidArgument
 
 EMAIL_MAX = 254
 NAME_MAX = 100

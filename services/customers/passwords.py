@@ -12,7 +12,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.kit.errors import ResourceExhausted
+from kit.errors import ResourceExhausted
 
 T = TypeVar("T")
 

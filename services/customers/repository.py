@@ -6,10 +6,10 @@ from datetime import UTC
 
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, bindparam, select, update
 
+from kit.database import Connection, Database
+from kit.errors import AlreadyExists
+from kit.statements import Statement, insert_or_nothing
 from services.customers.domain import Customer
-from services.kit.database import Connection, Database
-from services.kit.errors import AlreadyExists
-from services.kit.statements import Statement, insert_or_nothing
 
 metadata = MetaData()
 

@@ -7,10 +7,10 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
+from kit.auth import current_caller
+from kit.forwarding import ClientAddresses
 from services.customers.accounts import Accounts
 from services.customers.domain import Customer
-from services.kit.auth import current_caller
-from services.kit.forwarding import ClientAddresses
 
 SERVICE_NAME = customers_pb2.DESCRIPTOR.services_by_name["CustomersService"].full_name
 PUBLIC_METHODS = (f"/{SERVICE_NAME}/Register", f"/{SERVICE_NAME}/Login")

@@ -1,9 +1,9 @@
 """Run the expiry worker: `python -m services.expiry`."""
 
+from kit.process import run_process
+from kit.settings import Env
 from services.expiry.app import start
 from services.expiry.config import ExpiryConfig
-from services.kit.process import run_process
-from services.kit.settings import Env
 
 
 def main() -> None:

@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 import grpc
 from redis.asyncio import Redis
 
+from kit.bus_runtime import connect_redis
+from kit.channels import peer_channel
+from kit.metrics import observe_expiry_lateness
+from kit.scraped_metrics import register_scraped_gauges
+from kit.service_identity import ServiceCredentials
 from services.expiry.config import ExpiryConfig
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
 from services.expiry.stuck_sagas import StuckSagaCheck, read_stuck_gauge
 from services.expiry.worker import ExpiryWorker
-from services.kit.bus_runtime import connect_redis
-from services.kit.channels import peer_channel
-from services.kit.metrics import observe_expiry_lateness
-from services.kit.scraped_metrics import register_scraped_gauges
-from services.kit.service_identity import ServiceCredentials
 from services.sessions.client import ArbiterClient
 
 

@@ -26,14 +26,14 @@ from redis.asyncio import Redis
 from sqlalchemy import insert
 
 from bus.keys import BusKeys
+from kit.db import create_schema, make_engine
+from kit.redis_connection import RedisSettings, redis_client
+from kit.service_identity import ServiceCredentials, dev_service_key
+from kit.settings import Env
+from kit.shared_settings import REDIS_URL
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.worker import ExpiryWorker
-from services.kit.db import create_schema, make_engine
-from services.kit.redis_connection import RedisSettings, redis_client
-from services.kit.service_identity import ServiceCredentials, dev_service_key
-from services.kit.settings import Env
-from services.kit.shared_settings import REDIS_URL
 from services.sessions.client import ArbiterClient
 from services.sessions.repository import metadata, sessions
 

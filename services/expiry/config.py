@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from kit.bus_runtime import BusConfig
+from kit.grpc_tls import GrpcTls
+from kit.service_identity import service_private_key
+from kit.settings import Env, Number, Whole
+from kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
+from kit.topology import grpc_address
 from services.expiry.policy import ExpiryPolicy
-from services.kit.bus_runtime import BusConfig
-from services.kit.grpc_tls import GrpcTls
-from services.kit.service_identity import service_private_key
-from services.kit.settings import Env, Number, Whole
-from services.kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
-from services.kit.topology import grpc_address
 
 # The sessions service reads the policy too: it books each deadline the worker later expires.
 POLICY_READERS = ("sessions", "expiry")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.kit.settings import ConfigError
+from kit.settings import ConfigError
 
 
 @dataclass(frozen=True)

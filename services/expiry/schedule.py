@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bus.keys import BusKeys
-from services.kit.redis_connection import pubsub_client
+from kit.redis_connection import pubsub_client
 
 log = logging.getLogger(__name__)
 

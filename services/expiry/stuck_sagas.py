@@ -21,7 +21,7 @@ from bus.keys import BusKeys
 from bus.replies import text
 from bus.session_notices import READ_AGAIN
 from bus.stuck_policy import StuckVerdict, judge
-from services.kit.metrics import count_stuck_flag
+from kit.metrics import count_stuck_flag
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from redis.exceptions import RedisError
 
+from kit.errors import DomainError, TransientError
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.ports import DueDeadlines
-from services.kit.errors import DomainError, TransientError
 
 log = logging.getLogger(__name__)
 

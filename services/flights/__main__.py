@@ -1,8 +1,8 @@
 """Run the flights service: `python -m services.flights`."""
 
+from kit.process import run_process
+from kit.settings import Env
 from services.flights.app import start
-from services.kit.process import run_process
-from services.kit.settings import Env
 from services.participant.config import ParticipantConfig
 
 

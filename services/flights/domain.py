@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.kit.errors import FieldViolation, InvalidArgument
+from kit.errors import FieldViolation, InvalidArgument
 from services.reservations.validation import check_id, check_party, parse_day
 
 

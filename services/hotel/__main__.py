@@ -1,8 +1,8 @@
 """Run the hotel service: `python -m services.hotel`."""
 
+from kit.process import run_process
+from kit.settings import Env
 from services.hotel.app import start
-from services.kit.process import run_process
-from services.kit.settings import Env
 from services.participant.config import ParticipantConfig
 
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from travel.hotel.v1 import hotel_pb2_grpc
 
+from kit.access_policy import AccessPolicy
+from kit.grpc_server import ServedService
 from services.hotel.reservations import HotelReservations
 from services.hotel.saga_steps import hotel_handlers
 from services.hotel.servicer import PUBLIC_METHODS, SERVICE_NAME, HotelServicer
-from services.kit.access_policy import AccessPolicy
-from services.kit.grpc_server import ServedService
 from services.participant.config import ParticipantConfig
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.provider_client.ports import ProviderApi

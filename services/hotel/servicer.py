@@ -8,8 +8,8 @@ from google.protobuf import json_format
 from travel.hotel.v1 import hotel_pb2 as pb
 from travel.hotel.v1 import hotel_pb2_grpc
 
+from kit.auth import current_caller
 from services.hotel.reservations import HotelReservations
-from services.kit.auth import current_caller
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["HotelService"].full_name
 PUBLIC_METHODS = (f"/{SERVICE_NAME}/SearchHotels",)

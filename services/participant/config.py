@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.kit.bus_runtime import BusConfig
-from services.kit.grpc_tls import GrpcTls
-from services.kit.service_identity import TrustedServiceKeys, service_private_key, trusted_service_keys
-from services.kit.settings import Env, Number
-from services.kit.tokens import customer_token_public_key
-from services.kit.topology import GRPC_HOST, grpc_address, grpc_port, provider_url
+from kit.bus_runtime import BusConfig
+from kit.grpc_tls import GrpcTls
+from kit.service_identity import TrustedServiceKeys, service_private_key, trusted_service_keys
+from kit.settings import Env, Number
+from kit.tokens import customer_token_public_key
+from kit.topology import GRPC_HOST, grpc_address, grpc_port, provider_url
 
 PROVIDER_TIMEOUT_SECONDS = Number(
     name="PROVIDER_TIMEOUT_SECONDS",

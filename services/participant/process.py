@@ -10,13 +10,13 @@ import grpc
 from redis.asyncio import Redis
 
 from bus.context import Handler
-from services.kit.access_policy import AccessPolicy
-from services.kit.auth import CallerCheck
-from services.kit.bus_runtime import RunningParticipant, connect_redis
-from services.kit.channels import peer_channel
-from services.kit.grpc_server import RunningServer, ServedService, start_server
-from services.kit.service_identity import ServiceCredentials
-from services.kit.tokens import TokenVerifier
+from kit.access_policy import AccessPolicy
+from kit.auth import CallerCheck
+from kit.bus_runtime import RunningParticipant, connect_redis
+from kit.channels import peer_channel
+from kit.grpc_server import RunningServer, ServedService, start_server
+from kit.service_identity import ServiceCredentials
+from kit.tokens import TokenVerifier
 from services.participant.config import ParticipantConfig
 from services.provider_client.client import ProviderClient, provider_session
 from services.provider_client.ports import ProviderApi

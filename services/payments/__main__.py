@@ -1,7 +1,7 @@
 """Run the payments service: `python -m services.payments`."""
 
-from services.kit.process import run_process
-from services.kit.settings import Env
+from kit.process import run_process
+from kit.settings import Env
 from services.payments.app import start
 from services.payments.config import PaymentsConfig
 

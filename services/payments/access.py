@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from travel.payments.v1 import payments_pb2 as pb
 
-from services.kit.access_policy import AccessPolicy
+from kit.access_policy import AccessPolicy
 
 ACCESS = AccessPolicy.of(
     pb.DESCRIPTOR.services_by_name["PaymentsService"].full_name,

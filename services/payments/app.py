@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from travel.payments.v1 import payments_pb2_grpc
 
-from services.kit.db import open_database
-from services.kit.grpc_server import ServedService
+from kit.db import open_database
+from kit.grpc_server import ServedService
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.payments.access import ACCESS
 from services.payments.checkout import Checkout

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from services.kit.errors import (
+from kit.errors import (
     DependencyUnavailable,
     DomainError,
     FieldViolation,

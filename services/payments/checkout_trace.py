@@ -13,7 +13,7 @@ from types import TracebackType
 
 from opentelemetry import context, trace
 
-from services.kit.trace_context import (
+from kit.trace_context import (
     TRACEPARENT,
     context_from,
     continued,
@@ -21,7 +21,7 @@ from services.kit.trace_context import (
     current_ids,
     is_traceparent,
 )
-from services.kit.tracing import recording_tracer
+from kit.tracing import recording_tracer
 from services.payments.repository import PaymentRecord
 
 log = logging.getLogger(__name__)

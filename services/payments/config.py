@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.kit.db import database_url, schema_name
-from services.kit.settings import Env, Text
-from services.kit.topology import gateway_url
+from kit.db import database_url, schema_name
+from kit.settings import Env, Text
+from kit.topology import gateway_url
 from services.participant.config import ParticipantConfig
 from services.payments.access import ACCESS
 

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from services.kit.errors import DependencyUnavailable, DomainError, NotFound
+from kit.errors import DependencyUnavailable, DomainError, NotFound
 from services.payments.checkout_trace import in_checkout_trace
 from services.payments.ports import PaymentStore
 from services.payments.repository import PaymentRecord

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, bindparam, select, update
 
-from services.kit.database import Connection, Database
-from services.kit.statements import DIALECTS, Statement, insert_or_nothing
+from kit.database import Connection, Database
+from kit.statements import DIALECTS, Statement, insert_or_nothing
 
 metadata = MetaData()
 

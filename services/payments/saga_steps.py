@@ -10,7 +10,7 @@ from bus.backoff import Retries
 from bus.context import Handler, Step, StepContext
 from bus.errors import BusinessRefusal, TransientFailure
 from bus.vocabulary import PAYMENTS_REFUND
-from services.kit.errors import NotFound, TransientError
+from kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, for_saga_steps, provider_path
 from services.provider_client.ports import ProviderApi
 

@@ -8,7 +8,7 @@ from travel.common.v1 import money_pb2
 from travel.payments.v1 import payments_pb2 as pb
 from travel.payments.v1 import payments_pb2_grpc
 
-from services.kit.auth import current_caller
+from kit.auth import current_caller
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.kit.errors import DependencyUnavailable, FieldViolation, InvalidArgument
+from kit.errors import DependencyUnavailable, FieldViolation, InvalidArgument
 
 # Ids go into the provider's URLs and our tables: a closed alphabet and the columns' lengths.
 _PAYMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

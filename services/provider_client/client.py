@@ -20,7 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from services.kit.errors import (
+from kit.errors import (
     DependencyUnavailable,
     DomainError,
     FailedPrecondition,
@@ -29,7 +29,7 @@ from services.kit.errors import (
     NotFound,
     TransientError,
 )
-from services.kit.metrics import count_provider_call
+from kit.metrics import count_provider_call
 from services.provider_client.ports import ProviderApi
 
 log = logging.getLogger(__name__)

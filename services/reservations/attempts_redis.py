@@ -12,9 +12,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bus.keys import BusKeys
-from services.kit.errors import DependencyUnavailable
-from services.kit.redis_connection import AnyRedis
-from services.kit.redis_scripts import ScriptCall, run_script, run_script_batch
+from kit.errors import DependencyUnavailable
+from kit.redis_connection import AnyRedis
+from kit.redis_scripts import ScriptCall, run_script, run_script_batch
 from services.reservations.attempts import ReserveAttempt, attempts_of
 
 log = logging.getLogger(__name__)

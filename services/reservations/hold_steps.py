@@ -12,7 +12,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.context import Handler, StepContext
 from bus.errors import BusinessRefusal, TransientFailure
 from bus.vocabulary import refusal_label
-from services.kit.errors import NotFound, TransientError
+from kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog, attempt_of_hold

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from services.kit.errors import FieldViolation
+from kit.errors import FieldViolation
 
 MAX_PARTY = 9
 MAX_ID = 64

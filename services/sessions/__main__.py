@@ -1,7 +1,7 @@
 """Run the sessions service (the arbiter): `python -m services.sessions`."""
 
-from services.kit.process import run_process
-from services.kit.settings import Env
+from kit.process import run_process
+from kit.settings import Env
 from services.sessions.app import start
 from services.sessions.config import SessionsConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from travel.sessions.v1 import sessions_pb2 as pb
 
-from services.kit.access_policy import AccessPolicy
+from kit.access_policy import AccessPolicy
 
 ACCESS = AccessPolicy.of(
     pb.DESCRIPTOR.services_by_name["SessionsService"].full_name,

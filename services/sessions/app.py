@@ -16,17 +16,17 @@ from travel.sessions.v1 import sessions_pb2_grpc
 from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
+from kit.access_policy import ServerAccess
+from kit.auth import CallerCheck
+from kit.bus_runtime import RunningParticipant, connect_redis
+from kit.database import Database
+from kit.db import open_database
+from kit.grpc_server import RunningServer, ServedService, start_server
+from kit.scraped_metrics import register_scraped_gauges
+from kit.tokens import TokenVerifier
 from services.expiry.ports import DeadlineScheduler
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
-from services.kit.access_policy import ServerAccess
-from services.kit.auth import CallerCheck
-from services.kit.bus_runtime import RunningParticipant, connect_redis
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.grpc_server import RunningServer, ServedService, start_server
-from services.kit.scraped_metrics import register_scraped_gauges
-from services.kit.tokens import TokenVerifier
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher

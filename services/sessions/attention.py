@@ -12,8 +12,8 @@ from redis.exceptions import RedisError, ResponseError
 from bus.keys import BusKeys
 from bus.replies import group_lost
 from bus.stoppable import StoppableWait
-from services.kit.errors import DomainError, TransientError
-from services.kit.redis_connection import blocking_reader, is_transient
+from kit.errors import DomainError, TransientError
+from kit.redis_connection import blocking_reader, is_transient
 from services.sessions.domain import Session
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from bus.outbox import PendingSlip
 from bus.publisher import DEFAULT_RETENTION_MS
 from bus.scripts import NOTICE_SCRIPT
 from bus.session_notices import notice_body
-from services.kit.redis_scripts import run_script_batch
+from kit.redis_scripts import run_script_batch
 from services.sessions.domain import Session
 from services.sessions.events import change_entries
 from services.sessions.messages import session_message

@@ -9,9 +9,9 @@ import grpc
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from services.kit.call_context import outgoing_metadata
-from services.kit.grpc_status import error_from_rpc
-from services.kit.service_identity import ServiceCredentials
+from kit.call_context import outgoing_metadata
+from kit.grpc_status import error_from_rpc
+from kit.service_identity import ServiceCredentials
 
 Response = TypeVar("Response")
 CALL_TIMEOUT_SECONDS = 10.0

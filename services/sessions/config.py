@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from kit.bus_runtime import BusConfig
+from kit.db import database_url, schema_name
+from kit.grpc_tls import GrpcTls
+from kit.service_identity import TrustedServiceKeys, trusted_service_keys
+from kit.settings import Env, Number, Whole
+from kit.tokens import customer_token_public_key
+from kit.topology import GRPC_HOST, grpc_port
 from services.expiry.config import expiry_policy, stuck_saga_after
 from services.expiry.policy import ExpiryPolicy
-from services.kit.bus_runtime import BusConfig
-from services.kit.db import database_url, schema_name
-from services.kit.grpc_tls import GrpcTls
-from services.kit.service_identity import TrustedServiceKeys, trusted_service_keys
-from services.kit.settings import Env, Number, Whole
-from services.kit.tokens import customer_token_public_key
-from services.kit.topology import GRPC_HOST, grpc_port
 from services.sessions.access import ACCESS
 from services.sessions.reconciler import ReconcilerConfig
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
-from services.kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
 class State(Enum):

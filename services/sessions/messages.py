@@ -8,7 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
-from services.kit.errors import FieldViolation, InvalidArgument
+from kit.errors import FieldViolation, InvalidArgument
 from services.sessions.domain import (
     FlightLeg,
     HotelStay,

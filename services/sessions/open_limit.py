@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.kit.errors import ResourceExhausted
+from kit.errors import ResourceExhausted
 from services.sessions.domain import State
 
 # Sessions that still hold, or may still take, provider capacity and the customer's attention.

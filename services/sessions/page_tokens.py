@@ -6,7 +6,7 @@ import base64
 import binascii
 import struct
 
-from services.kit.errors import FieldViolation, InvalidArgument
+from kit.errors import FieldViolation, InvalidArgument
 
 _LAYOUT = struct.Struct(">BI")
 _VERSION = 1

@@ -26,8 +26,8 @@ from redis.exceptions import RedisError
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import outbox
-from services.kit.database import Connection
-from services.kit.errors import Conflict
+from kit.database import Connection
+from kit.errors import Conflict
 from services.reservations.attempts import ReserveAttempt, participants_of
 from services.sessions import sagas
 from services.sessions.domain import EXPIRABLE, Session

@@ -25,9 +25,9 @@ from sqlalchemy import (
     text,
 )
 
-from services.kit.database import Connection, Database
-from services.kit.errors import Conflict
-from services.kit.statements import Statement
+from kit.database import Connection, Database
+from kit.errors import Conflict
+from kit.statements import Statement
 from services.sessions.codec import decode_items, encode_items
 from services.sessions.domain import Session, State
 from services.sessions.open_limit import OpenSessions

@@ -10,7 +10,7 @@ from bus.backoff import Retries
 from bus.context import Handler, Step, StepContext
 from bus.errors import TransientFailure
 from bus.vocabulary import SESSIONS_CANCELLED, SESSIONS_COMPLETE
-from services.kit.errors import Conflict, TransientError
+from kit.errors import Conflict, TransientError
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import Reason
 

@@ -10,7 +10,7 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus import outbox
 from bus.outbox import OutboxRelay, PendingSlip
-from services.kit.database import Connection
+from kit.database import Connection
 from services.sessions import sagas
 from services.sessions.domain import Item, Session
 from services.sessions.repository import Change, TransactionalWrite

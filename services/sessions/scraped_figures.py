@@ -6,8 +6,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from bus.outbox import outbox_table
-from services.kit.database import Connection, Database
-from services.kit.statements import Statement
+from kit.database import Connection, Database
+from kit.statements import Statement
 from services.sessions.domain import State
 from services.sessions.repository import SessionRepository
 

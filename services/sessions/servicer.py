@@ -7,8 +7,8 @@ from typing import Any
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from services.kit.auth import current_caller
-from services.kit.errors import FieldViolation, InvalidArgument
+from kit.auth import current_caller
+from kit.errors import FieldViolation, InvalidArgument
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import parse_session_id
 from services.sessions.events import SessionTimeline

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from services.kit.http_server import serve
-from services.kit.log_format import LogSettings, configure_logging
-from services.kit.metrics import serve_metrics
-from services.kit.settings import ConfigError, Env
-from services.kit.tracing import TracingSettings, start_tracing, traced_asgi
+from kit.http_server import serve
+from kit.log_format import LogSettings, configure_logging
+from kit.metrics import serve_metrics
+from kit.settings import ConfigError, Env
+from kit.tracing import TracingSettings, start_tracing, traced_asgi
 from simulated_world.providers.app import build_app
 from simulated_world.providers.config import ProviderConfig
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.kit.secret_files import read_file
-from services.kit.settings import ConfigError, Env, Mode
-from services.kit.shared_settings import PROVIDER_ADMIN_TOKEN, PROVIDER_ADMIN_TOKEN_FILE
-from services.kit.webhook_secret import MIN_BYTES, guessable_reason
+from kit.secret_files import read_file
+from kit.settings import ConfigError, Env, Mode
+from kit.shared_settings import PROVIDER_ADMIN_TOKEN, PROVIDER_ADMIN_TOKEN_FILE
+from kit.webhook_secret import MIN_BYTES, guessable_reason
 
 ADMIN_PREFIX = "/admin"
 

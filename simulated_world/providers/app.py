@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from services.kit.db import open_database
-from services.kit.http_metrics import CountedRequests
+from kit.db import open_database
+from kit.http_metrics import CountedRequests
 from simulated_world.providers.admin_access import AdminPortOnly
 from simulated_world.providers.auto_complete import AutoCompleter
 from simulated_world.providers.booking import Booking

@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime
 
-from services.kit.database import Database
+from kit.database import Database
 from simulated_world.providers.clock import Clock
 from simulated_world.providers.domain.errors import ProviderError
 from simulated_world.providers.domain.payments import PayerChoice

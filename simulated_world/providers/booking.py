@@ -6,7 +6,7 @@ import itertools
 from datetime import date, timedelta
 from typing import Any
 
-from services.kit.database import Connection
+from kit.database import Connection
 from simulated_world.providers import representations as present
 from simulated_world.providers.clock import Clock
 from simulated_world.providers.domain import requests

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.kit.db import database_url, schema_name
-from services.kit.http_server import HttpServerLimits
-from services.kit.settings import ConfigError, Env, Number, Text, Whole
-from services.kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
-from services.kit.topology import PROVIDER_HOST, PROVIDER_KINDS, PROVIDER_PORT, PROVIDER_PORT_OF, PROVIDERS
-from services.kit.webhook_secret import webhook_secret
+from kit.db import database_url, schema_name
+from kit.http_server import HttpServerLimits
+from kit.settings import ConfigError, Env, Number, Text, Whole
+from kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
+from kit.topology import PROVIDER_HOST, PROVIDER_KINDS, PROVIDER_PORT, PROVIDER_PORT_OF, PROVIDERS
+from kit.webhook_secret import webhook_secret
 from simulated_world.providers.admin_access import admin_token
 from simulated_world.providers.domain.chaos import ChaosSettings
 from simulated_world.providers.domain.errors import InvalidField

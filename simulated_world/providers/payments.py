@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.kit.database import Connection
+from kit.database import Connection
 from simulated_world.providers import representations as present
 from simulated_world.providers.chaos_control import ChaosControl
 from simulated_world.providers.clock import Clock

@@ -13,9 +13,9 @@ import aiohttp
 from sqlalchemy import bindparam, select, update
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
-from services.kit.database import Database
-from services.kit.statements import Statement
-from services.kit.webhook_signature import HEADER, sign
+from kit.database import Database
+from kit.statements import Statement
+from kit.webhook_signature import HEADER, sign
 from simulated_world.providers.store.tables import webhook_deliveries
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.db import open_database
+from kit.db import open_database
 from services.payments.ports import PaymentStore
 from services.payments.repository import PaymentRecord, PaymentRepository, metadata
 from tests.fakes.payment_store import FakePaymentStore

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.kit.errors import InvalidArgument, NotFound
-from services.kit.settings import Env
+from kit.errors import InvalidArgument, NotFound
+from kit.settings import Env
 from services.provider_client.client import ProviderClient, ProviderRefusal, provider_path, provider_session
 from services.provider_client.ports import ProviderApi
 from simulated_world.providers.app import build_app

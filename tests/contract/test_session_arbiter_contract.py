@@ -16,10 +16,10 @@ from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.kit.service_identity import ServiceCredentials, dev_service_key
-from services.kit.settings import Env
-from services.kit.tokens import TokenIssuer, customer_token_private_key
+from kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from kit.service_identity import ServiceCredentials, dev_service_key
+from kit.settings import Env
+from kit.tokens import TokenIssuer, customer_token_private_key
 from services.sessions.app import start as start_sessions
 from services.sessions.client import ArbiterClient, SessionArbiter
 from services.sessions.config import SessionsConfig

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.database import Connection
-from services.kit.errors import Conflict, ResourceExhausted
+from kit.database import Connection
+from kit.errors import Conflict, ResourceExhausted
 from services.sessions import domain
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, OpenSessions

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from operations.invariants import SessionRecords
-from services.kit.webhook_signature import sign
+from kit.webhook_signature import sign
 from tests.e2e.system import RunningSystem, wait_for
+from tools.invariants import SessionRecords
 
 TERMINAL = {"STATE_CONFIRMED", "STATE_CANCELLED", "STATE_EXPIRED"}
 

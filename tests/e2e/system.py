@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 
-from operations.supervision import read_procfile
-from operations.topology import metrics_setting
-from services.kit.settings import Env
-from services.kit.webhook_secret import webhook_secret
+from kit.settings import Env
+from kit.webhook_secret import webhook_secret
 
 # Also taken from here by the e2e modules, beside the system they poll.
 from tests.support.polling import wait_for as wait_for
 from tests.support.ports import free_port
+from tools.supervision import read_procfile
+from tools.topology import metrics_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("customers", "sessions", "hotel", "flights", "payments", "gateway")

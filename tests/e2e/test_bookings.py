@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from operations.invariants import violations_of
 from tests.e2e.booking import (
     Customer,
     pay,
@@ -17,6 +16,7 @@ from tests.e2e.booking import (
     set_provider_clock,
 )
 from tests.e2e.system import RunningSystem, running_system, wait_for
+from tools.invariants import violations_of
 
 pytestmark = pytest.mark.e2e
 
@@ -157,7 +157,7 @@ def test_bad_webhooks_are_refused(system: RunningSystem, event: dict, header: st
     import json
     import time
 
-    from services.kit.webhook_signature import sign
+    from kit.webhook_signature import sign
 
     body = json.dumps(event).encode()
     signatures = {

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from operations.invariants import is_stuck, violations_of
 from tests.e2e.booking import Customer, flight_id, pay_on_page, records_of, set_chaos
 from tests.e2e.system import RunningSystem, running_system, wait_for
+from tools.invariants import is_stuck, violations_of
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from operations.load import LoadResult, run_load
-from operations.options import ChaosRequest, KillerSettings, LoadOptions
-from operations.supervised_system import SupervisedSystem, SystemSettings
+from tools.load import LoadResult, run_load
+from tools.options import ChaosRequest, KillerSettings, LoadOptions
+from tools.supervised_system import SupervisedSystem, SystemSettings
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.certificates import write_certificates
+from kit.certificates import write_certificates
 from tests.e2e.system import ROOT, RunningSystem, running_system
 from tests.fresh_venv import build_wheel, fresh_venv, run_isolated
 

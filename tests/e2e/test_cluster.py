@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bus.keys import BusKeys
-from operations.invariants import violations_of
 from tests.e2e.booking import (
     TERMINAL,
     Customer,
@@ -23,6 +22,7 @@ from tests.e2e.booking import (
 from tests.e2e.system import RunningSystem, running_system
 from tests.support.polling import wait_for
 from tests.support.redis_cluster import LocalRedisCluster, RedisNode, redis_cluster, start_cluster
+from tools.invariants import violations_of
 
 __all__ = ["redis_cluster"]
 

@@ -10,9 +10,9 @@ import pytest
 import redis
 
 from bus.keys import BusKeys, entry_name
-from operations.invariants import violations_of
 from tests.e2e.booking import Customer, pay_on_page, records_of, set_chaos, set_provider_clock
 from tests.e2e.system import ROOT, RunningSystem, running_system, wait_for
+from tools.invariants import violations_of
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from operations.supervision import read_procfile
 from tests.e2e.booking import Customer, pay, set_chaos
 from tests.e2e.system import ROOT, RunningSystem, running_system, wait_for
+from tools.supervision import read_procfile
 
 pytestmark = pytest.mark.e2e
 

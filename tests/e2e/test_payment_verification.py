@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from operations.invariants import violations_of
 from tests.e2e.booking import (
     Customer,
     assert_released,
@@ -25,6 +24,7 @@ from tests.e2e.booking import (
     set_chaos,
 )
 from tests.e2e.system import RunningSystem, running_system, wait_for
+from tools.invariants import violations_of
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.signing_keys import new_private_pem
-from services.kit.webhook_secret import new_webhook_secret
+from kit.signing_keys import new_private_pem
+from kit.webhook_secret import new_webhook_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 

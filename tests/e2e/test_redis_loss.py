@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from operations.invariants import violations_of
 from tests.e2e.booking import TERMINAL, Customer, pay, records_of, set_chaos
 from tests.e2e.system import RunningSystem, running_system
 from tests.private_redis import redis_server_binary
 from tests.support.polling import wait_for
 from tests.support.ports import free_port
+from tools.invariants import violations_of
 
 pytestmark = pytest.mark.e2e
 

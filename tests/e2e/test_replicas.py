@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from operations.invariants import repeated_steps
-from operations.load import run_load
-from operations.options import ChaosRequest, KillerSettings, LoadOptions
-from operations.supervised_system import SupervisedSystem, SystemSettings
 from tests.e2e.test_chaos import judge
+from tools.invariants import repeated_steps
+from tools.load import run_load
+from tools.options import ChaosRequest, KillerSettings, LoadOptions
+from tools.supervised_system import SupervisedSystem, SystemSettings
 
 pytestmark = pytest.mark.e2e
 

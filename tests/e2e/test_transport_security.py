@@ -11,7 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.kit.certificates import write_certificates
+from kit.certificates import write_certificates
 from tests.e2e.booking import Customer, pay
 from tests.e2e.system import RunningSystem, running_system
 from tests.private_redis import APP_PASSWORD, APP_USER, DEFAULT_PASSWORD, private_redis

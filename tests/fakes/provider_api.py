@@ -15,7 +15,7 @@ from itertools import count
 from typing import Any
 from urllib.parse import unquote
 
-from services.kit.errors import (
+from kit.errors import (
     DependencyUnavailable,
     DomainError,
     FieldViolation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.kit.database import Connection
+from kit.database import Connection
 from services.sessions.domain import HotelStay, Item, Session
 from services.sessions.repository import TransactionalWrite
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from services.kit.database import Connection
-from services.kit.errors import Conflict
+from kit.database import Connection
+from kit.errors import Conflict
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.open_limit import OpenSessions
 from services.sessions.repository import Change, CommitListener

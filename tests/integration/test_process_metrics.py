@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
-from operations.call_counts import CallCounts, counts_between, parse_call_counts, totals
 from tests.integration.module_process import Started, start_process
+from tools.call_counts import CallCounts, counts_between, parse_call_counts, totals
 
 
 def call_counts(started: Started) -> CallCounts:

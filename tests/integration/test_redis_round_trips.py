@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from services.kit.redis_connection import RedisSettings, redis_client, sync_redis_client
+from kit.redis_connection import RedisSettings, redis_client, sync_redis_client
 
 
 def round_trips() -> float:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the root conftest imports this module: it stays free of the services' imports
     from sqlalchemy import MetaData
 
-    from services.kit.database import Database
+    from kit.database import Database
 
 # One id per test run, in every PostgreSQL schema it makes, so runs sharing a server never collide.
 RUN_ID = uuid.uuid4().hex[:10]
@@ -39,8 +39,8 @@ def sqlite_path(url: str) -> str:
 async def opened_database(
     url: str, schema: str | None, name: str, *metadata: MetaData, threads: int = 4
 ) -> AsyncIterator[Database]:
-    """A database as a service opens it (services.kit.db.open_database), closed on the way out."""
-    from services.kit.db import open_database
+    """A database as a service opens it (kit.db.open_database), closed on the way out."""
+    from kit.db import open_database
 
     database = await open_database(url, schema, name, *metadata, threads=threads)
     try:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from operations.waiting import DEFAULT_TIMEOUT_SECONDS, abort_when, wait_for
+from tools.waiting import DEFAULT_TIMEOUT_SECONDS, abort_when, wait_for
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "eventually", "wait_for"]
 

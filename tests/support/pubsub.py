@@ -8,7 +8,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from travel.sessions.v1 import sessions_pb2
 
-from services.kit.redis_connection import pubsub_client
+from kit.redis_connection import pubsub_client
 from tests.support.polling import DEFAULT_TIMEOUT_SECONDS, eventually
 
 

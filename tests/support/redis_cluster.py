@@ -8,7 +8,8 @@ from typing import cast
 import pytest
 from redis.asyncio import RedisCluster
 
-from operations.redis_cluster import (
+from kit.redis_connection import RedisMode, RedisSettings, redis_client
+from tools.redis_cluster import (
     FAILOVER_TIMEOUT_SECONDS,
     ClusterStartError,
     LocalRedisCluster,
@@ -16,7 +17,6 @@ from operations.redis_cluster import (
     running_cluster,
     start_cluster,
 )
-from services.kit.redis_connection import RedisMode, RedisSettings, redis_client
 
 __all__ = [
     "FAILOVER_TIMEOUT_SECONDS",

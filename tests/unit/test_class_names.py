@@ -7,12 +7,12 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The product, the simulated outside world, the operations tooling and the published client.
-FOLDERS = ("services", "bus", "gateway", "simulated_world", "operations", "launcher", "clients/python/src")
+# The product, the simulated outside world, the tooling and the published client.
+FOLDERS = ("kit", "services", "bus", "gateway", "simulated_world", "tools", "launcher", "clients/python/src")
 # One gRPC status code, raised by a server handler and received by a client: the same concept on
 # each side of the wire, and each name is part of the published client's API.
 SAME_CONCEPT = {
-    name: {"services/kit/errors.py", "clients/python/src/travel_client/errors.py"}
+    name: {"kit/errors.py", "clients/python/src/travel_client/errors.py"}
     for name in (
         "AlreadyExists",
         "FailedPrecondition",

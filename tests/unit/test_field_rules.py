@@ -13,8 +13,8 @@ from travel.customers.v1 import customers_pb2
 from travel.hotel.v1 import hotel_pb2
 from travel.sessions.v1 import sessions_pb2
 
-from services.kit.field_rules import json_schema_keywords, violations_of
-from services.kit.grpc_status import rules_status
+from kit.field_rules import json_schema_keywords, violations_of
+from kit.grpc_status import rules_status
 
 SESSION = "4c9d3f0e-58b5-4d7e-9a51-0f1f2a3b4c5d"
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.forwarding import ClientAddresses, forwarding_metadata, peer_host
-from services.kit.service_identity import ServiceCredentials, dev_service_key, trusted_service_keys
-from services.kit.settings import Env
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import TokenVerifier
+from kit.forwarding import ClientAddresses, forwarding_metadata, peer_host
+from kit.service_identity import ServiceCredentials, dev_service_key, trusted_service_keys
+from kit.settings import Env
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import TokenVerifier
 
 PEER = "ipv4:10.1.2.3:50000"
 

@@ -4,8 +4,8 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from services.kit import errors
-from services.kit.grpc_status import status_for
+from kit import errors
+from kit.grpc_status import status_for
 
 
 @pytest.mark.parametrize(

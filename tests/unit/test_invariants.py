@@ -1,6 +1,6 @@
 """The invariant checker finds every kind of broken promise, and passes kept ones."""
 
-from operations.invariants import SessionRecords, violations_of
+from tools.invariants import SessionRecords, violations_of
 
 
 def session(state: str) -> dict:

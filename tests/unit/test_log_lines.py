@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from services.kit import log_context
-from services.kit.log_format import LogSettings, log_handler
-from services.kit.settings import ConfigError, Env
-from services.kit.trace_context import continued, current_headers, current_ids
+from kit import log_context
+from kit.log_format import LogSettings, log_handler
+from kit.settings import ConfigError, Env
+from kit.trace_context import continued, current_headers, current_ids
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"

@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("services", "bus", "gateway", "clients/python/src")
-OUTSIDE_THE_PRODUCT = ("simulated_world", "operations", "launcher", "tests", "examples")
+PRODUCT = ("kit", "services", "bus", "gateway", "clients/python/src")
+OUTSIDE_THE_PRODUCT = ("simulated_world", "tools", "launcher", "tests", "examples")
 
 
 def imported_modules(tree: ast.AST) -> list[str]:

@@ -7,7 +7,7 @@ from travel.customers.v1 import customers_pb2
 
 from gateway.rest import TranscodingRoute, served_route
 from gateway.routes import RouteTable, bindings_of_files
-from services.kit.http_metrics import route_template
+from kit.http_metrics import route_template
 from tests.unit.gateway.echo_proto import echo_file
 
 

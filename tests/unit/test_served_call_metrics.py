@@ -15,9 +15,9 @@ from starlette.types import Message, Receive, Scope, Send
 from bus.commit_metrics import count_commits
 from bus.history import HistoryEvent
 from bus.outcomes import Commit, SagaEnd
-from services.kit import errors
-from services.kit.http_metrics import CountedRequests
-from services.kit.served_calls import ServedCallInterceptor
+from kit import errors
+from kit.http_metrics import CountedRequests
+from kit.served_calls import ServedCallInterceptor
 
 
 def value(name: str, **labels: str) -> float:

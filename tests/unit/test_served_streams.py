@@ -11,11 +11,11 @@ from typing import Any
 import grpc
 import pytest
 
-from services.kit import errors, log_context
-from services.kit.auth import CallerCheck, current_caller
-from services.kit.served_calls import ServedCallInterceptor
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import TokenIssuer, TokenVerifier
+from kit import errors, log_context
+from kit.auth import CallerCheck, current_caller
+from kit.served_calls import ServedCallInterceptor
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import TokenIssuer, TokenVerifier
 from services.sessions.access import ACCESS
 
 METHOD = f"/{ACCESS.service}/GetSession"

@@ -9,11 +9,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from services.kit.certificates import main as certificates_main
-from services.kit.certificates import write_certificates
-from services.kit.grpc_tls import GrpcTls
-from services.kit.redis_connection import RedisSettings, masked_url
-from services.kit.settings import ConfigError, Env
+from kit.certificates import main as certificates_main
+from kit.certificates import write_certificates
+from kit.grpc_tls import GrpcTls
+from kit.redis_connection import RedisSettings, masked_url
+from kit.settings import ConfigError, Env
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from travel.operations.v1 import operations_pb2 as pb
 
-from services.kit.access_policy import AccessPolicy
+from kit.access_policy import AccessPolicy
 
 SERVICE = pb.DESCRIPTOR.services_by_name["OperationsService"]
 

@@ -13,7 +13,7 @@ from bus.history import HistoryRecord, read_sessions_history
 from bus.keys import BusKeys
 from bus.monitoring import GroupFigures, group_figures
 from bus.session_notices import READ_AGAIN
-from services.kit.errors import DependencyUnavailable
+from kit.errors import DependencyUnavailable
 
 # What a notice on a session's change channel says: an operator acted on one of its sagas.
 # Not counted: a replay is off a booking's path, and its watchers read the session again.

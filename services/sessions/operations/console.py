@@ -10,7 +10,7 @@ from typing import Protocol
 from bus.dead_letters import DeadLetter
 from bus.history import HistoryRecord
 from bus.monitoring import GroupFigures
-from services.kit.errors import FailedPrecondition, NotFound
+from kit.errors import FailedPrecondition, NotFound
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.operations.progress import (
     SagaProgress,

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.kit.statements import Statement
+from kit.statements import Statement
 from simulated_world.providers import representations as present
 from simulated_world.providers.admin_access import admits
 from simulated_world.providers.domain.errors import InvalidField

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from services.kit.database import Connection
+from kit.database import Connection
 from simulated_world.providers.domain.errors import ProviderError
 from simulated_world.providers.domain.payments import PayerChoice
 from simulated_world.providers.http.runtime import base_url, runtime

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.kit.database import Database
+from kit.database import Database
 from simulated_world.providers.auto_complete import AutoCompleter
 from simulated_world.providers.booking import Booking
 from simulated_world.providers.chaos_control import ChaosControl

@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import bindparam, select, update
 
-from services.kit.database import Connection
-from services.kit.statements import Statement
+from kit.database import Connection
+from kit.statements import Statement
 from simulated_world.providers.store.tables import capacity
 from simulated_world.providers.store.upsert import insert_if_absent
 

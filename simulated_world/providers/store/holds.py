@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from services.kit.database import Connection
-from services.kit.statements import Statement, page_statements
+from kit.database import Connection
+from kit.statements import Statement, page_statements
 from simulated_world.providers.domain.holds import Hold, HoldStatus
 from simulated_world.providers.store.tables import holds
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from services.kit.database import Connection, Database
-from services.kit.statements import Statement
+from kit.database import Connection, Database
+from kit.statements import Statement
 from simulated_world.providers.clock import Clock
 from simulated_world.providers.domain.errors import IdempotencyKeyReused, RequestRefused, ResourceNotFound
 from simulated_world.providers.store.tables import idempotency

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from services.kit.database import Connection
-from services.kit.statements import Statement, insert_or_nothing
+from kit.database import Connection
+from kit.statements import Statement, insert_or_nothing
 
 _CLAIMS: dict[tuple[str, tuple[str, ...]], Statement] = {}
 

@@ -32,8 +32,8 @@ from bus.outbox import (
     metadata,
     outbox_table,
 )
-from services.kit.database import Connection, Database
-from services.kit.statements import Statement
+from kit.database import Connection, Database
+from kit.statements import Statement
 from tests.support.databases import opened_database, sqlite_path
 from tests.support.polling import eventually
 from tests.support.ports import free_port

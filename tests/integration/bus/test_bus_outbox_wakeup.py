@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay, add, metadata
-from services.kit.database import Database
+from kit.database import Database
 from tests.support.databases import opened_database
 from tests.support.polling import eventually
 

@@ -14,10 +14,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
-from services.kit.bus_runtime import connect_redis
-from services.kit.certificates import write_certificates
-from services.kit.redis_connection import RedisSettings, redis_client
-from services.kit.settings import ConfigError, Env
+from kit.bus_runtime import connect_redis
+from kit.certificates import write_certificates
+from kit.redis_connection import RedisSettings, redis_client
+from kit.settings import ConfigError, Env
 from tests.private_redis import APP_PASSWORD, DEFAULT_PASSWORD, PrivateRedis, private_redis
 from tests.support.polling import eventually
 

@@ -22,10 +22,10 @@ from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay, add, metadata
 from bus.publisher import start_saga
-from services.kit import log_context
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.trace_context import current_ids
+from kit import log_context
+from kit.database import Database
+from kit.db import open_database
+from kit.trace_context import current_ids
 from tests.support.polling import eventually
 
 STEPS = {

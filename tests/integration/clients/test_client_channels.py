@@ -19,7 +19,7 @@ import pytest
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 from travel_client import BearerToken, Endpoints, TlsSettings, TravelClient, Unavailable, open_channel
 
-from services.kit.certificates import write_certificates
+from kit.certificates import write_certificates
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
 from bus.settings import ConsumerSettings
-from services.kit.redis_connection import RedisMode, RedisSettings, check_access, is_transient, redis_client
+from kit.redis_connection import RedisMode, RedisSettings, check_access, is_transient, redis_client
 from tests.integration.bus.bus_harness import Recorder, all_handlers, confirm_slip
 from tests.support.polling import eventually
 from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from services.kit.redis_connection import (
+from kit.redis_connection import (
     RedisMode,
     RedisSettings,
     blocking_reader,
@@ -17,8 +17,8 @@ from services.kit.redis_connection import (
     redis_client,
     sync_redis_client,
 )
-from services.kit.redis_scripts import run_script
-from services.kit.settings import ConfigError
+from kit.redis_scripts import run_script
+from kit.settings import ConfigError
 from tests.support.redis_cluster import LocalRedisCluster, start_cluster
 
 # URL-reserved characters prove the password reaches every node still decoded right.

@@ -15,8 +15,8 @@ from redis.asyncio import RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ClusterCrossSlotError, RedisClusterException, ResponseError
 
-from services.kit.redis_connection import blocking_reader, pubsub_client
-from services.kit.redis_scripts import load_script, run_script, run_script_batch, script_sha
+from kit.redis_connection import blocking_reader, pubsub_client
+from kit.redis_scripts import load_script, run_script, run_script_batch, script_sha
 from tests.support.polling import eventually
 from tests.support.pubsub import next_message
 

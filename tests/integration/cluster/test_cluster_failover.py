@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.kit.redis_connection import is_transient, pubsub_client
-from services.kit.redis_scripts import run_script
+from kit.redis_connection import is_transient, pubsub_client
+from kit.redis_scripts import run_script
 from tests.support.pubsub import next_message
 from tests.support.redis_cluster import FAILOVER_TIMEOUT_SECONDS, LocalRedisCluster, cluster_client_of
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from kit.database import Database
+from kit.db import open_database
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import TokenIssuer, TokenVerifier
 from services.customers.accounts import Accounts
 from services.customers.attempt_limits import AttemptLimits, Count, Counter
 from services.customers.domain import Customer
 from services.customers.passwords import Argon2Parameters, PasswordHashing
 from services.customers.repository import CustomerRepository, metadata
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import TokenIssuer, TokenVerifier
 from tests.support.databases import drop_schema
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,12 +13,12 @@ from grpc_status import rpc_status
 from sqlalchemy import select
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
+from kit.settings import Env
+from kit.statements import Statement
 from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
 from services.customers.repository import customers
-from services.kit.settings import Env
-from services.kit.statements import Statement
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
 

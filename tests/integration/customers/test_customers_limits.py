@@ -15,14 +15,14 @@ from grpc_status import rpc_status
 from sqlalchemy import func, select
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
+from kit.forwarding import forwarding_metadata
+from kit.service_identity import ServiceCredentials, dev_service_key
+from kit.settings import Env
+from kit.statements import Statement
 from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
 from services.customers.repository import customers
-from services.kit.forwarding import forwarding_metadata
-from services.kit.service_identity import ServiceCredentials, dev_service_key
-from services.kit.settings import Env
-from services.kit.statements import Statement
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
 PASSWORD = "correct horse 1"

@@ -15,13 +15,13 @@ import pytest
 import yaml
 
 from gateway.config import GatewayConfig
+from kit.health_probe import main as probe_main
+from kit.service_identity import service_credentials
+from kit.settings import ConfigError, Env
+from kit.topology import GATEWAY_PORT, GRPC_DEFAULT_PORTS
+from kit.webhook_secret import webhook_secret
 from services.customers.config import CustomersConfig
 from services.expiry.config import ExpiryConfig
-from services.kit.health_probe import main as probe_main
-from services.kit.service_identity import service_credentials
-from services.kit.settings import ConfigError, Env
-from services.kit.topology import GATEWAY_PORT, GRPC_DEFAULT_PORTS
-from services.kit.webhook_secret import webhook_secret
 from services.participant.config import ParticipantConfig
 from services.payments.config import PaymentsConfig
 from services.sessions.config import SessionsConfig
@@ -56,7 +56,7 @@ def secrets_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make secrets` writes, made by the same command into a fresh folder."""
     folder = tmp_path_factory.mktemp("compose") / "secrets"
     subprocess.run(
-        [sys.executable, "-m", "services.kit.secrets", str(folder)], cwd=ROOT, check=True, capture_output=True
+        [sys.executable, "-m", "kit.secrets", str(folder)], cwd=ROOT, check=True, capture_output=True
     )
     return folder
 
@@ -81,8 +81,8 @@ def test_images_and_healthchecks_are_well_formed(compose: dict[str, Any]) -> Non
         assert isinstance(test, list) and test[0] == "CMD" and len(test) > 1, name
         if name in INFRASTRUCTURE:
             continue
-        assert test[1:4] == ["python", "-m", "services.kit.health_probe"], name
-        assert importlib.util.find_spec("services.kit.health_probe") is not None
+        assert test[1:4] == ["python", "-m", "kit.health_probe"], name
+        assert importlib.util.find_spec("kit.health_probe") is not None
         kind = test[4]
         assert kind in {"grpc", "http", "redis"}, name
 

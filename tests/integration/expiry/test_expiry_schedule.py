@@ -6,10 +6,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 
+from kit.errors import DependencyUnavailable
 from services.expiry.policy import ExpiryPolicy
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.worker import ExpiryWorker
-from services.kit.errors import DependencyUnavailable
 
 POLICY = ExpiryPolicy(
     session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=5, batch_size=50

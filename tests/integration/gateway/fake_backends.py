@@ -12,8 +12,8 @@ from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
-from services.kit import errors
-from services.kit.grpc_status import to_rpc_status
+from kit import errors
+from kit.grpc_status import to_rpc_status
 from tests.unit.gateway.echo_proto import RULES, SERVICE, echo_file
 
 CUSTOMERS_SERVICE = "travel.customers.v1.CustomersService"

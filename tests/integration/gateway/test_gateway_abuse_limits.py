@@ -15,11 +15,11 @@ from travel.customers.v1 import customers_pb2
 from gateway.app import build_app
 from gateway.client_forwarding import ClientForwarding
 from gateway.config import GatewayConfig
+from kit.service_identity import service_credentials
+from kit.settings import Env
 from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
-from services.kit.service_identity import service_credentials
-from services.kit.settings import Env
 from tests.support.gateway import serve_gateway
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)

@@ -14,8 +14,8 @@ from travel.customers.v1 import customers_pb2
 
 from gateway.app import build_app
 from gateway.payment_webhooks import MAX_WEBHOOK_BYTES, payment_webhook_route
-from services.kit.service_identity import service_credentials
-from services.kit.settings import Env
+from kit.service_identity import service_credentials
+from kit.settings import Env
 from tests.integration.gateway.fake_backends import CallLog, start_backend
 from tests.support.gateway import gateway_config, serve_gateway
 from tests.unit.gateway.echo_proto import echo_file

@@ -19,7 +19,7 @@ from bus.keys import BusKeys
 from gateway.app import build_app
 from gateway.config import GatewayConfig
 from gateway.operations_events import operations_events_route
-from services.kit.redis_connection import RedisSettings
+from kit.redis_connection import RedisSettings
 from tests.support.gateway import serve_gateway
 from tests.support.polling import eventually
 

@@ -17,9 +17,9 @@ from gateway.config import GatewayConfig
 from gateway.open_streams import StreamCaps
 from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
-from services.kit import errors
-from services.kit.grpc_status import to_rpc_status
-from services.kit.redis_connection import RedisSettings
+from kit import errors
+from kit.grpc_status import to_rpc_status
+from kit.redis_connection import RedisSettings
 from tests.support.gateway import serve_gateway
 from tests.support.polling import eventually
 

@@ -33,10 +33,10 @@ from gateway.app import build_app
 from gateway.config import GatewayConfig
 from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
-from services.kit.redis_connection import RedisSettings
-from services.kit.service_identity import ServiceCredentials, dev_service_key
-from services.kit.settings import Env
-from services.kit.tokens import TokenIssuer, customer_token_private_key
+from kit.redis_connection import RedisSettings
+from kit.service_identity import ServiceCredentials, dev_service_key
+from kit.settings import Env
+from kit.tokens import TokenIssuer, customer_token_private_key
 from services.sessions.app import SessionsProcess
 from services.sessions.app import start as start_sessions
 from services.sessions.client import ArbiterClient

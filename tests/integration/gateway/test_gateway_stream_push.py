@@ -20,7 +20,7 @@ from gateway.app import build_app
 from gateway.config import GatewayConfig
 from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
-from services.kit.redis_connection import RedisSettings
+from kit.redis_connection import RedisSettings
 from tests.support.gateway import serve_gateway
 from tests.support.polling import eventually
 

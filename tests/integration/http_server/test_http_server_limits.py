@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from services.kit.http_server import HttpServerLimits, server_config
+from kit.http_server import HttpServerLimits, server_config
 from tests.support.polling import eventually
 
 DEADLINE_SECONDS = 20.0

@@ -18,7 +18,7 @@ import sys
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
-from services.kit.http_server import HttpServerLimits, serve
+from kit.http_server import HttpServerLimits, serve
 
 async def hello(_):
     return PlainTextResponse("hello")

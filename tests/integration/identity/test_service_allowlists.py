@@ -14,10 +14,10 @@ import redis
 from travel.payments.v1 import payments_pb2, payments_pb2_grpc
 from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
-from services.kit.service_identity import ServiceCredentials, dev_service_key
-from services.kit.settings import Env
-from services.kit.signing_keys import new_private_pem
-from services.kit.tokens import TokenIssuer, customer_token_private_key
+from kit.service_identity import ServiceCredentials, dev_service_key
+from kit.settings import Env
+from kit.signing_keys import new_private_pem
+from kit.tokens import TokenIssuer, customer_token_private_key
 from services.participant.process import ParticipantProcess
 from services.payments.app import start as start_payments
 from services.payments.config import PaymentsConfig

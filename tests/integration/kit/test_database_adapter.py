@@ -13,9 +13,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, bindparam, select, update
 
-from services.kit.database import Connection, Database
-from services.kit.db import open_database
-from services.kit.statements import Statement, insert_or_nothing
+from kit.database import Connection, Database
+from kit.db import open_database
+from kit.statements import Statement, insert_or_nothing
 
 metadata = MetaData()
 counters = Table(

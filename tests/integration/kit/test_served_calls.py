@@ -17,13 +17,13 @@ from prometheus_client import REGISTRY
 from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
-from services.kit import errors
-from services.kit.auth import CallerCheck, current_caller
-from services.kit.field_rules import VIOLATION_REASON
-from services.kit.grpc_server import ServedService, start_server
-from services.kit.service_identity import ServiceCredentials, TrustedServiceKeys, dev_service_key
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import TokenIssuer, TokenVerifier
+from kit import errors
+from kit.auth import CallerCheck, current_caller
+from kit.field_rules import VIOLATION_REASON
+from kit.grpc_server import ServedService, start_server
+from kit.service_identity import ServiceCredentials, TrustedServiceKeys, dev_service_key
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import TokenIssuer, TokenVerifier
 from services.sessions.access import ACCESS
 
 pytestmark = pytest.mark.integration

@@ -27,11 +27,11 @@ from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.outbox import metadata as outbox_metadata
 from bus.outbox import outbox_table
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.errors import DependencyUnavailable
-from services.kit.settings import Env
-from services.kit.statements import Statement
+from kit.database import Database
+from kit.db import open_database
+from kit.errors import DependencyUnavailable
+from kit.settings import Env
+from kit.statements import Statement
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.payments.repository import PaymentRepository, add_missing_columns

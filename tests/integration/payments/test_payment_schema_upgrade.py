@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Column, MetaData, Table
 
-from services.kit.db import open_database
-from services.kit.statements import Statement
+from kit.db import open_database
+from kit.statements import Statement
 from services.payments.repository import (
     PaymentRecord,
     PaymentRepository,

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.kit.settings import Env
+from kit.settings import Env
 from simulated_world.providers.app import build_app
 from simulated_world.providers.clock import Clock
 from simulated_world.providers.config import ProviderConfig

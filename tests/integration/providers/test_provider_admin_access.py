@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from services.kit.settings import Env
+from kit.settings import Env
 from simulated_world.providers.app import build_app
 from simulated_world.providers.config import ProviderConfig
 from tests.support.polling import wait_for

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.kit.errors import DependencyUnavailable
+from kit.errors import DependencyUnavailable
 from services.provider_client.client import AmbiguousFailure, ProviderClient, RetryBudget, provider_session
 from tests.support.gateway import serve_gateway
 from tests.support.ports import free_port

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.kit.webhook_secret import new_webhook_secret
-from services.kit.webhook_signature import SignatureError, verify
+from kit.webhook_secret import new_webhook_secret
+from kit.webhook_signature import SignatureError, verify
 from tests.support.polling import eventually
 from tests.support.providers import FAST_WEBHOOKS, StartProvider, WebhookReceiver, new_key, new_reference
 

@@ -17,7 +17,6 @@ from travel.sessions.v1 import sessions_pb2
 
 from bus.context import StepContext
 from bus.keys import BusKeys
-from operations.invariants import SessionRecords, unattached_live_holds
 from services.hotel.reservations import HotelReservations
 from services.hotel.saga_steps import hotel_handlers
 from services.provider_client.client import ProviderClient, provider_session
@@ -26,6 +25,7 @@ from services.sessions import domain, sagas
 from tests.fakes.session_arbiter import FakeSessionArbiter
 from tests.support.polling import eventually
 from tests.support.providers import StartProvider
+from tools.invariants import SessionRecords, unattached_live_holds
 
 
 class CutOffArbiter(FakeSessionArbiter):

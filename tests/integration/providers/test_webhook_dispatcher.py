@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.statements import Statement
-from services.kit.webhook_signature import verify
+from kit.database import Database
+from kit.db import open_database
+from kit.statements import Statement
+from kit.webhook_signature import verify
 from simulated_world.providers.domain.payments import Payment, PaymentStatus
 from simulated_world.providers.store.payments import enqueue_webhook
 from simulated_world.providers.store.tables import metadata, webhook_deliveries

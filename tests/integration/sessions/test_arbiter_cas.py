@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bus.outbox import metadata as outbox_metadata
 from bus.outbox import outbox_table
-from services.kit.db import open_database
-from services.kit.errors import Conflict
-from services.kit.statements import Statement
+from kit.db import open_database
+from kit.errors import Conflict
+from kit.statements import Statement
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
 from services.sessions.repository import SessionRepository, metadata

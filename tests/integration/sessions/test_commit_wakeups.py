@@ -14,7 +14,7 @@ from travel.sessions.v1 import sessions_pb2
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
-from services.kit.database import Database
+from kit.database import Database
 from services.sessions.arbiter import Arbiter
 from services.sessions.change_notices import ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from bus.keys import BusKeys
 from bus.outbox import metadata as outbox_metadata
+from kit.db import open_database
 from services.expiry.schedule import DeadlineSchedule
-from services.kit.db import open_database
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import GROUP, DeadLetterWatcher
 from services.sessions.domain import State

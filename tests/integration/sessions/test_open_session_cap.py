@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import bindparam, func, select
 
 from bus.outbox import metadata as outbox_metadata
-from services.kit.database import Database
-from services.kit.db import open_database
-from services.kit.errors import ResourceExhausted
-from services.kit.statements import Statement
+from kit.database import Database
+from kit.db import open_database
+from kit.errors import ResourceExhausted
+from kit.statements import Statement
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import Reason
 from services.sessions.repository import SessionRepository, metadata, sessions

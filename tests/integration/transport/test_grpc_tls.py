@@ -13,11 +13,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from services.kit.certificates import write_certificates
-from services.kit.channels import peer_channel
-from services.kit.grpc_server import RunningServer, start_server
-from services.kit.grpc_tls import GrpcTls
-from services.kit.settings import Env
+from kit.certificates import write_certificates
+from kit.channels import peer_channel
+from kit.grpc_server import RunningServer, start_server
+from kit.grpc_tls import GrpcTls
+from kit.settings import Env
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import slip_json
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, current_step
 from bus.slip_trace import stamp_current_trace, step_scope
-from services.kit.trace_context import continued, current_ids
+from kit.trace_context import continued, current_ids
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"

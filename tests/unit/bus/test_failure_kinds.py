@@ -14,8 +14,8 @@ from bus.keys import BusKeys
 from bus.outcomes import CommitBuilder
 from bus.settings import ConsumerSettings
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, next_attempt
-from services.kit.bus_runtime import BusConfig
-from services.kit.settings import ConfigError, Env
+from kit.bus_runtime import BusConfig
+from kit.settings import ConfigError, Env
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=5, base_delay_s=0.1, max_delay_s=1.0)

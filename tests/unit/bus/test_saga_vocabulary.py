@@ -14,7 +14,7 @@ from bus.vocabulary import OUTCOME_TONES, STEPS, WEB_COPY, refusal_label, step_s
 
 ROOT = Path(__file__).resolve().parents[3]
 # Everything that runs; tests may spell what they expect.
-SOURCES = ("bus", "services", "simulated_world", "gateway", "operations", "clients", "launcher", "examples")
+SOURCES = ("bus", "services", "simulated_world", "gateway", "kit", "tools", "clients", "launcher", "examples")
 STEP_NAMES = [step_spelling(value) for value in pb.StepName.values() if value]
 REFUSALS = [refusal_label(value) for value in pb.RefusalReason.values() if value]
 

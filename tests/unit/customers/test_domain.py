@@ -2,8 +2,8 @@
 
 import pytest
 
+from kit.errors import InvalidArgument
 from services.customers.domain import normalize_email, validate_login, validate_registration
-from services.kit.errors import InvalidArgument
 
 
 def fields(error: InvalidArgument) -> set[str]:

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
+from kit.errors import ResourceExhausted
 from services.customers.passwords import BoundedThreads, HashingBound
-from services.kit.errors import ResourceExhausted
 
 
 async def test_work_beyond_running_and_waiting_is_refused_and_room_returns_when_done() -> None:

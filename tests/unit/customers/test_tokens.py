@@ -6,10 +6,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from services.kit.errors import Unauthenticated
-from services.kit.settings import Env
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import (
+from kit.errors import Unauthenticated
+from kit.settings import Env
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import (
     AUDIENCE,
     ISSUER,
     TokenIssuer,

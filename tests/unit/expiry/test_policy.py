@@ -2,8 +2,8 @@
 
 import pytest
 
+from kit.settings import ConfigError
 from services.expiry.policy import ExpiryPolicy
-from services.kit.settings import ConfigError
 
 
 def test_ttl_must_be_below_hold_window() -> None:

@@ -8,8 +8,8 @@ import pytest
 from gateway.errors import GatewayError
 from gateway.open_streams import OpenStreams, StreamCaps
 from gateway.request_body import declared_length, read_capped
-from services.kit.http_server import HttpServerLimits
-from services.kit.settings import ConfigError, Env
+from kit.http_server import HttpServerLimits
+from kit.settings import ConfigError, Env
 
 
 def test_stream_slots_per_customer_and_in_total() -> None:

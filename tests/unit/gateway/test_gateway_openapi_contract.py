@@ -15,10 +15,10 @@ from travel.hotel.v1 import hotel_pb2
 from gateway.descriptors import load_generated_files
 from gateway.openapi import openapi_document
 from gateway.routes import RouteTable, bindings_of_files
+from kit.field_rules import is_public, rules_of
 from services.customers.servicer import PUBLIC_METHODS as CUSTOMERS_PUBLIC
 from services.flights.servicer import PUBLIC_METHODS as FLIGHTS_PUBLIC
 from services.hotel.servicer import PUBLIC_METHODS as HOTEL_PUBLIC
-from services.kit.field_rules import is_public, rules_of
 from services.reservations.validation import CATALOG_ID_PATTERN
 
 SCHEMAS = "#/components/schemas/"

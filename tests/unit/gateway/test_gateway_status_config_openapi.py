@@ -10,8 +10,8 @@ from gateway.config import GatewayConfig
 from gateway.http_status import ERROR_INFO_TYPE, http_status_for
 from gateway.openapi import openapi_document
 from gateway.routes import RouteTable, bindings_of_files
-from services.kit.field_rules import NO_CONTROL_CHARACTERS, VIOLATION_DOMAIN, VIOLATION_REASON
-from services.kit.settings import ConfigError, Env
+from kit.field_rules import NO_CONTROL_CHARACTERS, VIOLATION_DOMAIN, VIOLATION_REASON
+from kit.settings import ConfigError, Env
 from tests.unit.gateway.echo_proto import echo_file
 
 

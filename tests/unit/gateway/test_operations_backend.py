@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import GatewayConfig
-from services.kit.settings import Env
+from kit.settings import Env
 
 
 def test_operations_follow_the_sessions_address() -> None:

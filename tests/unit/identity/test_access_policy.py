@@ -7,15 +7,15 @@ from google.api import annotations_pb2
 from travel.sessions.v1 import sessions_pb2
 
 from gateway.descriptors import load_generated_files
+from kit.access_policy import AccessPolicy
+from kit.errors import PermissionDenied, Unauthenticated
+from kit.tokens import Caller
 from services.customers.servicer import PUBLIC_METHODS as CUSTOMERS_PUBLIC
 from services.customers.servicer import SERVICE_NAME as CUSTOMERS
 from services.flights.servicer import PUBLIC_METHODS as FLIGHTS_PUBLIC
 from services.flights.servicer import SERVICE_NAME as FLIGHTS
 from services.hotel.servicer import PUBLIC_METHODS as HOTEL_PUBLIC
 from services.hotel.servicer import SERVICE_NAME as HOTEL
-from services.kit.access_policy import AccessPolicy
-from services.kit.errors import PermissionDenied, Unauthenticated
-from services.kit.tokens import Caller
 from services.payments.access import ACCESS as PAYMENTS_ACCESS
 from services.sessions.access import ACCESS as SESSIONS_ACCESS
 

@@ -10,13 +10,13 @@ from cryptography.hazmat.primitives import serialization
 from travel.operations.v1 import operations_pb2
 from travel.sessions.v1 import sessions_pb2
 
+from kit.access_policy import AccessPolicy, ServerAccess
+from kit.errors import PermissionDenied, Unauthenticated
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import AUDIENCE, ISSUER, Caller, TokenIssuer, TokenVerifier
 from services.customers.servicer import ADMIN_METHODS as CUSTOMERS_ADMIN
 from services.customers.servicer import PUBLIC_METHODS as CUSTOMERS_PUBLIC
 from services.customers.servicer import SERVICE_NAME as CUSTOMERS
-from services.kit.access_policy import AccessPolicy, ServerAccess
-from services.kit.errors import PermissionDenied, Unauthenticated
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import AUDIENCE, ISSUER, Caller, TokenIssuer, TokenVerifier
 from services.sessions.access import ACCESS as SESSIONS_ACCESS
 from services.sessions.operations.access import ACCESS as OPERATIONS_ACCESS
 

@@ -6,11 +6,11 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from services.kit.secret_files import SecretLayout
-from services.kit.service_identity import dev_service_key
-from services.kit.settings import Env
-from services.kit.signing_keys import public_pem_of
-from services.kit.webhook_secret import dev_webhook_secret, guessable_reason, webhook_secret
+from kit.secret_files import SecretLayout
+from kit.service_identity import dev_service_key
+from kit.settings import Env
+from kit.signing_keys import public_pem_of
+from kit.webhook_secret import dev_webhook_secret, guessable_reason, webhook_secret
 
 
 def test_each_data_folder_has_its_own_random_webhook_secret(tmp_path: Path) -> None:

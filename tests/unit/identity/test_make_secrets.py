@@ -5,11 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from services.kit.secret_files import SecretLayout
-from services.kit.secrets import TLS_HOSTS, main, write_secrets
-from services.kit.signing_keys import public_pem_of
-from services.kit.tokens import SERVICE_IDENTITIES
-from services.kit.webhook_secret import guessable_reason
+from kit.secret_files import SecretLayout
+from kit.secrets import TLS_HOSTS, main, write_secrets
+from kit.signing_keys import public_pem_of
+from kit.tokens import SERVICE_IDENTITIES
+from kit.webhook_secret import guessable_reason
 
 
 def expected_files(folder: Path) -> set[Path]:

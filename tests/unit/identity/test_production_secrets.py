@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from kit.secret_files import SecretLayout
+from kit.secrets import write_secrets
+from kit.service_identity import service_private_key, trusted_service_keys
+from kit.settings import ConfigError, Env, Mode
+from kit.tokens import customer_token_private_key, customer_token_public_key
+from kit.webhook_secret import new_webhook_secret, webhook_secret
 from services.customers.config import CustomersConfig
 from services.expiry.config import ExpiryConfig
-from services.kit.secret_files import SecretLayout
-from services.kit.secrets import write_secrets
-from services.kit.service_identity import service_private_key, trusted_service_keys
-from services.kit.settings import ConfigError, Env, Mode
-from services.kit.tokens import customer_token_private_key, customer_token_public_key
-from services.kit.webhook_secret import new_webhook_secret, webhook_secret
 from services.participant.config import ParticipantConfig
 from services.payments.config import PaymentsConfig
 from services.sessions.config import SessionsConfig

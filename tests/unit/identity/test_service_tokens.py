@@ -8,10 +8,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from services.kit.errors import Unauthenticated
-from services.kit.service_identity import ServiceCredentials, TrustedServiceKeys, dev_service_key
-from services.kit.signing_keys import new_private_pem, public_pem_of
-from services.kit.tokens import SERVICE_AUDIENCE, TokenIssuer, TokenVerifier, service_issuer
+from kit.errors import Unauthenticated
+from kit.service_identity import ServiceCredentials, TrustedServiceKeys, dev_service_key
+from kit.signing_keys import new_private_pem, public_pem_of
+from kit.tokens import SERVICE_AUDIENCE, TokenIssuer, TokenVerifier, service_issuer
 
 NOW = 1_900_000_000
 

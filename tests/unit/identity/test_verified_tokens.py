@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.kit.auth import CallerCheck
-from services.kit.errors import PermissionDenied, Unauthenticated
-from services.kit.service_identity import ServiceCredentials
-from services.kit.signing_keys import new_private_pem, public_key_of, public_pem_of
-from services.kit.tokens import (
+from kit.auth import CallerCheck
+from kit.errors import PermissionDenied, Unauthenticated
+from kit.service_identity import ServiceCredentials
+from kit.signing_keys import new_private_pem, public_key_of, public_pem_of
+from kit.tokens import (
     AUDIENCE,
     ISSUER,
     SERVICE_AUDIENCE,
@@ -23,7 +23,7 @@ from services.kit.tokens import (
     TokenVerifier,
     service_issuer,
 )
-from services.kit.verified_tokens import VerifiedTokens
+from kit.verified_tokens import VerifiedTokens
 from services.sessions.access import ACCESS
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
-from services.kit.trace_context import continued, current_headers
+from kit.trace_context import continued, current_headers
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from tests.fakes.payment_store import FakePaymentStore

@@ -9,7 +9,7 @@ import pytest
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
-from services.kit.errors import Conflict, DependencyUnavailable, InvalidArgument, NotFound
+from kit.errors import Conflict, DependencyUnavailable, InvalidArgument, NotFound
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.provider_client.client import AmbiguousFailure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.kit.errors import DependencyUnavailable, InvalidArgument
+from kit.errors import DependencyUnavailable, InvalidArgument
 from services.payments.verification import (
     ExpectedPayment,
     ProviderPayment,

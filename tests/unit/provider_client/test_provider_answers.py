@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.kit.errors import DependencyUnavailable, InvalidArgument, NotFound
+from kit.errors import DependencyUnavailable, InvalidArgument, NotFound
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, _interpret
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.kit.errors import FieldViolation
+from kit.errors import FieldViolation
 from services.provider_client.client import provider_path
 from services.reservations.validation import check_id
 

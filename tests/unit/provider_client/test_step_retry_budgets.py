@@ -14,9 +14,9 @@ from starlette.routing import Route
 from bus.backoff import Retries
 from bus.context import Step
 from bus.settings import ConsumerSettings
+from kit.errors import DependencyUnavailable
 from services.flights.saga_steps import flight_handlers
 from services.hotel.saga_steps import hotel_handlers
-from services.kit.errors import DependencyUnavailable
 from services.provider_client.client import ProviderClient, RetryBudget, for_saga_steps, provider_session
 from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider

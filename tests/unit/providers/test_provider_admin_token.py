@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.settings import ConfigError, Env
+from kit.settings import ConfigError, Env
 from simulated_world.providers.admin_access import admin_token, admits
 
 GOOD = "Zq8s-3kVb7Lw2Rn9Tx4Pm6Yc1Hd5Gf0Ja"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.settings import ConfigError, Env
-from services.kit.webhook_secret import dev_webhook_secret
+from kit.settings import ConfigError, Env
+from kit.webhook_secret import dev_webhook_secret
 from simulated_world.providers.config import ProviderConfig
 
 

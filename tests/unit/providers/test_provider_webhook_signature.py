@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.kit.webhook_signature import SignatureError, sign, verify
+from kit.webhook_signature import SignatureError, sign, verify
 
 SECRET = "s3cret"
 BODY = b'{"id":"evt_1","type":"payment.succeeded"}'

@@ -11,9 +11,9 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus.context import StepContext
 from bus.errors import BusinessRefusal, TransientFailure
+from kit.errors import DependencyUnavailable
 from services.flights.saga_steps import flight_handlers
 from services.hotel.saga_steps import hotel_handlers
-from services.kit.errors import DependencyUnavailable
 from services.provider_client.client import AmbiguousFailure
 from services.reservations.hold_steps import cancel_hold, confirm_hold, release_holds, release_step
 from tests.fakes.attempt_log import FakeAttemptLog

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from kit.errors import Conflict, DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
 from services.flights.reservations import FlightReservations
 from services.hotel.reservations import HotelReservations
-from services.kit.errors import Conflict, DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
 from services.provider_client.client import ProviderRefusal
 from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider

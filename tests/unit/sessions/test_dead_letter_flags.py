@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bus.keys import BusKeys
-from services.kit.errors import NotFound, TransientError
+from kit.errors import NotFound, TransientError
 from services.sessions.attention import DeadLetterWatcher
 from services.sessions.domain import Session, open_session
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from travel.sessions.v1 import sessions_pb2
 
-from services.kit.errors import InvalidArgument
-from services.kit.field_rules import rules_of
+from kit.errors import InvalidArgument
+from kit.field_rules import rules_of
 from services.sessions.page_tokens import MAX_OFFSET, decode_page_token, encode_page_token
 
 RULES = rules_of(sessions_pb2.ListSessionsRequest.DESCRIPTOR.fields_by_name["page_token"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from travel.saga.v1 import saga_pb2 as pb
 
-from services.kit.database import Connection
+from kit.database import Connection
 from services.reservations.attempts import ReserveAttempt
 from services.sessions import reconciliation
 from services.sessions.domain import HotelStay, Money, Reason, Session, State

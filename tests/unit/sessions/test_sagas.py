@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 from bus.slip import compensation_plan, start_compensation
-from operations.bus_scaling import CONFIRM_SAGA_HOPS
 from services.sessions import domain, sagas
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
+from tools.bus_scaling import CONFIRM_SAGA_HOPS
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.sessions import domain
 from services.sessions.domain import HotelStay, Money, Reason, Session, State
 

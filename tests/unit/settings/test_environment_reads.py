@@ -7,8 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 # Where the processes, the simulated providers and the launcher live; Env alone reads the mapping.
-FOLDERS = ("services", "simulated_world", "gateway", "launcher")
-ENV_ITSELF = ROOT / "services" / "kit" / "settings.py"
+FOLDERS = ("kit", "services", "simulated_world", "gateway", "launcher")
+ENV_ITSELF = ROOT / "kit" / "settings.py"
 DIRECT_READ = re.compile(
     r"os\.environ\.get\(|os\.getenv\(|os\.environ\[|\benv\.(str|int|float|bool|optional)\("
 )

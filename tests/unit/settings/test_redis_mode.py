@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
+from kit.redis_connection import RedisMode, RedisSettings, blocking_reader, is_cluster, redis_client
+from kit.settings import ConfigError, Env
 from launcher.__main__ import main as launcher_main
-from services.kit.redis_connection import RedisMode, RedisSettings, blocking_reader, is_cluster, redis_client
-from services.kit.settings import ConfigError, Env
 
 URL = "redis://app:s3cret@127.0.0.1:7000/0"
 

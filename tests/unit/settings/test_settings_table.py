@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.settings import EVERY_PROCESS, ConfigError, Env, Flag, Number, Text, Whole
-from services.kit.settings_table import (
+from kit.settings import EVERY_PROCESS, ConfigError, Env, Flag, Number, Text, Whole
+from kit.settings_table import (
     BEGIN,
     END,
     DuplicateSetting,
@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_the_readme_shows_the_table_the_command_prints() -> None:
     printed = subprocess.run(
-        [sys.executable, "-m", "services.kit.settings"], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "kit.settings"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
     readme = (ROOT / "README.md").read_text()
     shown = readme.partition(BEGIN)[2].partition(END)[0].lstrip("\n")
-    assert shown == printed, "regenerate it: python -m services.kit.settings --update README.md"
+    assert shown == printed, "regenerate it: python -m kit.settings --update README.md"
 
 
 def test_every_setting_has_a_meaning_and_readers() -> None:
@@ -41,12 +41,12 @@ def test_every_setting_has_a_meaning_and_readers() -> None:
 
 def test_a_variable_declared_twice_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "twice_declared.py").write_text(
-        "from services.kit.settings import Text\n"
+        "from kit.settings import Text\n"
         "A = Text(name='TRAVEL_ENV', meaning='again', readers=('gateway',))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(DuplicateSetting, match="TRAVEL_ENV"):
-        declared_settings(("services.kit.settings", "twice_declared"))
+        declared_settings(("kit.settings", "twice_declared"))
 
 
 def test_readers_name_whole_groups_once() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import GatewayConfig
-from services.kit.settings import ConfigError, Env
-from services.kit.topology import (
+from kit.settings import ConfigError, Env
+from kit.topology import (
     GRPC_DEFAULT_PORTS,
     grpc_address,
     grpc_port,

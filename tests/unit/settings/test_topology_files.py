@@ -8,9 +8,7 @@ from typing import Any
 
 import yaml
 
-from operations.supervision import read_procfile
-from operations.topology import metrics_setting
-from services.kit.topology import (
+from kit.topology import (
     DEFAULT_METRICS_PORTS,
     DEFAULT_PORTS,
     GATEWAY_PORT,
@@ -21,6 +19,8 @@ from services.kit.topology import (
     PROVIDER_PORT_OF,
     PROVIDER_URL_OF,
 )
+from tools.supervision import read_procfile
+from tools.topology import metrics_setting
 
 ROOT = Path(__file__).resolve().parents[3]
 PROCFILE = read_procfile(ROOT / "Procfile")

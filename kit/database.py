@@ -1,0 +1,224 @@
+"""A service's database: every transaction runs whole, as one synchronous call, on a thread of its own.
+
+The event loop hands a unit of work `work(connection)` to the database's thread and awaits its
+result: one hop per transaction, however many statements it runs. The work runs on the DBAPI
+connection SQLAlchemy's engine opened (sqlite3 or psycopg), with statements compiled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, MetaData
+
+from kit.metrics import count_db_transaction
+from kit.statements import Statement
+from kit.tracing import recording_tracer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Connection:
+    """The DBAPI connection of one transaction, running compiled statements."""
+
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """Run a statement; the number of rows it changed."""
+        sql, values = statement.compiled(self.dialect).bind(params)
+        return int(self.raw.execute(sql, values).rowcount)
+
+    def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run a statement once per parameter set, in one driver call; the rows changed in total."""
+        if not rows:
+            return 0
+        compiled = statement.compiled(self.dialect)
+        if compiled.expanding:
+            raise ValueError("an IN list may differ per row: run such a statement with execute()")
+        bound = [compiled.bind(row) for row in rows]
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(bound[0][0], [values for _, values in bound])
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+        compiled = statement.compiled(self.dialect)
+        sql, values = compiled.bind(params)
+        return [compiled.make_row(raw) for raw in self.raw.execute(sql, values).fetchall()]
+
+    def first(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Any | None:
+        compiled = statement.compiled(self.dialect)
+        sql, values = compiled.bind(params)
+        raw = self.raw.execute(sql, values).fetchone()
+        return None if raw is None else compiled.make_row(raw)
+
+    def scalar(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Any | None:
+        row = self.first(statement, params)
+        return None if row is None else row[0]
+
+
+Work = Callable[[Connection], T]
+_Job = tuple[Callable[..., Any], str, "asyncio.Future[Any]", contextvars.Context]
+
+
+class Database:
+    """One database of a service, named in metrics; `threads` connections serve its transactions.
+
+    SQLite gets one thread: it has one writer, and one connection queues writers in order where
+    several would wait in SQLite's busy handler. PostgreSQL may use more.
+    """
+
+    def __init__(self, engine: Engine, name: str, threads: int = 1) -> None:
+        self.engine = engine
+        self.name = name
+        self.dialect = engine.dialect.name
+        self._tracer = recording_tracer(__name__)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"db-{name}-{n}", daemon=True) for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def transaction(self, work: Work[T]) -> T:
+        """Run `work` in one write transaction: committed if it returns, rolled back if it raises."""
+        return await self._submit(work, "write")
+
+    async def read(self, work: Work[T]) -> T:
+        """Run `work` in one read transaction (on SQLite it takes no write lock)."""
+        return await self._submit(work, "read")
+
+    async def create_tables(self, *metadata: MetaData, schema: str | None = None) -> None:
+        """Create the schema (PostgreSQL) and the tables that do not exist yet, with SQLAlchemy."""
+
+        def create() -> None:
+            with self.engine.begin() as conn:
+                if schema and self.dialect == "postgresql":
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                for each in metadata:
+                    each.create_all(conn)
+
+        await self._submit(create, "schema")
+
+    async def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._join)
+        self.engine.dispose()
+
+    def _join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+
+    def _submit(self, work: Callable[..., T], mode: str) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        # The work sees the caller's context: its log ids, and the trace an outbox row records.
+        self._jobs.put((work, mode, future, contextvars.copy_context()))
+        return future
+
+    def _serve(self) -> None:
+        pooled: Any = None
+        while (job := self._jobs.get()) is not None:
+            work, mode, future, caller = job
+            try:
+                if mode == "schema":
+                    # SQLAlchemy's own connection from the pool: this thread's goes back first.
+                    if pooled is not None:
+                        pooled.close()
+                        pooled = None
+                    result = caller.run(work)
+                else:
+                    if pooled is None:
+                        pooled = self._open()
+                    connection = Connection(pooled.driver_connection, self.dialect)
+                    result = caller.run(self._traced_run, connection, work, mode)
+            except BaseException as error:  # handed to the awaiting task
+                if pooled is not None and _is_broken(pooled.driver_connection):
+                    pooled.invalidate()
+                    pooled = None
+                _hand_back(future, _fail, error)
+            else:
+                _hand_back(future, _succeed, result)
+        if pooled is not None:
+            pooled.close()
+
+    def _open(self) -> Any:
+        pooled = self.engine.raw_connection()
+        raw: Any = pooled.driver_connection
+        if self.dialect == "sqlite":
+            raw.isolation_level = None  # BEGIN and COMMIT are ours to say
+        else:
+            raw.autocommit = False
+            raw.prepare_threshold = 0  # every statement prepared on first use: planned once
+        return pooled
+
+    def _traced_run(self, conn: Connection, work: Work[T], mode: str) -> T:
+        """A span per transaction when tracing is on (statements run on the raw DBAPI connection,
+        which SQLAlchemy's instrumentation does not see)."""
+        if self._tracer is None:
+            return self._run(conn, work, mode)
+        attributes = {"db.system.name": self.dialect, "db.namespace": self.name}
+        with self._tracer.start_as_current_span(f"{self.name} {mode} transaction", attributes=attributes):
+            return self._run(conn, work, mode)
+
+    def _run(self, conn: Connection, work: Work[T], mode: str) -> T:
+        count_db_transaction(self.name)
+        raw = conn.raw
+        if self.dialect == "sqlite":
+            # IMMEDIATE takes the write lock up front, so a read-then-write never fails to upgrade.
+            raw.execute("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")
+        try:
+            result = work(conn)
+        except BaseException:
+            _roll_back(raw, self.dialect)
+            raise
+        if self.dialect == "sqlite":
+            raw.execute("COMMIT")
+        else:
+            raw.commit()
+        return result
+
+
+def _roll_back(raw: Any, dialect: str) -> None:
+    try:
+        if dialect != "sqlite":
+            raw.rollback()
+        elif raw.in_transaction:
+            raw.execute("ROLLBACK")
+    except Exception:  # the connection is gone; the transaction died with it
+        log.debug("rollback failed", exc_info=True)
+
+
+def _hand_back(
+    future: asyncio.Future[Any], settle: Callable[[asyncio.Future[Any], Any], None], value: Any
+) -> None:
+    try:
+        future.get_loop().call_soon_threadsafe(settle, future, value)
+    except RuntimeError:  # the loop is closed: nobody awaits the outcome any more
+        log.debug("database outcome dropped: its event loop is closed")
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _is_broken(raw: Any) -> bool:
+    return bool(getattr(raw, "closed", False))
