@@ -12,7 +12,7 @@ BUF_AGAINST ?= protos/published/v1.binpb
 # The running gateway whose /openapi.json `make rest-client` generates a REST client from.
 OPENAPI_URL ?= http://localhost:8080/openapi.json
 
-.PHONY: setup gen run test test-fast test-unit test-integration test-e2e lint buf-lint buf-breaking \
+.PHONY: setup gen run test test-fast test-unit test-contract test-integration test-e2e lint buf-lint buf-breaking \
   buf-publish client rest-client \
   browser lock secrets bench bench-bus bench-expiry demo load clean
 
@@ -52,21 +52,32 @@ browser:
 run: setup
 	$(PY) -m launcher
 
+# Every tier in turn, each announced, with its five slowest tests listed at the end and a hung
+# test stopped by its tier's timeout (seconds per test, its fixtures' set-up included).
 test: setup lint buf-breaking browser
-	$(PY) -m pytest -q tests
+	@$(MAKE) --no-print-directory test-unit test-contract test-integration test-e2e
 
-# The edit-test loop: lint, unit and integration, no processes started.
+# The edit-test loop: lint, unit, contract and integration, no processes started.
 test-fast: setup lint
-	$(PY) -m pytest -q tests/unit tests/integration
+	@$(MAKE) --no-print-directory test-unit test-contract test-integration
+
+TIER := $(PY) -m pytest -q --durations=5 --durations-min=0.5
 
 test-unit: setup
-	$(PY) -m pytest -q tests/unit
+	@printf '\n== unit tests: pure logic, no I/O ==\n'
+	$(TIER) --timeout=60 tests/unit
+
+test-contract: setup
+	@printf '\n== contract tests: each port on its fake and on every real adapter ==\n'
+	$(TIER) --timeout=120 tests/contract
 
 test-integration: setup
-	$(PY) -m pytest -q tests/integration
+	@printf '\n== integration tests: one real adapter at a time ==\n'
+	$(TIER) --timeout=300 tests/integration
 
 test-e2e: setup browser
-	$(PY) -m pytest -q tests/e2e
+	@printf '\n== end-to-end tests: every process, through the gateway ==\n'
+	$(TIER) --timeout=900 tests/e2e
 
 lint: setup buf-lint
 	$(VENV)/bin/ruff check .
