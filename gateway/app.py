@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.backends import Backends
+from gateway.backends import Backends, retried_reads
 from gateway.client_forwarding import ClientForwarding
 from gateway.config import GatewayConfig
 from gateway.descriptors import load_generated_files
@@ -49,7 +49,8 @@ def build_app(
     """
     table = RouteTable(bindings_of_files(load_generated_files() if files is None else files))
     packages = sorted({binding.package for binding in table.bindings})
-    backends = Backends(config, packages)
+    routed_services = {(b.package, b.method.containing_service) for b in table.bindings}
+    backends = Backends(config, packages, retried_reads(routed_services))
     transcoding = TranscodingRoute(table, config.rpc_timeout_seconds, config.max_body_bytes, forwarding)
     services = {b.method.containing_service.full_name: b.package for b in table.bindings}
     openapi_json = JSONResponse(openapi_document(table)).body

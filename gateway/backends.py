@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from gateway.config import GatewayConfig
 from gateway.descriptors import service_key
 from kit.channels import open_channel
+from kit.retry_policy import RetryScope, idempotent_methods, service_config
 
-# Also balance inside one address when its name resolves to several replicas.
-_CHANNEL_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})),
-    ("grpc.keepalive_time_ms", 30_000),
-]
+
+def retried_reads(methods: Iterable[tuple[str, ServiceDescriptor]]) -> dict[str, RetryScope]:
+    """Per package, the reads of each service the gateway routes to: what gRPC may retry."""
+    scopes: dict[str, dict[str, Iterable[str]]] = {}
+    for package, service in methods:
+        scopes.setdefault(package, {}).update(idempotent_methods(service))
+    return dict(scopes)
+
+
+def channel_options(retried: RetryScope) -> list[tuple[str, Any]]:
+    """Round robin inside one address too (a name may resolve to several replicas), and the
+    retry policy on the package's idempotent methods only."""
+    return [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", service_config(retried)),
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
 
 
 class RoundRobin:
@@ -34,8 +47,11 @@ class RoundRobin:
 class Backends:
     """The channels of every backend package; created by `open()`, never at import time."""
 
-    def __init__(self, config: GatewayConfig, packages: Iterable[str]) -> None:
+    def __init__(
+        self, config: GatewayConfig, packages: Iterable[str], retried: Mapping[str, RetryScope] | None = None
+    ) -> None:
         self._addresses = {package: config.addresses_for(service_key(package)) for package in packages}
+        self._retried = retried or {}
         self._tls = config.tls
         self._channels: dict[str, list[grpc.aio.Channel]] = {}
         self._callables: dict[str, RoundRobin] = {}
@@ -46,9 +62,8 @@ class Backends:
 
     def open(self) -> None:
         for package, addresses in self._addresses.items():
-            self._channels[package] = [
-                open_channel(address, _CHANNEL_OPTIONS, self._tls) for address in addresses
-            ]
+            options = channel_options(self._retried.get(package, {}))
+            self._channels[package] = [open_channel(address, options, self._tls) for address in addresses]
 
     async def close(self) -> None:
         channels = [channel for group in self._channels.values() for channel in group]

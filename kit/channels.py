@@ -7,10 +7,10 @@ from typing import Any
 import grpc
 
 from kit.grpc_tls import GrpcTls
+from kit.retry_policy import RetryScope, service_config
 from kit.topology import grpc_target
 
 PEER_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.lb_policy_name", "round_robin"),
     ("grpc.enable_retries", 1),
     ("grpc.keepalive_time_ms", 30_000),
 ]
@@ -25,9 +25,15 @@ def open_channel(target: str, options: list[tuple[str, Any]], tls: GrpcTls | Non
     )
 
 
-def peer_channel(address: str, tls: GrpcTls | None = None) -> grpc.aio.Channel:
-    """A channel to one address or a comma-separated list of replicas."""
-    options = list(PEER_OPTIONS)
+def peer_channel(
+    address: str, tls: GrpcTls | None = None, retried: RetryScope | None = None
+) -> grpc.aio.Channel:
+    """A channel to one address or a comma-separated list of replicas, round robin.
+
+    `retried` names the methods gRPC itself retries on UNAVAILABLE (kit.retry_policy); no other
+    method is retried, except gRPC's transparent retry of a call that never left this process.
+    """
+    options = [*PEER_OPTIONS, ("grpc.service_config", service_config(retried or {}))]
     replicas = [part.strip() for part in address.split(",") if part.strip()]
     if tls is not None and tls.server_name is None and len(replicas) > 1:
         # A list of replicas has no name of its own to check certificates against: use the first

@@ -20,7 +20,7 @@ from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
 from services.expiry.stuck_sagas import StuckSagaCheck, read_stuck_gauge
 from services.expiry.worker import ExpiryWorker
-from services.sessions.client import ArbiterClient
+from services.sessions.client import RETRIED, ArbiterClient
 
 
 @dataclass
@@ -44,7 +44,7 @@ class ExpiryProcess:
 
 async def start(config: ExpiryConfig) -> ExpiryProcess:
     redis = await connect_redis(config.bus.redis)
-    channel = peer_channel(config.sessions_address, config.tls)
+    channel = peer_channel(config.sessions_address, config.tls, retried=RETRIED)
     arbiter = ArbiterClient(channel, ServiceCredentials("expiry", config.service_key))
 
     async def expire(session_ids: Sequence[str]) -> int:

@@ -22,7 +22,7 @@ from services.provider_client.client import ProviderClient, provider_session
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
 from services.reservations.attempts_redis import RedisAttemptLog
-from services.sessions.client import ArbiterClient, SessionArbiter
+from services.sessions.client import RETRIED, ArbiterClient, SessionArbiter
 
 
 @dataclass
@@ -68,7 +68,7 @@ async def start_participant_process(
     redis = await connect_redis(config.bus.redis)
     http = provider_session(config.provider_timeout_seconds)
     provider = ProviderClient(http, config.provider_url, name=service)
-    channel = peer_channel(config.sessions_address, config.tls)
+    channel = peer_channel(config.sessions_address, config.tls, retried=RETRIED)
     built = parts(provider, ArbiterClient(channel, credentials), RedisAttemptLog(redis, config.bus.keys))
     server = await start_server(
         [built.served],

@@ -11,10 +11,17 @@ from travel.sessions.v1 import sessions_pb2_grpc
 
 from kit.call_context import outgoing_metadata
 from kit.grpc_status import error_from_rpc
+from kit.retry_policy import idempotent_methods
 from kit.service_identity import ServiceCredentials
 
 Response = TypeVar("Response")
 CALL_TIMEOUT_SECONDS = 10.0
+# What a channel to the arbiter lets gRPC retry on UNAVAILABLE: the reads, and the two internal
+# calls the arbiter answers the same way twice (a payment already recorded is reported as
+# recorded; an expired session stays expired).
+RETRIED = idempotent_methods(
+    pb.DESCRIPTOR.services_by_name["SessionsService"], also=("RecordPayment", "ExpireSessions")
+)
 
 
 class SessionArbiter(Protocol):
