@@ -7,15 +7,18 @@ nothing for spans, while trace context (an incoming `traceparent`) still flows t
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 
+from kit.release import VERSION
 from kit.settings import Env
 from kit.shared_settings import OTEL_EXPORTER_OTLP_ENDPOINT, TRACE_CONSOLE
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
@@ -30,10 +33,11 @@ class TracingSettings:
 
     otlp_endpoint: str | None = None
     console: bool = TRACE_CONSOLE.default_value
+    environment: str = "development"
 
     @classmethod
     def from_env(cls, env: Env) -> TracingSettings:
-        return cls(OTEL_EXPORTER_OTLP_ENDPOINT.optional(env), TRACE_CONSOLE.read(env))
+        return cls(OTEL_EXPORTER_OTLP_ENDPOINT.optional(env), TRACE_CONSOLE.read(env), env.mode().value)
 
     @property
     def exporting(self) -> bool:
@@ -63,7 +67,6 @@ def start_tracing(settings: TracingSettings, service: str) -> Tracing:
     if not settings.exporting:
         return Tracing(None)
     # Imported here, as are the instrumentations: a process that exports nothing never loads them.
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
@@ -74,13 +77,40 @@ def start_tracing(settings: TracingSettings, service: str) -> Tracing:
         processors.append(BatchSpanProcessor(OTLPSpanExporter()))
     if settings.console:
         processors.append(SimpleSpanProcessor(ConsoleSpanExporter()))
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    provider = TracerProvider(resource=process_resource(service, settings.environment))
     for processor in processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     instrument_libraries()
     log.info("tracing on: OTLP %s, console %s", settings.otlp_endpoint or "off", settings.console)
     return Tracing(provider)
+
+
+def process_resource(service: str, environment: str, instance: str | None = None) -> Resource:
+    """Who emits the spans: this process's name, its own instance id, the version, the deployment.
+
+    These are defaults: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, read by the SDK's detector,
+    win over each of them, as the OpenTelemetry specification asks.
+    """
+    from opentelemetry.sdk.resources import (
+        DEPLOYMENT_ENVIRONMENT,
+        SERVICE_INSTANCE_ID,
+        SERVICE_NAME,
+        SERVICE_VERSION,
+        OTELResourceDetector,
+        Resource,
+    )
+
+    ours = {
+        SERVICE_NAME: service,
+        # Replicas of one service share its name; each start is told apart by its own id.
+        SERVICE_INSTANCE_ID: instance or str(uuid.uuid4()),
+        SERVICE_VERSION: VERSION,
+        DEPLOYMENT_ENVIRONMENT: environment,
+        # The name semantic conventions 1.27 gave it; collectors read one or the other.
+        "deployment.environment.name": environment,
+    }
+    return Resource.create(ours).merge(OTELResourceDetector().detect())
 
 
 def instrument_libraries() -> None:
