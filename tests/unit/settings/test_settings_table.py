@@ -1,4 +1,4 @@
-"""The settings table: every setting declared once, and docs/configuration.md shows what the command prints."""
+"""The settings table: every setting declared once, and docs/configuration.md shows what is printed."""
 
 from __future__ import annotations
 
