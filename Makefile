@@ -104,7 +104,7 @@ rest-client: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/uv tool run --from 'openapi-python-client>=0.29,<0.30' \
 	  openapi-python-client generate --url $(OPENAPI_URL) --meta uv --output-path dist/rest-client --overwrite
 
-# Every benchmark in one run; rewrites the README's performance table.
+# Every benchmark in one run; rewrites the performance table in docs/performance.md.
 bench: setup
 	$(PY) -m tools.bench $(ARGS)
 

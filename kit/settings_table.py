@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kit.settings import EVERY_PROCESS, Setting
 
-# The modules that declare settings; a new one is added here, and the README's table regenerated.
+# The modules that declare settings; a new one is added here, and the documented table regenerated.
 DECLARING_MODULES = (
     "kit.settings",
     "kit.topology",
@@ -25,8 +25,9 @@ DECLARING_MODULES = (
     "services.payments.config",
     "simulated_world.providers.config",
 )
-# The README's table sits between these two lines.
-BEGIN = "<!-- settings table: python -m kit.settings --update README.md -->"
+# The documented table sits between these two lines of this file.
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+BEGIN = "<!-- settings table: python -m kit.settings --update docs/configuration.md -->"
 END = "<!-- end of settings table -->"
 PROVIDERS = ("provider-hotel", "provider-flight", "provider-payment")
 
@@ -108,7 +109,12 @@ def with_table(document: str, rendered: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit.settings", description=__doc__)
     parser.add_argument(
-        "--update", type=Path, metavar="FILE", help="rewrite the table between FILE's settings table markers"
+        "--update",
+        type=Path,
+        nargs="?",
+        const=DOCUMENT,
+        metavar="FILE",
+        help=f"rewrite the table between FILE's settings table markers (default: {DOCUMENT.name} in docs/)",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     rendered = table(declared_settings())

@@ -2,7 +2,7 @@
 
 Runs the load driver at 0% chaos, samples the named processes with py-spy while bookings flow,
 and prints each one's functions by their own (self) samples, the slowest first. What is printed
-is what the README's "What limits end-to-end throughput" summarises.
+is what docs/performance.md's "What limits end-to-end throughput" summarises.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The settings table: every setting declared once, and the README shows exactly what the command prints."""
+"""The settings table: every setting declared once, and docs/configuration.md shows what is printed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from kit.settings import EVERY_PROCESS, ConfigError, Env, Flag, Number, Text, Whole
 from kit.settings_table import (
     BEGIN,
+    DOCUMENT,
     END,
     DuplicateSetting,
     declared_settings,
@@ -22,13 +23,14 @@ from kit.settings_table import (
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_the_readme_shows_the_table_the_command_prints() -> None:
+def test_the_configuration_doc_shows_the_table_the_command_prints() -> None:
     printed = subprocess.run(
         [sys.executable, "-m", "kit.settings"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    readme = (ROOT / "README.md").read_text()
-    shown = readme.partition(BEGIN)[2].partition(END)[0].lstrip("\n")
-    assert shown == printed, "regenerate it: python -m kit.settings --update README.md"
+    assert DOCUMENT == ROOT / "docs" / "configuration.md"
+    document = DOCUMENT.read_text()
+    shown = document.partition(BEGIN)[2].partition(END)[0].lstrip("\n")
+    assert shown == printed, "regenerate it: python -m kit.settings --update"
 
 
 def test_every_setting_has_a_meaning_and_readers() -> None:

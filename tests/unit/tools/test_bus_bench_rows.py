@@ -1,7 +1,9 @@
-"""The README's table reads the partition rows the bus benchmark prints."""
+"""The performance table (docs/performance.md) reads the partition rows the bus benchmark prints."""
+
+from pathlib import Path
 
 from bus.keys import DEFAULT_PARTITIONS
-from tools.bench import bus_figures_of, partitioned
+from tools.bench import BEGIN, END, PERFORMANCE_DOC, bus_figures_of, partitioned, write_table
 from tools.bus_bench import CLUSTER, ONE_REDIS, BusRun, partition_row
 
 
@@ -40,3 +42,12 @@ def test_the_table_reads_the_latency_of_the_default_partitions_and_of_one() -> N
     values = {figure.what: figure.value for figure in bus_figures_of(out)}
     assert values[f"bus hop latency p99 at 1,000 hops/s, P={DEFAULT_PARTITIONS}"] == "26.79 ms"
     assert values["bus hop latency p99 at 1,000 hops/s, P=1 (same run)"] == "8.87 ms"
+
+
+def test_the_table_is_written_between_the_markers_of_the_performance_doc(tmp_path: Path) -> None:
+    shown = PERFORMANCE_DOC.read_text()
+    assert shown.count(BEGIN) == 1 and shown.count(END) == 1
+    document = tmp_path / "performance.md"
+    document.write_text(f"# Performance\n\nbefore\n\n{BEGIN}\nold table\n{END}\n\nafter\n")
+    write_table("| figure |\n|---|", document)
+    assert document.read_text() == f"# Performance\n\nbefore\n\n{BEGIN}\n| figure |\n|---|\n{END}\n\nafter\n"
