@@ -39,10 +39,10 @@ from services.sessions.operations.bus_reads import RedisBusReads
 from services.sessions.operations.console import OperationsConsole
 from services.sessions.operations.servicer import SERVICE_NAME as OPERATIONS_SERVICE_NAME
 from services.sessions.operations.servicer import OperationsServicer
-from services.sessions.ports import SessionStore
+from services.sessions.ports import Change, SessionStore
 from services.sessions.reconciler import Reconciler
 from services.sessions.reconciler_redis import RedisReconcileBus
-from services.sessions.repository import Change, SessionRepository, metadata
+from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures

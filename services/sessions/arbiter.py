@@ -17,8 +17,7 @@ from services.expiry.ports import DeadlineScheduler
 from services.sessions import domain
 from services.sessions.domain import Item, PaymentOutcome, PaymentReport, Reason, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, open_limit_refusal
-from services.sessions.ports import SessionStore
-from services.sessions.repository import Change, TransactionalWrite
+from services.sessions.ports import Change, SessionStore, TransactionalWrite
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from bus.session_notices import saga_event
 from services.sessions import domain
 from services.sessions.domain import Session
 from services.sessions.messages import timestamp
-from services.sessions.ports import SessionEventRecord, SessionStore
-from services.sessions.repository import Change
+from services.sessions.ports import Change, SessionEventRecord, SessionStore
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
 SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 
 from services.expiry.stuck_sagas import CheckSchedule
-from services.sessions.repository import Change
+from services.sessions.ports import Change
 
 log = logging.getLogger(__name__)
 
