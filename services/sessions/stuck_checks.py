@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 
-from services.expiry.stuck_sagas import CheckSchedule
+from bus.ports import CheckSchedule
 from services.sessions.ports import Change
 
 log = logging.getLogger(__name__)

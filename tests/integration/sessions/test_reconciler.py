@@ -11,12 +11,12 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
 from kit.db import open_database
-from services.expiry.schedule import DeadlineSchedule
 from services.reservations.attempts_redis import RedisAttemptLog
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
