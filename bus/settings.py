@@ -1,12 +1,13 @@
-"""Consumer tuning knobs, with defaults that suit one laptop and a small deployment."""
+"""Consumer tuning knobs, with defaults that suit one laptop and a small deployment; the stuck-saga bound."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from bus.backoff import Retries, RetryPolicy
 from bus.publisher import DEFAULT_RETENTION_MS
-from kit.settings import Whole
+from kit.settings import Env, Number, Whole
 from kit.shared_settings import PARTICIPANTS
 
 UNEXPECTED_ATTEMPTS = 3
@@ -72,3 +73,18 @@ BUS_BUG_ATTEMPTS = Whole(
     meaning="attempts of a step that raised an error it does not declare (a bug) before it is dead-lettered",
     readers=PARTICIPANTS,
 )
+
+
+# Sessions book a saga's first stuck check this long after its start; the expiry process judges with it.
+STUCK_SAGA_AFTER_SECONDS = Number(
+    name="STUCK_SAGA_AFTER_SECONDS",
+    default=120.0,
+    minimum=0.1,
+    meaning="a saga step without progress (pending or retrying) this long is flagged stuck",
+    readers=("sessions", "expiry"),
+)
+
+
+def stuck_saga_after(env: Env) -> timedelta:
+    """How long a saga step may stay without progress (pending or retrying) before it is flagged stuck."""
+    return timedelta(seconds=STUCK_SAGA_AFTER_SECONDS.read(env))

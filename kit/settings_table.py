@@ -17,6 +17,7 @@ DECLARING_MODULES = (
     "kit.topology",
     "kit.shared_settings",
     "kit.bus_runtime",
+    "bus.settings",
     "gateway.config",
     "services.customers.config",
     "services.sessions.config",

@@ -160,7 +160,7 @@ PROVIDER_HOLD_WINDOW_SECONDS = Whole(
     default=900,
     minimum=1,
     meaning="how long a provider keeps a pre-reservation; session deadlines must end before it",
-    readers=("sessions", "expiry", *PROVIDERS),
+    readers=("sessions", *PROVIDERS),
 )
 
 # HTTP server limits, the same for each HTTP server; a prefix names the server.

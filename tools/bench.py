@@ -131,7 +131,7 @@ def gateway_figures() -> list[Figure]:
 
 
 def expiry_figures() -> list[Figure]:
-    out = run([sys.executable, "-m", "services.expiry.bench"])
+    out = run([sys.executable, "-m", "tools.expiry_bench"])
     command = "make bench-expiry"
     arbiter = re.search(r"through the arbiter\s*:\s*([\d,]+) expirations/s.*?p99 (\d+) ms", out)
     return [

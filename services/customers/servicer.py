@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
 from kit.auth import current_caller
 from kit.forwarding import ClientAddresses
+from kit.timestamps import timestamp
 from services.customers.accounts import Accounts
 from services.customers.domain import Customer
 
@@ -18,10 +18,8 @@ ADMIN_METHODS = (f"/{SERVICE_NAME}/FindCustomer",)
 
 
 def _customer_message(customer: Customer) -> customers_pb2.Customer:
-    created = Timestamp()
-    created.FromDatetime(customer.created_at)
     return customers_pb2.Customer(
-        id=customer.id, email=customer.email, name=customer.name, create_time=created
+        id=customer.id, email=customer.email, name=customer.name, create_time=timestamp(customer.created_at)
     )
 
 

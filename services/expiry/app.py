@@ -10,14 +10,13 @@ from datetime import UTC, datetime
 import grpc
 from redis.asyncio import Redis
 
+from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from kit.bus_runtime import connect_redis
 from kit.channels import peer_channel
 from kit.metrics import observe_expiry_lateness
 from kit.scraped_metrics import register_scraped_gauges
 from kit.service_identity import ServiceCredentials
 from services.expiry.config import ExpiryConfig
-from services.expiry.schedule import DeadlineSchedule
-from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
 from services.expiry.stuck_sagas import StuckSagaCheck, read_stuck_gauge
 from services.expiry.worker import ExpiryWorker
 from services.sessions.client import RETRIED, ArbiterClient
@@ -52,12 +51,12 @@ async def start(config: ExpiryConfig) -> ExpiryProcess:
 
     keys = config.bus.keys
     deadlines = DeadlineSchedule(redis, keys, claimed_late=observe_expiry_lateness)
-    worker = ExpiryWorker(deadlines, expire, config.policy, concurrency=config.concurrency)
+    worker = ExpiryWorker(deadlines, expire, config.claims, concurrency=config.concurrency)
     task = asyncio.create_task(worker.run(), name="expiry-worker")
     # Stuck-saga checks are deadlines too: the same worker sleeps until the next one on its own schedule.
-    checks = DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE)
+    checks = DeadlineSchedule(redis, keys, name=STUCK_CHECKS)
     stuck = StuckSagaCheck(redis, keys, checks, config.stuck_saga_after, lambda: datetime.now(UTC))
-    stuck_checker = ExpiryWorker(checks, stuck.check, config.policy, concurrency=1)
+    stuck_checker = ExpiryWorker(checks, stuck.check, config.claims, concurrency=1)
     stuck_task = asyncio.create_task(stuck_checker.run(), name="stuck-saga-checks")
     forget_gauges = register_scraped_gauges(lambda: read_stuck_gauge(redis, keys), "the stuck sagas")
     return ExpiryProcess(

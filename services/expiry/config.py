@@ -5,43 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bus.settings import stuck_saga_after
 from kit.bus_runtime import BusConfig
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import service_private_key
 from kit.settings import Env, Number, Whole
-from kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
 from kit.topology import grpc_address
-from services.expiry.policy import ExpiryPolicy
+from services.expiry.policy import ClaimPolicy
 
-# The sessions service reads the policy too: it books each deadline the worker later expires.
-POLICY_READERS = ("sessions", "expiry")
-SESSION_TTL_SECONDS = Whole(
-    name="SESSION_TTL_SECONDS",
-    default=600,
-    minimum=1,
-    meaning="a purchase session's deadline after it opens; below `PROVIDER_HOLD_WINDOW_SECONDS`",
-    readers=POLICY_READERS,
-)
 EXPIRY_LEASE_SECONDS = Number(
     name="EXPIRY_LEASE_SECONDS",
-    default=ExpiryPolicy.lease_seconds,
+    default=ClaimPolicy.lease_seconds,
     minimum=0.1,
     meaning="how long a worker holds a claimed deadline before another may take it",
-    readers=POLICY_READERS,
+    readers=("expiry",),
 )
 EXPIRY_BATCH_SIZE = Whole(
     name="EXPIRY_BATCH_SIZE",
-    default=ExpiryPolicy.batch_size,
+    default=ClaimPolicy.batch_size,
     minimum=1,
     meaning="due deadlines claimed per sweep",
-    readers=POLICY_READERS,
-)
-STUCK_SAGA_AFTER_SECONDS = Number(
-    name="STUCK_SAGA_AFTER_SECONDS",
-    default=120.0,
-    minimum=0.1,
-    meaning="a saga step without progress (pending or retrying) this long is flagged stuck",
-    readers=POLICY_READERS,
+    readers=("expiry",),
 )
 EXPIRY_CONCURRENCY = Whole(
     name="EXPIRY_CONCURRENCY",
@@ -52,23 +36,13 @@ EXPIRY_CONCURRENCY = Whole(
 )
 
 
-def expiry_policy(env: Env) -> ExpiryPolicy:
-    return ExpiryPolicy(
-        session_ttl_seconds=SESSION_TTL_SECONDS.read(env),
-        provider_hold_window_seconds=PROVIDER_HOLD_WINDOW_SECONDS.read(env),
-        lease_seconds=EXPIRY_LEASE_SECONDS.read(env),
-        batch_size=EXPIRY_BATCH_SIZE.read(env),
-    )
-
-
-def stuck_saga_after(env: Env) -> timedelta:
-    """How long a saga step may stay without progress (pending or retrying) before it is flagged stuck."""
-    return timedelta(seconds=STUCK_SAGA_AFTER_SECONDS.read(env))
+def claim_policy(env: Env) -> ClaimPolicy:
+    return ClaimPolicy(lease_seconds=EXPIRY_LEASE_SECONDS.read(env), batch_size=EXPIRY_BATCH_SIZE.read(env))
 
 
 @dataclass(frozen=True)
 class ExpiryConfig:
-    policy: ExpiryPolicy
+    claims: ClaimPolicy
     bus: BusConfig
     sessions_address: str
     # The key the worker signs its ExpireSessions calls with.
@@ -80,7 +54,7 @@ class ExpiryConfig:
     @classmethod
     def from_env(cls, env: Env) -> ExpiryConfig:
         return cls(
-            policy=expiry_policy(env),
+            claims=claim_policy(env),
             bus=BusConfig.from_env(env, "expiry"),
             sessions_address=grpc_address(env, "sessions"),
             service_key=service_private_key(env, "expiry"),

@@ -11,13 +11,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from prometheus_client.core import GaugeMetricFamily
 from redis.asyncio import Redis
 
+from bus.deadlines import STUCK_CHECKS
 from bus.history import HistoryEvent, history_fields, read_sessions_history
 from bus.keys import BusKeys
+from bus.ports import CheckSchedule
 from bus.replies import text
 from bus.session_notices import READ_AGAIN
 from bus.stuck_policy import StuckVerdict, judge
@@ -25,19 +26,10 @@ from kit.metrics import count_stuck_flag
 
 log = logging.getLogger(__name__)
 
-# The schedule's name: its keys are `<namespace>:{p<N>}:stuck-sagas:deadlines` and `...:leases`.
-SCHEDULE_NAME = "stuck-sagas"
-
-
-class CheckSchedule(Protocol):
-    """Where stuck checks wait: a deadline schedule that can keep a check already booked earlier."""
-
-    async def schedule_many(self, deadlines: dict[str, int], keep_earlier: bool = False) -> None: ...
-
 
 def stuck_registry_key(namespace: str) -> str:
     """Hash of the sagas flagged stuck and not yet moving again: saga id -> waiting participant."""
-    return f"{namespace}:{{{SCHEDULE_NAME}}}:flagged"
+    return f"{namespace}:{{{STUCK_CHECKS}}}:flagged"
 
 
 class StuckSagaCheck:

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from redis.exceptions import RedisError
 
+from bus.ports import DueDeadlines
 from kit.errors import DomainError, TransientError
-from services.expiry.policy import ExpiryPolicy
-from services.expiry.ports import DueDeadlines
+from services.expiry.policy import ClaimPolicy
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class ExpiryWorker:
         self,
         schedule: DueDeadlines,
         expire: ExpirePort,
-        policy: ExpiryPolicy,
+        policy: ClaimPolicy,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         concurrency: int = 4,
         chunk: int = 100,

@@ -9,9 +9,9 @@ from travel.flights.v1 import flights_pb2 as pb
 from travel.flights.v1 import flights_pb2_grpc
 
 from kit.auth import current_caller
+from kit.timestamps import timestamp
 from services.flights.domain import flight_number
 from services.flights.reservations import FlightReservations, leg_info
-from services.sessions.messages import timestamp
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FlightsService"].full_name
 PUBLIC_METHODS = (f"/{SERVICE_NAME}/SearchFlights",)

@@ -17,11 +17,9 @@ from kit.errors import (
     TransientError,
 )
 from services.payments.checkout_trace import current_traceparent
-from services.payments.ports import PaymentStore
-from services.payments.repository import PaymentRecord
+from services.payments.ports import PaymentRecord, PaymentStore
 from services.provider_client.ports import ProviderApi
-from services.sessions.client import SessionArbiter
-from services.sessions.domain import parse_session_id
+from services.sessions.client import SessionArbiter, parse_session_id
 
 log = logging.getLogger(__name__)
 

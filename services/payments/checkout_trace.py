@@ -22,7 +22,7 @@ from kit.trace_context import (
     is_traceparent,
 )
 from kit.tracing import recording_tracer
-from services.payments.repository import PaymentRecord
+from services.payments.ports import PaymentRecord
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from services.payments.repository import PaymentRecord
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    id: str
+    session_id: str
+    customer_id: str
+    amount: int
+    currency: str
+    status: str
+    pay_url: str
+    checkout_traceparent: str | None = None
+
 
 
 class PaymentStore(Protocol):

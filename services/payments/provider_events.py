@@ -13,8 +13,7 @@ from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
 from kit.errors import DependencyUnavailable, DomainError, NotFound
 from services.payments.checkout_trace import in_checkout_trace
-from services.payments.ports import PaymentStore
-from services.payments.repository import PaymentRecord
+from services.payments.ports import PaymentRecord, PaymentStore
 from services.payments.verification import (
     ExpectedPayment,
     ProviderPayment,

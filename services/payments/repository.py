@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, bindparam, select, update
 
 from kit.database import Connection, Database
 from kit.statements import DIALECTS, Statement, insert_or_nothing
+from services.payments.ports import PaymentRecord
 
 metadata = MetaData()
 
@@ -43,18 +43,6 @@ provider_events = Table(
     # Added after the table first shipped (see add_missing_columns).
     Column("report_pending_since", DateTime(timezone=True), nullable=True),
 )
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    id: str
-    session_id: str
-    customer_id: str
-    amount: int
-    currency: str
-    status: str
-    pay_url: str
-    checkout_traceparent: str | None = None
 
 
 _BY_SESSION = Statement(select(payments).where(payments.c.session_id == bindparam("session_id")))

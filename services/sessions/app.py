@@ -7,15 +7,17 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from travel.operations.v1 import operations_pb2_grpc
 from travel.sessions.v1 import sessions_pb2_grpc
 
+from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
+from bus.ports import DeadlineScheduler
 from kit.access_policy import ServerAccess
 from kit.auth import CallerCheck
 from kit.bus_runtime import RunningParticipant, connect_redis
@@ -24,9 +26,6 @@ from kit.db import open_database
 from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.scraped_metrics import register_scraped_gauges
 from kit.tokens import TokenVerifier
-from services.expiry.ports import DeadlineScheduler
-from services.expiry.schedule import DeadlineSchedule
-from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
@@ -39,10 +38,10 @@ from services.sessions.operations.bus_reads import RedisBusReads
 from services.sessions.operations.console import OperationsConsole
 from services.sessions.operations.servicer import SERVICE_NAME as OPERATIONS_SERVICE_NAME
 from services.sessions.operations.servicer import OperationsServicer
-from services.sessions.ports import SessionStore
+from services.sessions.ports import Change, SessionStore
 from services.sessions.reconciler import Reconciler
 from services.sessions.reconciler_redis import RedisReconcileBus
-from services.sessions.repository import Change, SessionRepository, metadata
+from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
@@ -105,7 +104,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
     notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
     stuck_checks = StuckCheckBooking(
-        DeadlineSchedule(redis, keys, name=STUCK_SCHEDULE), config.stuck_saga_after
+        DeadlineSchedule(redis, keys, name=STUCK_CHECKS), config.stuck_saga_after
     )
 
     def committed(changes: Sequence[Change]) -> None:
@@ -120,7 +119,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         deadlines=schedule,
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),
-        ttl=timedelta(seconds=config.policy.session_ttl_seconds),
+        ttl=config.lifetime.ttl,
         open_per_customer=config.open_per_customer,
     )
     rescheduled = await reschedule_open_sessions(repository, schedule)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from bus.ports import DeadlineScheduler
 from kit.errors import Conflict, NotFound
-from services.expiry.ports import DeadlineScheduler
 from services.sessions import domain
 from services.sessions.domain import Item, PaymentOutcome, PaymentReport, Reason, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, open_limit_refusal
-from services.sessions.ports import SessionStore
-from services.sessions.repository import Change, TransactionalWrite
+from services.sessions.ports import Change, SessionStore, TransactionalWrite
 
 log = logging.getLogger(__name__)
 

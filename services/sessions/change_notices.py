@@ -20,7 +20,7 @@ from kit.redis_scripts import run_script_batch
 from services.sessions.domain import Session
 from services.sessions.events import change_entries
 from services.sessions.messages import session_message
-from services.sessions.repository import Change
+from services.sessions.ports import Change
 from services.sessions.saga_writes import leased_slips
 
 log = logging.getLogger(__name__)

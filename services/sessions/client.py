@@ -14,6 +14,9 @@ from kit.grpc_status import error_from_rpc
 from kit.retry_policy import idempotent_methods
 from kit.service_identity import ServiceCredentials
 
+# Callers check a session id as the arbiter does, before they spend a call on it.
+from services.sessions.domain import parse_session_id as parse_session_id
+
 Response = TypeVar("Response")
 CALL_TIMEOUT_SECONDS = 10.0
 # What a channel to the arbiter lets gRPC retry on UNAVAILABLE: the reads, and the two internal

@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bus.settings import stuck_saga_after
 from kit.bus_runtime import BusConfig
 from kit.db import database_url, schema_name
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import TrustedServiceKeys, trusted_service_keys
 from kit.settings import Env, Number, Whole
+from kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
 from kit.tokens import customer_token_public_key
 from kit.topology import GRPC_HOST, grpc_port
-from services.expiry.config import expiry_policy, stuck_saga_after
-from services.expiry.policy import ExpiryPolicy
 from services.sessions.access import ACCESS
+from services.sessions.lifetime import SessionLifetime
 from services.sessions.reconciler import ReconcilerConfig
 
+SESSION_TTL_SECONDS = Whole(
+    name="SESSION_TTL_SECONDS",
+    default=600,
+    minimum=1,
+    meaning="a purchase session's deadline after it opens; below `PROVIDER_HOLD_WINDOW_SECONDS`",
+    readers=("sessions",),
+)
 OPEN_SESSIONS_PER_CUSTOMER = Whole(
     name="OPEN_SESSIONS_PER_CUSTOMER",
     default=5,
@@ -49,6 +57,13 @@ OUTBOX_SWEEP_SECONDS = Number(
 )
 
 
+def session_lifetime(env: Env) -> SessionLifetime:
+    return SessionLifetime(
+        session_ttl_seconds=SESSION_TTL_SECONDS.read(env),
+        provider_hold_window_seconds=PROVIDER_HOLD_WINDOW_SECONDS.read(env),
+    )
+
+
 @dataclass(frozen=True)
 class SessionsConfig:
     host: str
@@ -58,7 +73,7 @@ class SessionsConfig:
     customer_token_key: bytes
     trusted: TrustedServiceKeys
     bus: BusConfig
-    policy: ExpiryPolicy
+    lifetime: SessionLifetime
     # A saga start books its first stuck check this long after it (the expiry process checks).
     stuck_saga_after: timedelta
     reconciler: ReconcilerConfig
@@ -77,7 +92,7 @@ class SessionsConfig:
             customer_token_key=customer_token_public_key(env),
             trusted=trusted_service_keys(env, ACCESS.callers()),
             bus=BusConfig.from_env(env, "sessions"),
-            policy=expiry_policy(env),
+            lifetime=session_lifetime(env),
             open_per_customer=OPEN_SESSIONS_PER_CUSTOMER.read(env),
             tls=GrpcTls.from_env(env, serving=True),
             outbox_sweep_seconds=OUTBOX_SWEEP_SECONDS.read(env),

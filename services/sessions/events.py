@@ -9,11 +9,10 @@ from typing import Any
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.session_notices import saga_event
+from kit.timestamps import timestamp
 from services.sessions import domain
 from services.sessions.domain import Session
-from services.sessions.messages import timestamp
-from services.sessions.ports import SessionEventRecord, SessionStore
-from services.sessions.repository import Change
+from services.sessions.ports import Change, SessionEventRecord, SessionStore
 
 # Reads bus history for a session: saga id -> records with at, event, step, phase, attempt, detail.
 SagaHistoryReader = Callable[[str], Awaitable[Mapping[str, Sequence[Any]]]]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from kit.errors import FieldViolation, InvalidArgument
+from kit.timestamps import timestamp, utc_datetime
 from services.sessions.domain import (
     FlightLeg,
     HotelStay,
@@ -26,12 +24,6 @@ _OUTCOMES = {
     pb.PAYMENT_OUTCOME_MISMATCHED: PaymentOutcome.MISMATCHED,
 }
 _OUTCOME_MESSAGES = {outcome: number for number, outcome in _OUTCOMES.items()}
-
-
-def timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def money_message(money: Money) -> money_pb2.Money:
@@ -62,7 +54,7 @@ def _leg_of(message: pb.FlightLeg) -> FlightLeg:
         number=message.number,
         origin=message.origin,
         destination=message.destination,
-        departure=message.departure.ToDatetime(tzinfo=UTC),
+        departure=utc_datetime(message.departure),
         price=money_of(message.price),
         status=message.status or "HELD",
     )

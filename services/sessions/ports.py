@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from kit.database import Connection
 from services.sessions.domain import Session, State
 from services.sessions.open_limit import OpenSessions
-from services.sessions.repository import Change
 
 T = TypeVar("T")
+
+# Something to run inside the same transaction as a session write (e.g. an outbox insert).
+TransactionalWrite = Callable[[Connection], None]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A session written over the version it was read at, with its events and other writes."""
+
+    session: Session
+    expected_version: int
+    events: Sequence[dict[str, Any]] = ()
+    writes: Sequence[TransactionalWrite] = ()
+
+
+# Told after a commit which changes it wrote: wakes the outbox relay, tells watchers of a session.
+CommitListener = Callable[[Sequence[Change]], None]
 
 
 class SessionEventRecord(Protocol):

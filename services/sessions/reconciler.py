@@ -31,7 +31,7 @@ from kit.errors import Conflict
 from services.reservations.attempts import ReserveAttempt, participants_of
 from services.sessions import sagas
 from services.sessions.domain import EXPIRABLE, Session
-from services.sessions.ports import SessionStore
+from services.sessions.ports import Change, SessionStore, TransactionalWrite
 from services.sessions.reconciliation import (
     REDRIVABLE,
     Redrive,
@@ -44,7 +44,6 @@ from services.sessions.reconciliation import (
     redriven,
     saga_owed,
 )
-from services.sessions.repository import Change, TransactionalWrite
 
 log = logging.getLogger(__name__)
 

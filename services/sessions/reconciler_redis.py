@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from redis.asyncio import Redis
 from travel.saga.v1 import saga_pb2 as pb
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.publisher import start_saga
-from services.expiry.schedule import DeadlineSchedule
 from services.reservations.attempts import ReserveAttempt
 from services.reservations.attempts_redis import RedisAttemptLog
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from kit.statements import Statement
 from services.sessions.codec import decode_items, encode_items
 from services.sessions.domain import Session, State
 from services.sessions.open_limit import OpenSessions
+from services.sessions.ports import Change, CommitListener
 
 T = TypeVar("T")
 
@@ -66,9 +66,6 @@ session_events = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("saga_id", String(64), nullable=False, default=""),
 )
-
-# Something to run inside the same transaction as a session write (e.g. an outbox insert).
-TransactionalWrite = Callable[[Connection], None]
 
 _WRITTEN = ("state", "version", "updated_at", "expires_at", "items", "reason", "payment_id", "cancel_target")
 _EVENT_COLUMNS = ("session_id", "time", "kind", "step", "outcome", "detail", "saga_id")
@@ -114,16 +111,6 @@ _EVENTS = Statement(
 )
 
 
-@dataclass(frozen=True)
-class Change:
-    """A session written over the version it was read at, with its events and other writes."""
-
-    session: Session
-    expected_version: int
-    events: Sequence[dict[str, Any]] = ()
-    writes: Sequence[TransactionalWrite] = ()
-
-
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -163,10 +150,6 @@ def _lock_key(session: Session) -> int:
     """A signed 64-bit advisory lock key per customer."""
     digest = hashlib.blake2b(f"sessions.open:{session.customer_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-# Told after a commit which changes it wrote: wakes the outbox relay, tells watchers of a session.
-CommitListener = Callable[[Sequence[Change]], None]
 
 
 def _nobody_listens(_: Sequence[Change]) -> None:

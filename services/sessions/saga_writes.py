@@ -13,7 +13,7 @@ from bus.outbox import OutboxRelay, PendingSlip
 from kit.database import Connection
 from services.sessions import sagas
 from services.sessions.domain import Item, Session
-from services.sessions.repository import Change, TransactionalWrite
+from services.sessions.ports import Change, TransactionalWrite
 
 
 class _OutboxWrite:

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 
-from services.expiry.stuck_sagas import CheckSchedule
-from services.sessions.repository import Change
+from bus.ports import CheckSchedule
+from services.sessions.ports import Change
 
 log = logging.getLogger(__name__)
 

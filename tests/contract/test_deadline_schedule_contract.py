@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from services.expiry.ports import DueDeadlines
-from services.expiry.schedule import DeadlineSchedule
+from bus.ports import DueDeadlines
 from tests.fakes.deadline_schedule import FakeDeadlineSchedule
 from tests.support.deadlines import hear_a_probe
 from tests.support.polling import eventually

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kit.db import open_database
-from services.payments.ports import PaymentStore
-from services.payments.repository import PaymentRecord, PaymentRepository, metadata
+from services.payments.ports import PaymentRecord, PaymentStore
+from services.payments.repository import PaymentRepository, metadata
 from tests.fakes.payment_store import FakePaymentStore
 from tests.support.databases import RUN_ID
 

@@ -14,8 +14,8 @@ from kit.errors import Conflict, ResourceExhausted
 from services.sessions import domain
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, OpenSessions
-from services.sessions.ports import SessionStore
-from services.sessions.repository import Change, SessionRepository, metadata
+from services.sessions.ports import Change, SessionStore
+from services.sessions.repository import SessionRepository, metadata
 from tests.fakes.session_store import FakeSessionStore
 from tests.support.databases import drop_schema, new_schema, opened_database
 

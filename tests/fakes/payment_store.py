@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
-from services.payments.repository import PaymentRecord
+from services.payments.ports import PaymentRecord
 
 
 class FakePaymentStore:

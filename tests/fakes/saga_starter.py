@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from kit.database import Connection
 from services.sessions.domain import HotelStay, Item, Session
-from services.sessions.repository import TransactionalWrite
+from services.sessions.ports import TransactionalWrite
 
 
 @dataclass

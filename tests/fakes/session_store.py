@@ -11,7 +11,7 @@ from kit.database import Connection
 from kit.errors import Conflict
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.open_limit import OpenSessions
-from services.sessions.repository import Change, CommitListener
+from services.sessions.ports import Change, CommitListener
 
 T = TypeVar("T")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.expiry.ports import DeadlineScheduler
+from bus.ports import DeadlineScheduler
 from tests.support.polling import eventually
 
 

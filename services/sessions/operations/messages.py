@@ -8,8 +8,9 @@ from travel.sessions.v1 import sessions_pb2
 
 from bus.dead_letters import DeadLetter
 from bus.monitoring import GroupFigures
+from kit.timestamps import timestamp
 from services.sessions.domain import Session, State
-from services.sessions.messages import session_message, timestamp
+from services.sessions.messages import session_message
 from services.sessions.operations.console import Overview
 from services.sessions.operations.progress import SagaProgress
 

@@ -9,8 +9,8 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from services.expiry.schedule import DeadlineSchedule
 from tests.support.deadlines import hear_a_probe
 from tests.support.polling import eventually
 

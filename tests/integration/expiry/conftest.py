@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from services.expiry.schedule import DeadlineSchedule
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from services.expiry.schedule import DeadlineSchedule
 
 
 async def test_claimed_deadlines_report_their_lateness(redis: Redis) -> None:

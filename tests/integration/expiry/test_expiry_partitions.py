@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from services.expiry.schedule import DeadlineSchedule
+from bus.deadlines import DeadlineSchedule
 
 
 async def test_deadlines_land_in_their_sessions_partitions_and_all_are_claimed(

@@ -6,14 +6,12 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 
+from bus.deadlines import DeadlineSchedule
 from kit.errors import DependencyUnavailable
-from services.expiry.policy import ExpiryPolicy
-from services.expiry.schedule import DeadlineSchedule
+from services.expiry.policy import ClaimPolicy
 from services.expiry.worker import ExpiryWorker
 
-POLICY = ExpiryPolicy(
-    session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=5, batch_size=50
-)
+POLICY = ClaimPolicy(lease_seconds=5, batch_size=50)
 
 
 async def test_only_due_deadlines_are_claimed(schedule: DeadlineSchedule) -> None:

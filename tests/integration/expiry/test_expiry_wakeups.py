@@ -11,16 +11,14 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from services.expiry.policy import ExpiryPolicy
-from services.expiry.schedule import DeadlineSchedule
+from services.expiry.policy import ClaimPolicy
 from services.expiry.worker import LONGEST_SLEEP_SECONDS, ExpiryWorker
 from tests.support.polling import eventually
 from tests.support.pubsub import next_message
 
-POLICY = ExpiryPolicy(
-    session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=1, batch_size=50
-)
+POLICY = ClaimPolicy(lease_seconds=1, batch_size=50)
 # Well inside the worker's longest sleep: only a notice or a computed deadline can wake it in time.
 DEADLINE_SECONDS = LONGEST_SLEEP_SECONDS / 2
 

@@ -13,12 +13,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
 from bus.session_notices import READ_AGAIN
-from services.expiry.schedule import DeadlineSchedule
-from services.expiry.stuck_sagas import SCHEDULE_NAME
 from services.sessions.sagas import refund_slip
 from tests.integration.module_process import Started, start_process
 from tests.support.polling import eventually
@@ -66,7 +65,7 @@ async def test_a_saga_waiting_on_a_participant_that_does_not_consume_is_flagged_
     await changes.subscribe(keys.session_changes(session_id))
     try:
         # What the sessions process does when it commits a saga start: book the first check.
-        checks = DeadlineSchedule(redis, keys, name=SCHEDULE_NAME)
+        checks = DeadlineSchedule(redis, keys, name=STUCK_CHECKS)
         assert await start_saga(redis, keys, slip) is not None
         await checks.schedule(session_id, int((time.time() + BOUND_SECONDS) * 1000))
 
@@ -107,7 +106,7 @@ async def test_a_check_booked_for_an_earlier_saga_stays_when_a_later_one_books(
     redis: Redis, namespace: str
 ) -> None:
     keys = BusKeys(namespace)
-    checks = DeadlineSchedule(redis, keys, name=SCHEDULE_NAME)
+    checks = DeadlineSchedule(redis, keys, name=STUCK_CHECKS)
 
     async def booked(session_id: str) -> float | None:
         return await redis.zscore(checks.deadlines_key(keys.partition_of(session_id)), session_id)

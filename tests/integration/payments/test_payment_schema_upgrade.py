@@ -10,8 +10,8 @@ from sqlalchemy import Column, MetaData, Table
 
 from kit.db import open_database
 from kit.statements import Statement
+from services.payments.ports import PaymentRecord
 from services.payments.repository import (
-    PaymentRecord,
     PaymentRepository,
     add_missing_columns,
     metadata,

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.outbox import metadata as outbox_metadata
 from kit.db import open_database
-from services.expiry.schedule import DeadlineSchedule
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import GROUP, DeadLetterWatcher
 from services.sessions.domain import State

@@ -11,19 +11,20 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
+from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
 from kit.db import open_database
-from services.expiry.schedule import DeadlineSchedule
 from services.reservations.attempts_redis import RedisAttemptLog
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
+from services.sessions.ports import Change
 from services.sessions.reconciler import Reconciler, ReconcilerConfig, outbox_start, owed_slip
 from services.sessions.reconciler_redis import RedisReconcileBus, reconcile_lease_key
 from services.sessions.reconciliation import Repairs
-from services.sessions.repository import Change, SessionRepository, metadata
+from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
 
 STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))

@@ -11,9 +11,9 @@ from kit.database import Connection
 from services.reservations.attempts import ReserveAttempt
 from services.sessions import reconciliation
 from services.sessions.domain import HotelStay, Money, Reason, Session, State
+from services.sessions.ports import TransactionalWrite
 from services.sessions.reconciler import Reconciler, ReconcilerConfig
 from services.sessions.reconciliation import Redrive
-from services.sessions.repository import TransactionalWrite
 from tests.fakes.reconcile_bus import FakeReconcileBus
 from tests.fakes.session_store import FakeSessionStore
 

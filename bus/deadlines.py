@@ -17,6 +17,10 @@ from kit.redis_connection import pubsub_client
 
 log = logging.getLogger(__name__)
 
+# The schedules' names: session deadlines the expiry worker expires, and stuck-saga checks.
+SESSION_DEADLINES = "expiry"
+STUCK_CHECKS = "stuck-sagas"
+
 # Moves due deadlines into the lease set in one atomic step, and reclaims leases whose worker died.
 # ARGV: now, lease until, how many due deadlines, how many run-out leases (either may be 0).
 # Answers the due members with their deadlines (how late they are claimed), then the reclaimed
@@ -76,7 +80,7 @@ class DeadlineSchedule:
     """Per partition p, `{ns}:{pP}:{name}:deadlines` holds id -> deadline (ms) and
     `{ns}:{pP}:{name}:leases` the claimed ones; a session's partition is the bus's (`keys`).
 
-    `name` is `expiry` for session deadlines; `claimed_late` hears how late (seconds) due ones were
+    `name` is `SESSION_DEADLINES` or `STUCK_CHECKS`; `claimed_late` hears how late (seconds) due ones were
     claimed. One pub/sub channel per namespace and name announces earlier deadlines: a channel is
     no key, so a cluster delivers it from any node.
     """
@@ -85,7 +89,7 @@ class DeadlineSchedule:
         self,
         redis: Redis,
         keys: BusKeys,
-        name: str = "expiry",
+        name: str = SESSION_DEADLINES,
         claimed_late: Callable[[Sequence[float]], None] | None = None,
     ) -> None:
         self._redis = redis
