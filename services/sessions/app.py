@@ -27,6 +27,7 @@ from kit.tokens import TokenVerifier
 from services.expiry.ports import DeadlineScheduler
 from services.expiry.schedule import DeadlineSchedule
 from services.expiry.stuck_sagas import SCHEDULE_NAME as STUCK_SCHEDULE
+from services.sagas.session_steps import session_handlers
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
@@ -43,7 +44,6 @@ from services.sessions.ports import SessionStore
 from services.sessions.reconciler import Reconciler
 from services.sessions.reconciler_redis import RedisReconcileBus
 from services.sessions.repository import Change, SessionRepository, metadata
-from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer
