@@ -10,6 +10,7 @@ from pathlib import Path
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.history import HistoryEvent
+from services.sagas.cli import step_labels
 from services.sagas.vocabulary import (
     OUTCOME_TONES,
     STEPS,
@@ -80,3 +81,8 @@ def test_a_refusal_reason_is_spelled_once_at_most() -> None:
 
 def test_the_web_page_copy_is_generated_from_the_declaration() -> None:
     assert WEB_COPY.read_text(encoding="utf-8") == web_copy_text(), "run: python -m services.sagas.vocabulary"
+
+
+def test_the_operator_cli_labels_every_step() -> None:
+    assert step_labels() == {name: term.label for name, term in STEPS.items()}
+    assert sorted(step_labels()) == sorted(STEP_NAMES)
