@@ -10,8 +10,8 @@ from enum import StrEnum
 class RetryPolicy:
     """Capped exponential backoff with full jitter, and an attempt budget."""
 
-    # A saga step calls its provider once per attempt (no retry loop inside the call), so the
-    # budget alone must ride out a flaky provider: a two-call step failing half its attempts
+    # A saga step calls its remote service once per attempt (no retry loop inside the call), so
+    # the budget alone must ride out a flaky one: a two-call step failing half its attempts
     # gives up about once in 50,000.
     max_attempts: int = 16
     base_delay_s: float = 0.2

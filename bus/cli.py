@@ -1,4 +1,8 @@
-"""Operator CLI: saga timelines, stream entries with their slips, dead letters, consumer-group lag, keys."""
+"""Operator CLI: saga timelines, stream entries with their slips, dead letters, consumer-group lag, keys.
+
+Generic over what the sagas do: a product that wants its steps' labels in timelines passes them
+to `main` from an entry point of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from google.protobuf import json_format
 from redis.asyncio import Redis
@@ -16,11 +20,10 @@ from rich.table import Table
 from bus.dead_letters import get_dead_letter, list_dead_letters, replay_dead_letter
 from bus.entries import read_slip
 from bus.errors import UndecodableEntry
-from bus.history import HistoryRecord, read_history, read_session_history
+from bus.history import HistoryRecord, outcome, read_history, read_session_history
 from bus.keys import DEFAULT_PARTITIONS, BusKeys, entry_name
 from bus.monitoring import group_figures
 from bus.replies import parse_entries
-from bus.vocabulary import STEPS, outcome
 from kit.redis_connection import RedisSettings, check_access, redis_client
 from kit.settings import ConfigError, Env
 
@@ -30,34 +33,34 @@ console = Console()
 PLAIN_FIELDS = ("saga_id", "session_id", "step", "kind", "phase", "attempt", "sent_us")
 
 
-def _timeline_table(title: str, records: Sequence[HistoryRecord]) -> Table:
+def _timeline_table(title: str, records: Sequence[HistoryRecord], labels: Mapping[str, str]) -> Table:
     table = Table(title=title)
     for column in ("at (UTC)", "outcome", "step", "what", "participant", "phase", "attempt", "detail"):
         table.add_column(column)
     for r in records:
         at = r.at.strftime("%H:%M:%S.%f")[:-3]
-        what = STEPS[r.step].label if r.step in STEPS else ""
+        what = labels.get(r.step, "")
         # Outcomes spelled as the session timeline and the saga protos spell them.
         table.add_row(at, outcome(r.event), r.step, what, r.participant, r.phase, str(r.attempt), r.detail)
     return table
 
 
-async def timeline(redis: Redis, keys: BusKeys, saga_id: str) -> int:
+async def timeline(redis: Redis, keys: BusKeys, saga_id: str, labels: Mapping[str, str]) -> int:
     records = await read_history(redis, keys, saga_id)
     if not records:
         console.print(f"no history for saga {saga_id}")
         return 1
-    console.print(_timeline_table(f"saga {saga_id}", records))
+    console.print(_timeline_table(f"saga {saga_id}", records, labels))
     return 0
 
 
-async def session(redis: Redis, keys: BusKeys, session_id: str) -> int:
+async def session(redis: Redis, keys: BusKeys, session_id: str, labels: Mapping[str, str]) -> int:
     sagas = await read_session_history(redis, keys, session_id)
     if not sagas:
         console.print(f"no sagas for session {session_id}")
         return 1
     for saga_id, records in sagas.items():
-        console.print(_timeline_table(f"session {session_id} / saga {saga_id}", records))
+        console.print(_timeline_table(f"session {session_id} / saga {saga_id}", records, labels))
     return 0
 
 
@@ -155,8 +158,8 @@ async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bus.cli", description=__doc__)
+def parser(prog: str = "python -m bus.cli") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     p.add_argument("--namespace", default=os.environ.get("TRAVEL_NAMESPACE", "travel"))
     p.add_argument(
@@ -186,8 +189,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def main(argv: Sequence[str] | None = None) -> int:
-    cli = parser()
+async def main(
+    argv: Sequence[str] | None = None,
+    step_labels: Mapping[str, str] | None = None,
+    prog: str = "python -m bus.cli",
+) -> int:
+    """Run one command; `step_labels` (step name -> how people read it) fill the timelines' `what`."""
+    labels = step_labels or {}
+    cli = parser(prog)
     args = cli.parse_args(argv)
     try:
         keys = BusKeys(args.namespace, args.partitions)
@@ -213,9 +222,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "timeline":
-            return await timeline(redis, keys, args.saga_id)
+            return await timeline(redis, keys, args.saga_id, labels)
         if args.command == "session":
-            return await session(redis, keys, args.session_id)
+            return await session(redis, keys, args.session_id, labels)
         if args.command == "entries":
             partition = keys.partition_of(args.session) if args.session else args.partition
             return await entries(redis, keys, args.participant, partition, args.count, args.brief)

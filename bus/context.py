@@ -12,7 +12,7 @@ from bus.backoff import Retries
 
 @dataclass(frozen=True)
 class StepContext:
-    """Everything a handler needs to run one step; pass `idempotency_key` to providers."""
+    """Everything a handler needs to run one step; pass `idempotency_key` on to remote calls."""
 
     saga_id: str
     session_id: str

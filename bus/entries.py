@@ -12,7 +12,12 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import slip_json
 from bus.errors import UndecodableEntry
 from bus.slip import current_step
-from bus.vocabulary import kind_label
+
+
+def kind_label(kind: pb.SagaKind.ValueType) -> str:
+    """`SAGA_KIND_CONFIRM` -> `confirm`, as stream entries, saga ids and timelines spell it."""
+    return pb.SagaKind.Name(kind).removeprefix("SAGA_KIND_").lower()
+
 
 KIND_LABELS: dict[int, str] = {kind: kind_label(kind) for kind in pb.SagaKind.values() if kind}
 PHASE_LABELS: dict[int, str] = {pb.SLIP_PHASE_FORWARD: "forward", pb.SLIP_PHASE_COMPENSATING: "compensating"}

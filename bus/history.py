@@ -30,6 +30,11 @@ class HistoryEvent(StrEnum):
     SAGA_COMPENSATED = "saga_compensated"
 
 
+def outcome(event: HistoryEvent) -> str:
+    """A history event as a session's timeline shows it: the SagaEvent value's name without prefix."""
+    return event.name
+
+
 @dataclass(frozen=True)
 class HistoryRecord:
     """One line of a saga's timeline."""

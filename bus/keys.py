@@ -92,16 +92,15 @@ class BusKeys:
         partition = self.partition_of(_checked(session_id, "session id"))
         return f"{self._tag(partition)}:session:{session_id}:sagas"
 
-    def reserve_attempts(self, session_id: str) -> str:
-        """Hash of a session's reserve attempts not yet settled (`<participant>|<attempt>` -> start,
-        ms), in the session's partition so an attempt and its index change in one script."""
-        partition = self.partition_of(_checked(session_id, "session id"))
-        return f"{self._tag(partition)}:session:{session_id}:reserving"
+    def partition_key(self, partition: int, name: str) -> str:
+        """A participant's own key in the partition's slot, for a script that changes it together
+        with other keys of the partition."""
+        return f"{self._tag(partition)}:{_checked(name, 'key name')}"
 
-    def reserve_attempt_index(self, partition: int) -> str:
-        """Sorted set of the partition's sessions with an unsettled reserve attempt, scored by the
-        earliest attempt's start (ms): where the sweep looks for attempts left behind."""
-        return f"{self._tag(partition)}:reserving"
+    def session_key(self, session_id: str, name: str) -> str:
+        """A participant's own key about one session, in the session's partition (as its sagas)."""
+        partition = self.partition_of(_checked(session_id, "session id"))
+        return f"{self._tag(partition)}:session:{session_id}:{_checked(name, 'key name')}"
 
     def session_notices(self, session_id: str) -> str:
         """Counter of the notices published on the session's change channel, in its partition."""

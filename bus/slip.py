@@ -118,7 +118,7 @@ def step_marker(slip: pb.RoutingSlip) -> str:
 
 
 def idempotency_key(slip: pb.RoutingSlip) -> str:
-    """Key a handler passes to providers: the same for every delivery of the same step."""
+    """Key a handler passes to the services it calls: the same for every delivery of the same step."""
     step = current_step(slip)
     return f"{slip.saga_id}:{step.name if step else ''}"
 

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bus.outbox import metadata as outbox_metadata
 from bus.outbox import outbox_table
-from bus.vocabulary import HOTEL_CONFIRM
 from kit.database import Connection, Database
 from kit.db import make_engine, make_sync_engine, to_async_url, to_sync_url
 from kit.statements import Statement
+from services.sagas.vocabulary import HOTEL_CONFIRM
 from services.sessions.repository import metadata as sessions_metadata
 from services.sessions.repository import session_events, sessions
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# A confirmed booking of a stay and a round trip runs one confirm saga (services/sessions/sagas.py):
+# A confirmed booking of a stay and a round trip runs one confirm saga (services/sagas/definitions.py):
 # hotel.confirm, flights.confirm, sessions.complete; a step is a hop.
 CONFIRM_SAGA_HOPS = 3
 BOOKING_RATES = (100, 1_000, 10_000)

@@ -9,12 +9,12 @@ from travel.flights.v1 import flights_pb2_grpc
 from kit.access_policy import AccessPolicy
 from kit.grpc_server import ServedService
 from services.flights.reservations import FlightReservations
-from services.flights.saga_steps import flight_handlers
 from services.flights.servicer import PUBLIC_METHODS, SERVICE_NAME, FlightsServicer
 from services.participant.config import ParticipantConfig
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
+from services.sagas.flights_steps import flight_handlers
 from services.sessions.client import SessionArbiter
 
 

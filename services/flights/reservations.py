@@ -9,7 +9,6 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from bus.vocabulary import FLIGHTS_CONFIRM
 from kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from kit.timestamps import timestamp
 from services.flights.domain import LegInfo, check_legs, flight_number, validate_search, validate_trip
@@ -17,6 +16,7 @@ from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog, ReserveAttempt
 from services.reservations.recent_catalog import RecentCatalog
+from services.sagas.vocabulary import FLIGHTS_CONFIRM
 from services.sessions.client import SessionArbiter
 
 SEARCH_PAGE = 50

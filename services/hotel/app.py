@@ -9,12 +9,12 @@ from travel.hotel.v1 import hotel_pb2_grpc
 from kit.access_policy import AccessPolicy
 from kit.grpc_server import ServedService
 from services.hotel.reservations import HotelReservations
-from services.hotel.saga_steps import hotel_handlers
 from services.hotel.servicer import PUBLIC_METHODS, SERVICE_NAME, HotelServicer
 from services.participant.config import ParticipantConfig
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
+from services.sagas.hotel_steps import hotel_handlers
 from services.sessions.client import SessionArbiter
 
 

@@ -9,13 +9,13 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from bus.vocabulary import HOTEL_CONFIRM
 from kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from services.hotel.domain import validate_search, validate_stay
 from services.provider_client.client import provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
 from services.reservations.recent_catalog import RecentCatalog
+from services.sagas.vocabulary import HOTEL_CONFIRM
 from services.sessions.client import SessionArbiter
 
 SEARCH_PAGE = 50

@@ -14,10 +14,10 @@ from services.payments.checkout import Checkout
 from services.payments.config import PaymentsConfig
 from services.payments.provider_events import ProviderEvents
 from services.payments.repository import PaymentRepository, add_missing_columns, metadata
-from services.payments.saga_steps import payment_handlers
 from services.payments.servicer import SERVICE_NAME, PaymentsServicer
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
+from services.sagas.payment_steps import payment_handlers
 from services.sessions.client import SessionArbiter
 
 

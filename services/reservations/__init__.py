@@ -1,1 +1,1 @@
-"""What the hotel and flights services share: reservation request checks and the saga steps on holds."""
+"""What the hotel and flights services share: reservation request checks and reserve attempts."""

@@ -19,6 +19,19 @@ from services.reservations.attempts import ReserveAttempt, attempts_of
 
 log = logging.getLogger(__name__)
 
+
+def attempts_key(keys: BusKeys, session_id: str) -> str:
+    """Hash of a session's reserve attempts not yet settled (`<participant>|<attempt>` -> start,
+    ms), in the session's partition so an attempt and its index change in one script."""
+    return keys.session_key(session_id, "reserving")
+
+
+def attempt_index_key(keys: BusKeys, partition: int) -> str:
+    """Sorted set of the partition's sessions with an unsettled reserve attempt, scored by the
+    earliest attempt's start (ms): where the sweep looks for attempts left behind."""
+    return keys.partition_key(partition, "reserving")
+
+
 # KEYS: the session's attempts, the partition's index. ARGV: session id, field, start (ms).
 # The index keeps the earliest start of the session's attempts (LT), so the sweep finds the oldest.
 RECORD = """
@@ -82,7 +95,7 @@ class RedisAttemptLog:
 
     def _script_keys(self, session_id: str) -> list[str]:
         partition = self._keys.partition_of(session_id)
-        return [self._keys.reserve_attempts(session_id), self._keys.reserve_attempt_index(partition)]
+        return [attempts_key(self._keys, session_id), attempt_index_key(self._keys, partition)]
 
     async def record(self, session_id: str, participant: str) -> ReserveAttempt:
         attempt = ReserveAttempt(session_id, participant, uuid.uuid4().hex, int(self._clock() * 1000))
@@ -116,20 +129,20 @@ class RedisAttemptLog:
         return attempts_of(session_id, _fields(left))
 
     async def unsettled(self, session_id: str, participant: str) -> list[ReserveAttempt]:
-        fields = _fields(await self._redis.hgetall(self._keys.reserve_attempts(session_id)))
+        fields = _fields(await self._redis.hgetall(attempts_key(self._keys, session_id)))
         return [a for a in attempts_of(session_id, fields) if a.participant == participant]
 
     async def started_before(self, cutoff_ms: int) -> list[ReserveAttempt]:
         """Every partition's attempts started before `cutoff_ms`: two round trips, whatever the count."""
         pipe = self._redis.pipeline(transaction=False)
         for partition in self._keys.all_partitions():
-            pipe.zrangebyscore(self._keys.reserve_attempt_index(partition), "-inf", f"({cutoff_ms}")
+            pipe.zrangebyscore(attempt_index_key(self._keys, partition), "-inf", f"({cutoff_ms}")
         sessions = [_text(s) for found in await pipe.execute() for s in found]
         if not sessions:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for session_id in sessions:
-            pipe.hgetall(self._keys.reserve_attempts(session_id))
+            pipe.hgetall(attempts_key(self._keys, session_id))
         recorded = await pipe.execute()
         return [
             attempt

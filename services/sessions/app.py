@@ -26,6 +26,7 @@ from kit.db import open_database
 from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.scraped_metrics import register_scraped_gauges
 from kit.tokens import TokenVerifier
+from services.sagas.session_steps import session_handlers
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
@@ -42,7 +43,6 @@ from services.sessions.ports import Change, SessionStore
 from services.sessions.reconciler import Reconciler
 from services.sessions.reconciler_redis import RedisReconcileBus
 from services.sessions.repository import SessionRepository, metadata
-from services.sessions.saga_steps import session_handlers
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer

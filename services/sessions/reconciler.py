@@ -29,7 +29,7 @@ from bus import outbox
 from kit.database import Connection
 from kit.errors import Conflict
 from services.reservations.attempts import ReserveAttempt, participants_of
-from services.sessions import sagas
+from services.sagas import definitions as sagas
 from services.sessions.domain import EXPIRABLE, Session
 from services.sessions.ports import Change, SessionStore, TransactionalWrite
 from services.sessions.reconciliation import (

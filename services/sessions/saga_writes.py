@@ -11,7 +11,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import outbox
 from bus.outbox import OutboxRelay, PendingSlip
 from kit.database import Connection
-from services.sessions import sagas
+from services.sagas import definitions as sagas
 from services.sessions.domain import Item, Session
 from services.sessions.ports import Change, TransactionalWrite
 

@@ -13,7 +13,7 @@ const STATE_LABELS = {
 };
 const FINAL_STATES = new Set(["STATE_CONFIRMED", "STATE_CANCELLED", "STATE_EXPIRED", "STATE_NEEDS_ATTENTION"]);
 // The sagas' vocabulary (saga kinds, steps, outcomes) is generated from the saga protos
-// (`python -m bus.vocabulary`); the page loads it before its first render.
+// (`python -m services.sagas.vocabulary`); the page loads it before its first render.
 let sagaVocabulary = { sagaKinds: {}, undoingKinds: [], steps: {}, outcomes: {}, undoingOutcomes: [] };
 const vocabularyLoaded = fetch("/web/saga-vocabulary.json", { headers: { Accept: "application/json" } })
   .then((response) => (response.ok ? response.json() : Promise.reject(new Error(`HTTP ${response.status}`))))

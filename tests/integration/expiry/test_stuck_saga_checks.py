@@ -18,7 +18,7 @@ from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
 from bus.session_notices import READ_AGAIN
-from services.sessions.sagas import refund_slip
+from services.sagas.definitions import refund_slip
 from tests.integration.module_process import Started, start_process
 from tests.support.polling import eventually
 from tests.support.pubsub import bytes_client_like

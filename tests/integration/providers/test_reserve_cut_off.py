@@ -18,10 +18,11 @@ from travel.sessions.v1 import sessions_pb2
 from bus.context import StepContext
 from bus.keys import BusKeys
 from services.hotel.reservations import HotelReservations
-from services.hotel.saga_steps import hotel_handlers
 from services.provider_client.client import ProviderClient, provider_session
-from services.reservations.attempts_redis import RedisAttemptLog
-from services.sessions import domain, sagas
+from services.reservations.attempts_redis import RedisAttemptLog, attempt_index_key, attempts_key
+from services.sagas import definitions as sagas
+from services.sagas.hotel_steps import hotel_handlers
+from services.sessions import domain
 from tests.fakes.session_arbiter import FakeSessionArbiter
 from tests.support.polling import eventually
 from tests.support.providers import StartProvider
@@ -139,7 +140,7 @@ async def test_attempts_are_recorded_settled_and_found_by_age_in_their_partition
     assert [a.field for a in await attempts.unsettled(sessions[0], "hotel")] == [first.field]
     assert await attempts.unsettled(sessions[2], "hotel") == []
     # The index keeps a session's earliest attempt, in the session's own partition.
-    index = keys.reserve_attempt_index(keys.partition_of(sessions[0]))
+    index = attempt_index_key(keys, keys.partition_of(sessions[0]))
     assert await redis.zscore(index, sessions[0]) == 1_000_000
     assert await attempts.started_before(1_005_000) == [first]
     assert sorted(a.field for a in await attempts.started_before(2_000_000)) == sorted(
@@ -153,4 +154,4 @@ async def test_attempts_are_recorded_settled_and_found_by_age_in_their_partition
     assert await redis.zscore(index, sessions[0]) == 1_010_000
     await attempts.clear([second])
     assert await attempts.started_before(2_000_000) == []
-    assert await redis.exists(keys.reserve_attempts(sessions[0]), index) == 0
+    assert await redis.exists(attempts_key(keys, sessions[0]), index) == 0

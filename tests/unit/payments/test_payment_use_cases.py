@@ -13,7 +13,7 @@ from kit.errors import Conflict, DependencyUnavailable, InvalidArgument, NotFoun
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.provider_client.client import AmbiguousFailure
-from services.sessions.sagas import refund_slip
+from services.sagas.definitions import refund_slip
 from tests.fakes.payment_store import FakePaymentStore
 from tests.fakes.provider_api import FakeProvider
 from tests.fakes.session_arbiter import FakeSessionArbiter

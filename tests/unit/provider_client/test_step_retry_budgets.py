@@ -15,9 +15,9 @@ from bus.backoff import Retries
 from bus.context import Step
 from bus.settings import ConsumerSettings
 from kit.errors import DependencyUnavailable
-from services.flights.saga_steps import flight_handlers
-from services.hotel.saga_steps import hotel_handlers
 from services.provider_client.client import ProviderClient, RetryBudget, for_saga_steps, provider_session
+from services.sagas.flights_steps import flight_handlers
+from services.sagas.hotel_steps import hotel_handlers
 from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
 from tests.support.gateway import serve_gateway

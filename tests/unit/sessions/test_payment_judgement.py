@@ -7,7 +7,8 @@ from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from kit.errors import InvalidArgument
-from services.sessions import domain, sagas
+from services.sagas import definitions as sagas
+from services.sessions import domain
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, Reason, State
 from services.sessions.messages import payment_outcome_message, payment_report_of
 

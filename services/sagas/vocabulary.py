@@ -1,7 +1,8 @@
 """The sagas' vocabulary as code: saga kinds, step names, history events and refusal reasons.
 
 Declared once in protos/travel/saga/v1/saga.proto; everything here is derived from those enums,
-plus how people read each term. `python -m bus.vocabulary` writes the web page's copy.
+plus how people read each term. `python -m services.sagas.vocabulary` writes the web page's copy.
+The bus keeps only what it writes itself: kind labels (bus.entries) and history events (bus.history).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 
 from travel.saga.v1 import saga_pb2 as pb
 
-from bus.history import HistoryEvent
+from bus.entries import kind_label
+from bus.history import HistoryEvent, outcome
 
-WEB_COPY = Path(__file__).resolve().parent.parent / "gateway" / "web" / "static" / "saga-vocabulary.json"
+WEB_COPY = Path(__file__).resolve().parents[2] / "gateway" / "web" / "static" / "saga-vocabulary.json"
 
 
 class Undoes(StrEnum):
@@ -67,11 +69,6 @@ STEPS: dict[str, StepTerm] = {
 }  # fmt: skip
 
 
-def kind_label(kind: pb.SagaKind.ValueType) -> str:
-    """`SAGA_KIND_CONFIRM` -> `confirm`, as stream entries, saga ids and timelines spell it."""
-    return pb.SagaKind.Name(kind).removeprefix("SAGA_KIND_").lower()
-
-
 KIND_TITLES: dict[str, str] = {
     kind_label(pb.SAGA_KIND_CONFIRM): "Confirmation saga",
     kind_label(pb.SAGA_KIND_CANCEL): "Cancellation saga",
@@ -82,11 +79,6 @@ KIND_TITLES: dict[str, str] = {
 def refusal_label(reason: pb.RefusalReason.ValueType) -> str:
     """`REFUSAL_REASON_HOTEL_REJECTED` -> `HOTEL_REJECTED`, for the refusal's text."""
     return pb.RefusalReason.Name(reason).removeprefix("REFUSAL_REASON_")
-
-
-def outcome(event: HistoryEvent) -> str:
-    """A history event as a session's timeline shows it: the SagaEvent value's name without prefix."""
-    return event.name
 
 
 # How the timeline colours each outcome: ok, info (still going) or bad (someone should look).

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from bus.slip import compensation_plan, start_compensation
-from services.sessions import domain, sagas
+from services.sagas import definitions as sagas
+from services.sessions import domain
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
 from tools.bus_scaling import CONFIRM_SAGA_HOPS
 

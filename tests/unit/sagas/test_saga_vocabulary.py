@@ -10,7 +10,15 @@ from pathlib import Path
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.history import HistoryEvent
-from bus.vocabulary import OUTCOME_TONES, STEPS, WEB_COPY, refusal_label, step_spelling, web_copy_text
+from services.sagas.cli import step_labels
+from services.sagas.vocabulary import (
+    OUTCOME_TONES,
+    STEPS,
+    WEB_COPY,
+    refusal_label,
+    step_spelling,
+    web_copy_text,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 # Everything that runs; tests may spell what they expect.
@@ -61,7 +69,7 @@ def test_history_events_are_the_declared_saga_events() -> None:
 def test_no_step_name_is_spelled_in_the_sources() -> None:
     spelled = _python_literals() + _script_literals()
     steps = {key: n for key, n in spelled.items() if key[0] in STEP_NAMES}
-    assert steps == {}, "spell a step through bus.vocabulary (or the page's generated copy)"
+    assert steps == {}, "spell a step through services.sagas.vocabulary (or the page's generated copy)"
 
 
 def test_a_refusal_reason_is_spelled_once_at_most() -> None:
@@ -72,4 +80,9 @@ def test_a_refusal_reason_is_spelled_once_at_most() -> None:
 
 
 def test_the_web_page_copy_is_generated_from_the_declaration() -> None:
-    assert WEB_COPY.read_text(encoding="utf-8") == web_copy_text(), "run: python -m bus.vocabulary"
+    assert WEB_COPY.read_text(encoding="utf-8") == web_copy_text(), "run: python -m services.sagas.vocabulary"
+
+
+def test_the_operator_cli_labels_every_step() -> None:
+    assert step_labels() == {name: term.label for name, term in STEPS.items()}
+    assert sorted(step_labels()) == sorted(STEP_NAMES)

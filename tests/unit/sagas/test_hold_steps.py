@@ -12,10 +12,10 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.context import StepContext
 from bus.errors import BusinessRefusal, TransientFailure
 from kit.errors import DependencyUnavailable
-from services.flights.saga_steps import flight_handlers
-from services.hotel.saga_steps import hotel_handlers
 from services.provider_client.client import AmbiguousFailure
-from services.reservations.hold_steps import cancel_hold, confirm_hold, release_holds, release_step
+from services.sagas.flights_steps import flight_handlers
+from services.sagas.hold_steps import cancel_hold, confirm_hold, release_holds, release_step
+from services.sagas.hotel_steps import hotel_handlers
 from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
 from tests.unit.reservations.test_refused_attach_release import BACK, OUT

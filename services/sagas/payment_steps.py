@@ -9,10 +9,10 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.backoff import Retries
 from bus.context import Handler, Step, StepContext
 from bus.errors import BusinessRefusal, TransientFailure
-from bus.vocabulary import PAYMENTS_REFUND
 from kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, for_saga_steps, provider_path
 from services.provider_client.ports import ProviderApi
+from services.sagas.vocabulary import PAYMENTS_REFUND
 
 REFUSED = pb.REFUSAL_REASON_REFUND_REFUSED  # in compensation a refusal cannot turn back: dead letter
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.slip import COMPENSATABLE, RETRIABLE, StepDeclaration, build_slip
-from bus.vocabulary import (
+from services.sagas.vocabulary import (
     FLIGHTS_CANCEL,
     FLIGHTS_CONFIRM,
     FLIGHTS_RELEASE,

@@ -11,11 +11,11 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus.context import Handler, StepContext
 from bus.errors import BusinessRefusal, TransientFailure
-from bus.vocabulary import refusal_label
 from kit.errors import NotFound, TransientError
 from services.provider_client.client import AmbiguousFailure, ProviderRefusal, provider_path
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog, attempt_of_hold
+from services.sagas.vocabulary import refusal_label
 
 log = logging.getLogger(__name__)
 

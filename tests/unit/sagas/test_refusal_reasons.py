@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from travel.saga.v1 import saga_pb2 as pb
 
+from services.sagas.session_steps import rejection_reason
 from services.sessions.domain import Reason
-from services.sessions.saga_steps import rejection_reason
 
 
 @pytest.mark.parametrize(

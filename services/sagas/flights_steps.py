@@ -8,11 +8,11 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus.backoff import Retries
 from bus.context import Handler, Step, StepContext
-from bus.vocabulary import FLIGHTS_CANCEL, FLIGHTS_CONFIRM, FLIGHTS_RELEASE
 from services.provider_client.client import for_saga_steps
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
-from services.reservations.hold_steps import cancel_hold, confirm_hold, release_step, release_strays
+from services.sagas.hold_steps import cancel_hold, confirm_hold, release_step, release_strays
+from services.sagas.vocabulary import FLIGHTS_CANCEL, FLIGHTS_CONFIRM, FLIGHTS_RELEASE
 
 LEGS = ("outbound_hold_id", "return_hold_id")
 

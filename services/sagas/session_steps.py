@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.backoff import Retries
 from bus.context import Handler, Step, StepContext
 from bus.errors import TransientFailure
-from bus.vocabulary import SESSIONS_CANCELLED, SESSIONS_COMPLETE
 from kit.errors import Conflict, TransientError
-from services.sessions.arbiter import Arbiter
+from services.sagas.vocabulary import SESSIONS_CANCELLED, SESSIONS_COMPLETE
 from services.sessions.domain import Reason
 
 _REJECTIONS: dict[pb.RefusalReason.ValueType, Reason] = {
@@ -20,12 +20,20 @@ _REJECTIONS: dict[pb.RefusalReason.ValueType, Reason] = {
 }
 
 
+class Settler(Protocol):
+    """What these steps need of the arbiter (services/sessions/arbiter.py): its two settling moves."""
+
+    async def complete(self, session_id: str) -> object: ...
+
+    async def finish_cancellation(self, session_id: str, reason_if_confirming: Reason) -> object: ...
+
+
 def rejection_reason(refusal: pb.RefusalReason.ValueType) -> Reason:
     """The session's reason for a saga that compensated, from the refusal's typed reason on the slip."""
     return _REJECTIONS.get(refusal, Reason.COMPENSATION_FAILED)
 
 
-def session_handlers(arbiter: Arbiter) -> Mapping[str, Handler]:
+def session_handlers(arbiter: Settler) -> Mapping[str, Handler]:
     async def complete(ctx: StepContext) -> None:
         try:
             await arbiter.complete(ctx.session_id)
