@@ -1,4 +1,4 @@
-"""Flight use cases: search the provider's catalog; hold both legs of a round trip, both or neither."""
+"""Flight use cases: search the provider's catalog; hold both legs of a round trip as one hold."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
-from kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
+from kit.errors import (
+    DependencyUnavailable,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    TransientError,
+)
 from kit.timestamps import timestamp
 from services.flights.domain import LegInfo, check_legs, flight_number, validate_search, validate_trip
 from services.provider_client.client import provider_path
@@ -81,48 +88,53 @@ class FlightReservations:
         # releases the legs, whoever settles the session finds the record and frees them.
         attempt = await self._attempts.record(session_id, FLIGHTS_CONFIRM.participant)
         held: list[tuple[str, str]] = []
-        # A leg whose hold request failed without a refusal may exist at the provider unknown to us.
+        # A hold request that failed without a refusal may have held both legs unknown to us.
         unknown = False
         try:
-            legs = []
-            for name, flight in (("outbound", outbound), ("return", back)):
-                # The key names the attempt: the confirm step accounts for it by the confirmed legs.
-                leg_key = attempt.hold_key(name)
-                unknown = True
-                hold = await self._provider.post(
-                    "/holds",
-                    {"flightId": flight["id"], "passengers": trip.passengers, "reference": session_id},
-                    idempotency_key=leg_key,
-                )
-                unknown = False
-                held.append((hold["id"], leg_key))
-                legs.append(self._leg_message(flight, hold))
+            # Both legs in one hold under one key, held together or not at all; the key names the
+            # attempt, so the confirm step accounts for it by the hold it confirms.
+            key = attempt.hold_key()
+            unknown = True
+            hold = await self._provider.post(
+                "/holds",
+                {
+                    "segments": [{"flightId": outbound["id"]}, {"flightId": back["id"]}],
+                    "passengers": trip.passengers,
+                    "reference": session_id,
+                },
+                idempotency_key=key,
+            )
+            unknown = False
+            held.append((hold["id"], key))
+            out_leg, back_leg = (self._leg_message(flight, hold) for flight in (outbound, back))
             item = sessions_pb.Item(
                 flights=sessions_pb.RoundTrip(
-                    outbound=legs[0], return_leg=legs[1], passengers=trip.passengers
+                    outbound=out_leg, return_leg=back_leg, passengers=trip.passengers
                 )
             )
             attached = await self._arbiter.attach(session_id, customer_id, item)
         except DomainError:
-            # A refusal under a leg's key means that leg was never held; both or neither: a leg
-            # held before the failure is released at once.
+            # A refusal under the key means nothing was held; a hold made before the failure is
+            # released at once.
             await self._release(attempt, held, unknown=False)
             raise
         except TransientError:
             await self._release(attempt, held, unknown=unknown)
             raise
-        # Attached: the record stays until the confirm step, which matches it to the legs it confirms.
+        # Attached: the record stays until the confirm step, which matches it to the hold it confirms.
         return attached.session
 
     async def _release(self, attempt: ReserveAttempt, held: list[tuple[str, str]], unknown: bool) -> None:
-        """Release the legs held; the attempt is settled only if nothing can be left at the provider."""
-        released = [await self._provider.release_hold(hold_id, leg_key) for hold_id, leg_key in held]
+        """Release what was held; the attempt is settled only if nothing can be left at the provider."""
+        released = [await self._provider.release_hold(hold_id, key) for hold_id, key in held]
         if all(released) and not unknown:
             await self._attempts.settle(attempt)
 
     @staticmethod
     def _leg_message(flight: dict[str, Any], hold: dict[str, Any]) -> sessions_pb.FlightLeg:
+        """The leg as the session keeps it: both legs name the one hold, each priced by its segment."""
         info = leg_info(flight)
+        segment = _segment_of(hold, flight["id"])
         return sessions_pb.FlightLeg(
             hold_id=hold["id"],
             flight_id=flight["id"],
@@ -130,6 +142,15 @@ class FlightReservations:
             origin=info.origin,
             destination=info.destination,
             departure=timestamp(info.departure),
-            price=money_pb2.Money(amount=int(hold["amount"]), currency=hold["currency"]),
+            price=money_pb2.Money(amount=int(segment["amount"]), currency=segment["currency"]),
             status=hold["status"],
         )
+
+
+def _segment_of(hold: dict[str, Any], flight_id: str) -> dict[str, Any]:
+    """The hold's segment for `flight_id`: the price of a leg is the provider's, never the catalog's."""
+    for segment in hold.get("segments") or ():
+        if segment.get("flightId") == flight_id:
+            return dict(segment)
+    # Not what was asked for: released as any failed hold, and the request may be retried.
+    raise DependencyUnavailable(f"the provider's hold {hold.get('id')} has no segment for {flight_id}")

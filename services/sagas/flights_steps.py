@@ -1,4 +1,4 @@
-"""The flights service's saga steps: confirm and cancel both legs of the session's round trip."""
+"""The flights service's saga steps: confirm and cancel both legs of the session's round trip, held as one."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from services.sagas.vocabulary import FLIGHTS_CANCEL, FLIGHTS_CONFIRM, FLIGHTS_R
 LEGS = ("outbound_hold_id", "return_hold_id")
 
 
+def _holds(ctx: StepContext) -> list[tuple[str, str]]:
+    """(leg, hold) once per hold: both legs name the same hold when held together, as one."""
+    seen: dict[str, str] = {}
+    for leg in LEGS:
+        seen.setdefault(ctx.arguments[leg], leg)
+    return [(leg, hold_id) for hold_id, leg in seen.items()]
+
+
 def flight_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str, Handler]:
     provider = for_saga_steps(provider)
 
@@ -24,19 +32,19 @@ def flight_handlers(provider: ProviderApi, attempts: AttemptLog) -> Mapping[str,
         confirmed = [
             await confirm_hold(
                 provider,
-                ctx.arguments[leg],
+                hold_id,
                 f"{ctx.idempotency_key}:{leg}",
                 pb.REFUSAL_REASON_FLIGHT_REJECTED,
             )
-            for leg in LEGS
+            for leg, hold_id in _holds(ctx)
         ]
         await release_strays(provider, attempts, FLIGHTS_CONFIRM.participant, ctx, confirmed)
         return {leg: ctx.arguments[leg] for leg in LEGS}
 
     async def cancel(ctx: StepContext) -> None:
         # Return leg first: undo in the reverse order of confirmation.
-        for leg in reversed(LEGS):
-            await cancel_hold(provider, ctx.arguments[leg], f"{ctx.idempotency_key}:{leg}")
+        for leg, hold_id in reversed(_holds(ctx)):
+            await cancel_hold(provider, hold_id, f"{ctx.idempotency_key}:{leg}")
 
     return {
         # Still compensatable: after its budget an operator decides, rather than a saga held forever.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kit.database import Connection
@@ -15,6 +15,7 @@ from simulated_world.providers.domain.errors import InvalidField, RequestRefused
 from simulated_world.providers.domain.holds import (
     Hold,
     HoldStatus,
+    Segment,
     cancel_decision,
     confirm_decision,
     days_between,
@@ -105,33 +106,52 @@ class Booking:
 
     def pre_reserve(self, conn: Connection, body: dict[str, Any], key: str | None) -> EffectOutcome:
         now = self.clock.now()
-        if self.kind == "hotel":
-            stay = requests.hotel_hold(body, now.date())
-            hotel = self.catalog.hotel(stay.hotel_id)
-            if hotel is None:
-                raise ResourceNotFound(f"no hotel {stay.hotel_id!r}", "HOTEL_NOT_FOUND")
-            rooms, last_night = rooms_for(stay.guests), stay.check_out - timedelta(1)
-            nights = days_between(stay.check_in, last_night)
-            hold = Hold(
-                present.new_id("hold"), "hotel", HoldStatus.HELD, stay.reference, hotel.id,
-                rooms, stay.guests, stay.check_in, last_night,
-                stay_price(hotel.nightly_price, rooms, len(nights)), CURRENCY, now,
-                idempotency_key=key,
-            )  # fmt: skip
-            limit = hotel.rooms_per_night
-        else:
-            seats = requests.flight_hold(body)
-            flight = self.catalog.flight(seats.flight_id, now.date())
-            if flight is None:
-                raise ResourceNotFound(f"no flight {seats.flight_id!r} in the next days", "FLIGHT_NOT_FOUND")
-            hold = Hold(
-                present.new_id("hold"), "flight", HoldStatus.HELD, seats.reference, flight.id,
-                seats.passengers, seats.passengers, flight.day, flight.day,
-                flight.price * seats.passengers, CURRENCY, now, idempotency_key=key,
-            )  # fmt: skip
-            limit = flight.seats
-        if not capacity.take(conn, hold.item_id, hold.days(), limit, hold.quantity):
+        if self.kind != "hotel":
+            return self._hold_seats(conn, requests.flight_hold(body), key, now)
+        stay = requests.hotel_hold(body, now.date())
+        hotel = self.catalog.hotel(stay.hotel_id)
+        if hotel is None:
+            raise ResourceNotFound(f"no hotel {stay.hotel_id!r}", "HOTEL_NOT_FOUND")
+        rooms, last_night = rooms_for(stay.guests), stay.check_out - timedelta(1)
+        nights = days_between(stay.check_in, last_night)
+        hold = Hold(
+            present.new_id("hold"), "hotel", HoldStatus.HELD, stay.reference, hotel.id,
+            rooms, stay.guests, stay.check_in, last_night,
+            stay_price(hotel.nightly_price, rooms, len(nights)), CURRENCY, now,
+            idempotency_key=key,
+        )  # fmt: skip
+        if not capacity.take(conn, hold.item_id, hold.days(), hotel.rooms_per_night, hold.quantity):
             raise RequestRefused(f"not enough capacity left on {hold.item_id}", "NO_AVAILABILITY")
+        holds.insert(conn, hold)
+        return EffectOutcome(201, present.hold(hold, self.window), hold.id)
+
+    def _hold_seats(
+        self, conn: Connection, seats: requests.FlightHoldRequest, key: str | None, now: datetime
+    ) -> EffectOutcome:
+        """Seats on every flight asked for, in this one transaction: a flight short of seats rolls
+        back the seats taken on the others, so an itinerary is held whole or not at all."""
+        flights = []
+        for flight_id in seats.flight_ids:
+            flight = self.catalog.flight(flight_id, now.date())
+            if flight is None:
+                raise ResourceNotFound(f"no flight {flight_id!r} in the next days", "FLIGHT_NOT_FOUND")
+            flights.append(flight)
+        # Counters are taken in one global order, so two itineraries sharing flights cannot deadlock.
+        for flight in sorted(flights, key=lambda f: (f.id, f.day)):
+            if not capacity.take(conn, flight.id, [flight.day], flight.seats, seats.passengers):
+                raise RequestRefused(f"not enough capacity left on {flight.id}", "NO_AVAILABILITY")
+        segments = (
+            tuple(Segment(f.id, f.day, seats.passengers, f.price * seats.passengers) for f in flights)
+            if len(flights) > 1
+            else ()
+        )
+        first = flights[0]
+        hold = Hold(
+            present.new_id("hold"), "flight", HoldStatus.HELD, seats.reference, first.id,
+            seats.passengers, seats.passengers, min(f.day for f in flights), max(f.day for f in flights),
+            sum(f.price for f in flights) * seats.passengers, CURRENCY, now,
+            idempotency_key=key, segments=segments,
+        )  # fmt: skip
         holds.insert(conn, hold)
         return EffectOutcome(201, present.hold(hold, self.window), hold.id)
 
@@ -165,7 +185,8 @@ class Booking:
                 return EffectOutcome(200, present.hold(hold, self.window), hold.id)
             if holds.change_status(conn, hold, HoldStatus.CANCELLED, self.clock.now()):
                 # The status change and the release commit together, so capacity is freed once.
-                capacity.release(conn, hold.item_id, hold.days(), hold.quantity)
+                for item_id, days, quantity in hold.taken():
+                    capacity.release(conn, item_id, days, quantity)
                 return EffectOutcome(200, self.get(conn, hold_id), hold.id)
         raise RequestRefused(f"hold {hold_id} keeps changing; try again", "HOLD_BUSY")
 

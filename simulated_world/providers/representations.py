@@ -7,7 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from simulated_world.providers.domain.catalog import CITIES, CURRENCY, Flight, Hotel
-from simulated_world.providers.domain.holds import Hold
+from simulated_world.providers.domain.holds import Hold, Segment
 from simulated_world.providers.domain.payments import Payment
 
 
@@ -38,7 +38,23 @@ def hold(h: Hold, window: timedelta) -> dict[str, Any]:
             "rooms": h.quantity,
         }
     else:
-        body |= {"flightId": h.item_id, "date": h.first_day.isoformat(), "passengers": h.party_size}
+        # Every flight hold lists its flights as segments, one for a single-flight hold, each with its price.
+        segments = h.segments or (Segment(h.item_id, h.first_day, h.quantity, h.amount),)
+        body |= {
+            "flightId": h.item_id,
+            "date": h.first_day.isoformat(),
+            "passengers": h.party_size,
+            "segments": [
+                {
+                    "flightId": s.item_id,
+                    "date": s.day.isoformat(),
+                    "passengers": s.quantity,
+                    "amount": s.amount,
+                    "currency": h.currency,
+                }
+                for s in segments
+            ],
+        }
     return body | {
         "amount": h.amount,
         "currency": h.currency,

@@ -36,7 +36,7 @@ class Backend:
 async def _backend(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> AsyncIterator[Backend]:
     now = datetime.now(UTC)
     if request.param == "fake":
-        fake = FakeProvider()
+        fake = FakeProvider(flights={f["id"]: f for f in _fake_flights(now.date())})
         yield Backend(fake, fake.pass_hold_window, now.date())
         return
     clock = FixedClock(now)
@@ -58,9 +58,38 @@ async def hotel(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 @pytest.fixture(params=["fake", "http"])
+async def flights(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async for backend in _backend(request, tmp_path, "flight"):
+        yield backend
+
+
+@pytest.fixture(params=["fake", "http"])
 async def payments(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     async for backend in _backend(request, tmp_path, "payment"):
         yield backend
+
+
+OUT_DAYS, BACK_DAYS = 20, 24
+
+
+def _fake_flights(today: date) -> list[dict[str, Any]]:
+    """A round trip for the fake, shaped as the seeded catalog's flights (and few seats)."""
+    flights = []
+    for origin, destination, days in (("LIS", "MAD", OUT_DAYS), ("MAD", "LIS", BACK_DAYS)):
+        day = today + timedelta(days=days)
+        flights.append(
+            {
+                "id": f"FL-{origin}-{destination}-{day:%Y%m%d}-1",
+                "origin": origin,
+                "destination": destination,
+                "date": day.isoformat(),
+                "departureTime": f"{day.isoformat()}T09:00",
+                "arrivalTime": f"{day.isoformat()}T10:30",
+                "price": {"amount": 9_000 + days, "currency": "EUR"},
+                "seats": 12,
+            }
+        )
+    return flights
 
 
 def key() -> str:
@@ -166,6 +195,109 @@ async def test_holds_of_a_reference_list_in_pages(hotel: Backend) -> None:
 
 async def test_releasing_an_unknown_hold_is_quiet(hotel: Backend) -> None:
     await hotel.api.release_hold(f"hold_{uuid.uuid4().hex[:24]}", key())
+
+
+async def round_trip(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A LIS-MAD flight and one back four days later, as the provider's search finds them."""
+    legs = []
+    for origin, destination, days in (("LIS", "MAD", OUT_DAYS), ("MAD", "LIS", BACK_DAYS)):
+        day = (backend.today + timedelta(days=days)).isoformat()
+        page = await backend.api.get("/flights", {"origin": origin, "destination": destination, "date": day})
+        legs.append(page["items"][0])
+    return legs[0], legs[1]
+
+
+def trip_body(out: dict[str, Any], back: dict[str, Any], passengers: int, reference: str) -> dict[str, Any]:
+    segments = [{"flightId": out["id"]}, {"flightId": back["id"]}]
+    return {"segments": segments, "passengers": passengers, "reference": reference}
+
+
+async def seats_left(backend: Backend, flight: dict[str, Any]) -> int:
+    return int((await backend.api.get(provider_path("flights", flight["id"])))["seatsAvailable"])
+
+
+async def test_a_round_trip_is_one_hold_priced_per_segment_by_the_provider(flights: Backend) -> None:
+    out, back = await round_trip(flights)
+    reference = f"session-{uuid.uuid4().hex[:12]}"
+    created = await flights.api.post("/holds", trip_body(out, back, 2, reference), idempotency_key=key())
+    assert created["status"] == "HELD"
+    segments = [(s["flightId"], s["passengers"], s["amount"], s["currency"]) for s in created["segments"]]
+    assert segments == [
+        (out["id"], 2, out["price"]["amount"] * 2, out["price"]["currency"]),
+        (back["id"], 2, back["price"]["amount"] * 2, back["price"]["currency"]),
+    ]
+    assert created["amount"] == sum(s["amount"] for s in created["segments"])
+    read = await flights.api.get(provider_path("holds", created["id"]))
+    assert (read["status"], read["segments"]) == ("HELD", created["segments"])
+    page = await flights.api.get("/holds", {"reference": reference})
+    assert [(h["id"], h["segments"]) for h in page["items"]] == [(created["id"], created["segments"])]
+
+
+async def test_a_single_flight_hold_lists_its_one_segment(flights: Backend) -> None:
+    out, _ = await round_trip(flights)
+    body = {"flightId": out["id"], "passengers": 1, "reference": "session-single"}
+    created = await flights.api.post("/holds", body, idempotency_key=key())
+    assert [(s["flightId"], s["amount"]) for s in created["segments"]] == [(out["id"], created["amount"])]
+
+
+async def test_a_repeated_key_replays_the_same_round_trip_hold(flights: Backend) -> None:
+    out, back = await round_trip(flights)
+    reference, same = f"session-{uuid.uuid4().hex[:12]}", key()
+    first = await flights.api.post("/holds", trip_body(out, back, 1, reference), idempotency_key=same)
+    again = await flights.api.post("/holds", trip_body(out, back, 1, reference), idempotency_key=same)
+    assert again == first
+    page = await flights.api.get("/holds", {"reference": reference})
+    assert [h["id"] for h in page["items"]] == [first["id"]]
+    with pytest.raises(ProviderRefusal) as refused:
+        await flights.api.post("/holds", trip_body(out, back, 2, reference), idempotency_key=same)
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+async def test_a_round_trip_is_held_whole_or_not_at_all(flights: Backend) -> None:
+    out, back = await round_trip(flights)
+    outbound_seats = await seats_left(flights, out)
+    blockers, left = [], await seats_left(flights, back)
+    while left:
+        body = {"flightId": back["id"], "passengers": min(9, left), "reference": "session-blocking"}
+        blockers.append(await flights.api.post("/holds", body, idempotency_key=key()))
+        left -= body["passengers"]
+    reference, same = f"session-{uuid.uuid4().hex[:12]}", key()
+    with pytest.raises(ProviderRefusal) as refused:
+        await flights.api.post("/holds", trip_body(out, back, 1, reference), idempotency_key=same)
+    assert refused.value.code == "NO_AVAILABILITY"
+    assert (await flights.api.get("/holds", {"reference": reference}))["items"] == []
+    assert await seats_left(flights, out) == outbound_seats
+    # A refusal leaves nothing behind, its key included: once a seat is free the same request holds.
+    await flights.api.release_hold(blockers[0]["id"], key())
+    held = await flights.api.post("/holds", trip_body(out, back, 1, reference), idempotency_key=same)
+    assert held["status"] == "HELD"
+    assert await seats_left(flights, out) == outbound_seats - 1
+
+
+async def test_confirm_and_cancel_move_both_legs_in_one_call(flights: Backend) -> None:
+    out, back = await round_trip(flights)
+    before = (await seats_left(flights, out), await seats_left(flights, back))
+    created = await flights.api.post("/holds", trip_body(out, back, 3, "session-trip"), idempotency_key=key())
+    assert (await seats_left(flights, out), await seats_left(flights, back)) == (before[0] - 3, before[1] - 3)
+    confirm = provider_path("holds", created["id"], "confirm")
+    assert (await flights.api.post_unambiguous(confirm, None, idempotency_key=key()))["status"] == "CONFIRMED"
+    assert (await flights.api.post_unambiguous(confirm, None, idempotency_key=key()))["status"] == "CONFIRMED"
+    cancel = provider_path("holds", created["id"], "cancel")
+    assert (await flights.api.post(cancel, None, idempotency_key=key()))["status"] == "CANCELLED"
+    assert (await flights.api.post(cancel, None, idempotency_key=key()))["status"] == "CANCELLED"
+    # Capacity of both legs is given back, exactly once.
+    assert (await seats_left(flights, out), await seats_left(flights, back)) == before
+
+
+async def test_a_round_trip_with_an_unknown_flight_holds_nothing(flights: Backend) -> None:
+    out, back = await round_trip(flights)
+    missing = back | {"id": "FL-MAD-LIS-20000101-1"}
+    reference = f"session-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(NotFound):
+        await flights.api.post("/holds", trip_body(out, missing, 1, reference), idempotency_key=key())
+    assert (await flights.api.get("/holds", {"reference": reference}))["items"] == []
+    with pytest.raises(InvalidArgument):
+        await flights.api.post("/holds", trip_body(out, out, 1, reference), idempotency_key=key())
 
 
 async def payment(backend: Backend, amount: int = 31_000) -> dict[str, Any]:

@@ -159,7 +159,9 @@ class FakeProvider:
             case ["hotels", hotel_id]:
                 return dict(self._existing(self.hotels, hotel_id, "hotel"))
             case ["flights", flight_id]:
-                return dict(self._existing(self.flights, flight_id, "flight"))
+                flight = self._existing(self.flights, flight_id, "flight")
+                taken = self._taken.get((flight["id"], date.fromisoformat(flight["date"])), 0)
+                return dict(flight) | {"seatsAvailable": int(flight["seats"]) - taken}
             case ["holds", hold_id]:
                 return _public(self._existing(self.holds, hold_id, "hold"))
             case ["holds"]:
@@ -186,36 +188,66 @@ class FakeProvider:
 
     def _create_hold(self, body: dict[str, Any]) -> dict[str, Any]:
         reference = _required(body, "reference")
-        if "hotelId" in body:
-            hotel = self._existing(self.hotels, str(body["hotelId"]), "hotel")
-            check_in = date.fromisoformat(_required(body, "checkIn"))
-            check_out = date.fromisoformat(_required(body, "checkOut"))
-            guests = int(body.get("guests", 0))
-            if guests < 1 or check_out <= check_in:
-                raise InvalidArgument(FieldViolation("guests", "a stay needs guests and at least a night"))
-            rooms = -(-guests // 2)
-            days = [check_in + timedelta(n) for n in range((check_out - check_in).days)]
-            amount = hotel["nightlyPrice"]["amount"] * rooms * len(days)
-            held = {"kind": "hotel", "hotelId": hotel["id"], "guests": guests, "rooms": rooms}
-            held |= {"checkIn": check_in.isoformat(), "checkOut": check_out.isoformat()}
-            item, limit, quantity = hotel["id"], int(hotel["roomsPerNight"]), rooms
-        else:
-            flight = self._existing(self.flights, _required(body, "flightId"), "flight")
-            passengers = int(body.get("passengers", 0))
-            if passengers < 1:
-                raise InvalidArgument(FieldViolation("passengers", "at least one passenger"))
-            days = [date.fromisoformat(flight["date"])]
-            amount = flight["price"]["amount"] * passengers
-            held = {"kind": "flight", "flightId": flight["id"], "date": flight["date"]}
-            held["passengers"] = passengers
-            item, limit, quantity = flight["id"], int(flight["seats"]), passengers
+        if "hotelId" not in body:
+            return self._hold_seats(reference, body)
+        hotel = self._existing(self.hotels, str(body["hotelId"]), "hotel")
+        check_in = date.fromisoformat(_required(body, "checkIn"))
+        check_out = date.fromisoformat(_required(body, "checkOut"))
+        guests = int(body.get("guests", 0))
+        if guests < 1 or check_out <= check_in:
+            raise InvalidArgument(FieldViolation("guests", "a stay needs guests and at least a night"))
+        rooms = -(-guests // 2)
+        days = [check_in + timedelta(n) for n in range((check_out - check_in).days)]
+        amount = hotel["nightlyPrice"]["amount"] * rooms * len(days)
+        held = {"kind": "hotel", "hotelId": hotel["id"], "guests": guests, "rooms": rooms}
+        held |= {"checkIn": check_in.isoformat(), "checkOut": check_out.isoformat()}
+        item, limit, quantity = hotel["id"], int(hotel["roomsPerNight"]), rooms
         if any(self._taken.get((item, day), 0) + quantity > limit for day in days):
             raise ProviderRefusal("NO_AVAILABILITY", f"not enough capacity left on {item}")
-        for day in days:
+        return self._insert_hold(reference, amount, held, [(item, day, quantity) for day in days])
+
+    def _hold_seats(self, reference: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One flight (`flightId`) or several (`segments`), all held or none."""
+        if "segments" in body:
+            segments = body["segments"]
+            if not isinstance(segments, list) or not segments or "flightId" in body:
+                raise InvalidArgument(FieldViolation("segments", "a list of flights, without flightId"))
+            wanted = [_required(segment, "flightId") for segment in segments]
+            if len(set(wanted)) != len(wanted):
+                raise InvalidArgument(FieldViolation("segments", "a flight may appear once"))
+        else:
+            wanted = [_required(body, "flightId")]
+        flights = [self._existing(self.flights, flight_id, "flight") for flight_id in wanted]
+        passengers = int(body.get("passengers", 0))
+        if passengers < 1:
+            raise InvalidArgument(FieldViolation("passengers", "at least one passenger"))
+        taken = [(f["id"], date.fromisoformat(f["date"]), passengers) for f in flights]
+        for flight, (item, day, _) in zip(flights, taken, strict=True):
+            if self._taken.get((item, day), 0) + passengers > int(flight["seats"]):
+                raise ProviderRefusal("NO_AVAILABILITY", f"not enough capacity left on {item}")
+        segments = [
+            {
+                "flightId": f["id"],
+                "date": f["date"],
+                "passengers": passengers,
+                "amount": f["price"]["amount"] * passengers,
+                "currency": "EUR",
+            }
+            for f in flights
+        ]
+        held = {"kind": "flight", "flightId": flights[0]["id"], "date": flights[0]["date"]}
+        held |= {"passengers": passengers, "segments": segments}
+        amount = sum(int(segment["amount"]) for segment in segments)
+        return self._insert_hold(reference, amount, held, taken)
+
+    def _insert_hold(
+        self, reference: str, amount: int, held: dict[str, Any], taken: list[tuple[str, date, int]]
+    ) -> dict[str, Any]:
+        for item, day, quantity in taken:
             self._taken[(item, day)] = self._taken.get((item, day), 0) + quantity
         hold_id = f"hold_{next(self._ids):024d}"
         hold = {"id": hold_id, "status": "HELD", "reference": reference, "amount": amount, "currency": "EUR"}
-        self.holds[hold_id] = hold | held | {"_item": item, "_days": days, "_quantity": quantity}
+        self.holds[hold_id] = hold | held | {"_taken": taken}
         return _public(self.holds[hold_id])
 
     def _confirm(self, hold_id: str) -> dict[str, Any]:
@@ -231,8 +263,8 @@ class FakeProvider:
         hold = self._existing(self.holds, hold_id, "hold")
         if hold["status"] != "CANCELLED":
             hold["status"] = "CANCELLED"
-            for day in hold["_days"]:
-                self._taken[(hold["_item"], day)] -= hold["_quantity"]
+            for item, day, quantity in hold["_taken"]:
+                self._taken[(item, day)] -= quantity
         return _public(hold)
 
     def _page_of_holds(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -19,8 +19,22 @@ class HoldStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One flight of a multi-segment hold: its seats and its share of the hold's amount."""
+
+    item_id: str
+    day: date
+    quantity: int
+    amount: int
+
+
+@dataclass(frozen=True)
 class Hold:
-    """One hold or reservation; `quantity` is rooms (hotel) or seats (flight) taken per day."""
+    """One hold or reservation; `quantity` is rooms (hotel) or seats (flight) taken per day.
+
+    A multi-segment flight hold keeps its flights in `segments`; its own item and days are the
+    first flight's and the span of all, and the segments say what capacity it takes.
+    """
 
     id: str
     kind: str
@@ -37,10 +51,17 @@ class Hold:
     confirmed_at: datetime | None = None
     cancelled_at: datetime | None = None
     idempotency_key: str | None = None
+    segments: tuple[Segment, ...] = ()
 
     def days(self) -> list[date]:
         """The days whose capacity the hold occupies (every night of a stay, or the flight day)."""
         return days_between(self.first_day, self.last_day)
+
+    def taken(self) -> list[tuple[str, list[date], int]]:
+        """(item, days, quantity) for every item whose capacity the hold occupies."""
+        if self.segments:
+            return [(s.item_id, [s.day], s.quantity) for s in self.segments]
+        return [(self.item_id, self.days(), self.quantity)]
 
     def expires_at(self, window: timedelta) -> datetime:
         return self.created_at + window

@@ -16,6 +16,7 @@ MAX_PARTY = 9
 MAX_NIGHTS = 30
 MAX_REFERENCE = 200
 MAX_PAGE_SIZE = 500
+MAX_SEGMENTS = 4
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -30,7 +31,9 @@ class HotelHoldRequest:
 
 @dataclass(frozen=True)
 class FlightHoldRequest:
-    flight_id: str
+    """Seats on one flight, or on every segment of an itinerary at once (all held or none)."""
+
+    flight_ids: tuple[str, ...]
     passengers: int
     reference: str
 
@@ -98,9 +101,30 @@ def hotel_hold(body: dict[str, Any], today: date) -> HotelHoldRequest:
 
 
 def flight_hold(body: dict[str, Any]) -> FlightHoldRequest:
-    flight_id = text(body, "flightId")
+    if "segments" in body:
+        if "flightId" in body:
+            raise InvalidField("segments", "give either flightId or segments, not both")
+        flight_ids = _segments(body.get("segments"))
+    else:
+        flight_ids = (text(body, "flightId"),)
     passengers = whole_number(body, "passengers", 1, MAX_PARTY)
-    return FlightHoldRequest(flight_id, passengers, text(body, "reference"))
+    return FlightHoldRequest(flight_ids, passengers, text(body, "reference"))
+
+
+def _segments(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SEGMENTS:
+        raise InvalidField("segments", f"segments must be a list of 1 to {MAX_SEGMENTS} flights")
+    flight_ids = []
+    for index, segment in enumerate(value):
+        if not isinstance(segment, dict):
+            raise InvalidField(f"segments[{index}]", "a segment must be an object with a flightId")
+        try:
+            flight_ids.append(text(segment, "flightId"))
+        except InvalidField as error:
+            raise InvalidField(f"segments[{index}].flightId", error.message) from None
+    if len(set(flight_ids)) != len(flight_ids):
+        raise InvalidField("segments", "a flight may appear in one segment only")
+    return tuple(flight_ids)
 
 
 def payment(body: dict[str, Any]) -> PaymentRequest:

@@ -58,6 +58,18 @@ holds = Table(
     Index("ix_holds_reference", "reference"),
 )
 
+# The flights of a multi-segment hold, in the order they were asked for; a single-flight hold has none.
+hold_segments = Table(
+    "hold_segments",
+    metadata,
+    Column("hold_id", String(40), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item_id", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", Integer, nullable=False),
+)
+
 # One counter per bookable item and day: rooms for a hotel night, seats for a flight.
 capacity = Table(
     "capacity",

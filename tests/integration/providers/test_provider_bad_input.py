@@ -61,6 +61,30 @@ async def test_malformed_bodies(hotel: httpx.AsyncClient, flight: httpx.AsyncCli
     )
 
 
+def _trip(segments: Any, **changes: Any) -> dict[str, Any]:
+    return {"segments": segments, "passengers": 1, "reference": REFERENCE} | changes
+
+
+FLIGHT_CASES = [
+    (_trip("FL-LIS-MAD"), "segments"),
+    (_trip([]), "segments"),
+    (_trip([{"flightId": flight_id()}] * 5), "segments"),
+    (_trip([{"flightId": flight_id()}, {"flightId": flight_id()}]), "segments"),
+    (_trip([{"flightId": flight_id()}], flightId=flight_id()), "segments"),
+    (_trip([{"flightId": flight_id()}, "FL-MAD-LIS"]), "segments[1]"),
+    (_trip([{"flightId": flight_id()}, {"flightId": ""}]), "segments[1].flightId"),
+    (_trip([{"flightId": flight_id()}], passengers=0), "passengers"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), FLIGHT_CASES)
+async def test_bad_multi_segment_holds(flight: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+    refused = await flight.post("/holds", json=body, headers={"Idempotency-Key": new_key()})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "INVALID_ARGUMENT" and refused.json()["field"] == field
+    assert (await flight.get("/holds")).json()["total"] == 0
+
+
 async def test_bad_search_parameters(hotel: httpx.AsyncClient, flight: httpx.AsyncClient) -> None:
     for client, path, params, field in [
         (hotel, "/hotels", {"city": "XYZ"}, "city"),

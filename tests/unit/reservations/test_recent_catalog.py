@@ -69,7 +69,8 @@ async def test_legs_found_by_a_search_are_held_without_asking_for_them_again() -
     shop = Shop()
     await shop.flights.search("LIS", "MAD", OUT["date"])
     await shop.flights.search("MAD", "LIS", BACK["date"])
-    assert [method for method, _ in await shop.reserve_trip()] == ["POST", "POST"]
+    # Both legs in one hold.
+    assert await shop.reserve_trip() == [("POST", "/holds")]
 
 
 async def test_an_entry_no_search_returned_is_read_from_the_provider() -> None:

@@ -11,7 +11,7 @@ import pytest
 from kit.errors import Conflict, DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
 from services.flights.reservations import FlightReservations
 from services.hotel.reservations import HotelReservations
-from services.provider_client.client import ProviderRefusal
+from services.provider_client.client import AmbiguousFailure, ProviderRefusal
 from tests.fakes.attempt_log import FakeAttemptLog
 from tests.fakes.provider_api import FakeProvider
 from tests.fakes.session_arbiter import FakeSessionArbiter
@@ -37,6 +37,13 @@ def flight(
 
 OUT = flight("FL-LIS-MAD-20310201-1", "LIS", "MAD", NOW + timedelta(days=31))
 BACK = flight("FL-MAD-LIS-20310205-1", "MAD", "LIS", NOW + timedelta(days=35))
+
+
+AMBIGUOUS = AmbiguousFailure("the answer was lost")
+
+
+def seats(flight: dict[str, Any], passengers: int) -> dict[str, Any]:
+    return {"flightId": flight["id"], "passengers": passengers, "reference": "someone-else"}
 
 
 class World:
@@ -92,15 +99,30 @@ async def test_an_attached_stay_keeps_its_hold() -> None:
     assert world.provider.holds[session.items[0].hotel.hold_id]["idempotencyKey"] == attempt.hold_key()
 
 
-async def test_an_attached_trip_names_its_one_attempt_on_both_legs() -> None:
+async def test_an_attached_trip_is_one_hold_of_both_legs_named_by_its_attempt() -> None:
     world = World()
-    await world.reserve_trip(await world.session())
-    assert world.statuses() == ["HELD", "HELD"]
+    session = await world.reserve_trip(await world.session())
+    assert world.statuses() == ["HELD"]
     assert world.arbiter.calls == ["attach"]
     [attempt] = world.attempts.open
     assert attempt.participant == "flights"
-    keys = sorted(hold["idempotencyKey"] for hold in world.provider.holds.values())
-    assert keys == [attempt.hold_key("outbound"), attempt.hold_key("return")]
+    [(hold_id, hold)] = world.provider.holds.items()
+    assert hold["idempotencyKey"] == attempt.hold_key()
+    [trip] = [item.flights for item in session.items]
+    assert (trip.outbound.hold_id, trip.return_leg.hold_id) == (hold_id, hold_id)
+    # Each leg is priced by the provider's segment for its flight, together the hold's amount.
+    prices = [leg.price.amount for leg in (trip.outbound, trip.return_leg)]
+    assert prices == [segment["amount"] for segment in hold["segments"]]
+    assert sum(prices) == hold["amount"] == (OUT["price"]["amount"] + BACK["price"]["amount"]) * 2
+
+
+async def test_a_trip_reserve_retried_after_a_lost_answer_holds_once() -> None:
+    world = World()
+    world.provider.fail_next("POST", "/holds", AMBIGUOUS, after_effect=True)
+    session = await world.reserve_trip(await world.session())
+    [hold_id] = world.provider.holds
+    assert world.statuses() == ["HELD"]
+    assert {item.flights.outbound.hold_id for item in session.items} == {hold_id}
 
 
 @pytest.mark.parametrize("kind", ["stay", "trip"])
@@ -140,19 +162,23 @@ async def test_both_legs_are_released_when_the_session_refuses_the_trip() -> Non
     world.arbiter.fail_next("attach", Conflict("session is changing too fast; try again"))
     with pytest.raises(Conflict):
         await world.reserve_trip(session_id)
-    assert world.statuses() == ["CANCELLED", "CANCELLED"]
+    assert world.statuses() == ["CANCELLED"]
+    [hold_id] = world.provider.holds
+    assert world.provider.calls.count(("POST", f"/holds/{hold_id}/cancel")) == 1
     assert world.attempts.open == []
 
 
-async def test_the_outbound_leg_is_released_when_the_return_cannot_be_held() -> None:
+async def test_no_leg_is_held_when_the_return_cannot_be_held() -> None:
     world = World(return_seats=1)
     session_id = await world.session()
     with pytest.raises(ProviderRefusal, match="capacity"):
         await world.reserve_trip(session_id)
-    assert world.statuses() == ["CANCELLED"]
+    assert world.statuses() == []
     assert "attach" not in world.arbiter.calls
-    # The return leg was refused under its key, so it was never held: nothing is left to find.
+    # The hold was refused under its key, so nothing was held: nothing is left to find.
     assert world.attempts.open == []
+    # The outbound's seats were never taken: the whole party can still fly it.
+    assert (await world.provider.post("/holds", seats(OUT, 9), idempotency_key="other"))["status"] == "HELD"
 
 
 async def test_a_release_that_fails_now_leaves_the_hold_to_the_closing_saga() -> None:

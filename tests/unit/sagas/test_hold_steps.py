@@ -252,6 +252,26 @@ async def test_a_flights_confirm_accounts_for_the_attempt_of_both_legs() -> None
     assert [status(provider, leg) for leg in legs] == ["CONFIRMED", "CONFIRMED"]
 
 
+async def test_a_round_trip_held_as_one_is_confirmed_and_cancelled_in_one_call_each() -> None:
+    provider = FakeProvider(flights={OUT["id"]: OUT, BACK["id"]: BACK})
+    attempts = FakeAttemptLog()
+    attempt = await attempts.record("session-12", "flights")
+    body = {"segments": [{"flightId": OUT["id"]}, {"flightId": BACK["id"]}], "passengers": 1}
+    trip = await provider.post(
+        "/holds", body | {"reference": "session-12"}, idempotency_key=attempt.hold_key()
+    )
+    arguments = {"outbound_hold_id": trip["id"], "return_hold_id": trip["id"]}
+    handlers = flight_handlers(provider, attempts)
+    provider.calls.clear()
+    await handlers["flights.confirm"](confirm_context("session-12", "flights.confirm", arguments))
+    assert provider.calls == [("POST", f"/holds/{trip['id']}/confirm")]
+    assert (status(provider, trip["id"]), attempts.open) == ("CONFIRMED", [])
+    provider.calls.clear()
+    await handlers["flights.cancel"](confirm_context("session-12", "flights.cancel", arguments))
+    assert provider.calls == [("POST", f"/holds/{trip['id']}/cancel")]
+    assert status(provider, trip["id"]) == "CANCELLED"
+
+
 async def test_a_confirm_that_cannot_list_the_strays_is_retried_with_the_record_kept() -> None:
     provider, attempts = FakeProvider(), FakeAttemptLog()
     booked, stray = await held(provider, "session-6"), await held(provider, "session-6")
