@@ -168,7 +168,7 @@ class DeadlineSchedule:
         return [member for _, member in fresh] + [member for _, member in stale]
 
     async def release(self, session_ids: Sequence[str]) -> None:
-        """Forget claimed deadlines once the arbiter has answered for them."""
+        """Forget claimed deadlines once whoever acts on them has answered for them."""
         by_partition = self._by_partition(session_ids)
         if by_partition:
             # Not a transaction: on a cluster redis-py sends each node its share of the pipeline.
