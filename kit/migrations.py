@@ -19,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kit.database import Database
 from kit.db import database_url, make_sync_engine, open_database, schema_name
@@ -142,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"migrations: configuration error: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        print(f"migrations: the database failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
