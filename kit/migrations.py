@@ -48,8 +48,8 @@ def _config(service: str, connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, schema: str | None, service: str) -> str:
-    """Bring the service's database to the newest revision; the revision it ended at.
+def upgrade(url: str, schema: str | None, service: str, target: str = "head") -> str:
+    """Bring the service's database to the newest revision (or `target`); the revision it ended at.
 
     A database with tables but no version table was made by create_all before migrations existed:
     it is stamped with the baseline revision, and the later revisions run on it as on any other.
@@ -65,7 +65,7 @@ def upgrade(url: str, schema: str | None, service: str) -> str:
             config = _config(service, connection)
             if _made_before_migrations(connection):
                 command.stamp(config, _baseline(config))
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
             return _current(connection)
     finally:
         engine.dispose()
