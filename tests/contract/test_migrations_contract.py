@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -30,7 +32,7 @@ def service(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def differences(url: str, schema: str | None, metadata: list[MetaData]) -> list[object]:
+def differences(url: str, schema: str | None, metadata: list[MetaData]) -> list[Any]:
     """What autogenerate would change for the database to match the metadata: nothing, when they agree."""
     engine = make_sync_engine(url, schema)
     try:
