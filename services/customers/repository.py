@@ -24,7 +24,7 @@ customers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# A table of its own rather than a column, so granting a role never rewrites a customer's row.
+# A table of its own rather than a column: a customer may hold several roles.
 customer_roles = Table(
     "customer_roles",
     metadata,
