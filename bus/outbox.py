@@ -88,8 +88,8 @@ outbox_table = Table(
     Index("ix_bus_outbox_unsent", "sent_at", "id"),
 )
 
-# A table of its own rather than a column: outboxes made before leases existed get it from
-# create_all, with nothing to migrate. A row lives only while a relay publishes its outbox row.
+# A table of its own rather than a column: an outbox made before leases existed gains it without
+# touching its rows. A row lives only while a relay publishes its outbox row.
 lease_table = Table(
     "bus_outbox_leases",
     metadata,
@@ -167,7 +167,7 @@ _RELEASE = Statement(
 
 
 async def create_outbox_table(database: Database) -> None:
-    """Create the outbox tables if missing (services with migrations can use `metadata`)."""
+    """Create the outbox tables if missing (a service with migrations puts `metadata` in its env.py)."""
     await database.create_tables(metadata)
 
 

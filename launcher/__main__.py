@@ -1,4 +1,5 @@
-"""`python -m launcher`: start every process in the Procfile with prefixed output; Ctrl-C stops all."""
+"""`python -m launcher`: migrate the databases, start every process in the Procfile with prefixed output;
+Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
+from sqlalchemy.exc import SQLAlchemyError
 
+from kit.migrations import migrate
 from kit.redis_connection import masked_url
 from kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
 from kit.shared_settings import REDIS_MODE, REDIS_URL
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
             redis = start_embedded_redis(settings.data_dir(), EMBEDDED_REDIS_PORT.read(settings))
             env[REDIS_URL.name] = redis.url
             print(f"launcher: embedded Redis at {masked_url(redis.url)}", flush=True)
+        # The services expect their databases at the newest revision, as compose's `migrate` leaves them.
+        for service, revision in migrate(Env(env)).items():
+            print(f"launcher: {service} database at revision {revision}", flush=True)
         procfile = parse_procfile(args.procfile.read_text())
         manager = Manager(Printer(sys.stdout))
         for name, command in procfile.processes.items():
@@ -75,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"launcher: configuration error: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        print(f"launcher: migrating the databases failed: {error}", file=sys.stderr)
+        return 1
     finally:
         if redis is not None:
             redis.stop()

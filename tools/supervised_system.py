@@ -16,6 +16,7 @@ from types import TracebackType
 
 import httpx
 
+from kit.migrations import migrate
 from kit.settings import Env
 from kit.shared_settings import REDIS_URL
 from launcher.embedded_redis import EmbeddedRedis, start_embedded_redis
@@ -101,6 +102,8 @@ class SupervisedSystem:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.redis_url = self._redis()
         self.env = self._environment()
+        # Before any process starts, as `make run` and compose's `migrate` do.
+        migrate(Env(self.env))
         socket_path = self._socket_dir / "supervisor.sock"
         config = self.data_dir / "supervisord.conf"
         config.write_text(supervisord_config(self.topology, ROOT, self.log_dir, socket_path))

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kit.db import database_url, open_database, schema_name
+from kit.db import database_url, schema_name
 from kit.errors import InvalidArgument
+from kit.migrations import open_migrated_database
 from kit.settings import ConfigError, Env
 from services.customers.administrators import AdminChange, AdminOutcome, create_admin
 from services.customers.config import argon2_parameters
 from services.customers.passwords import PasswordHashing
-from services.customers.repository import CustomerRepository, metadata
+from services.customers.repository import CustomerRepository
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -79,8 +80,8 @@ def ask_password() -> str:
 
 
 async def run_create_admin(env: Env, email: str, name: str, password: Callable[[], str]) -> AdminOutcome:
-    database = await open_database(
-        database_url(env, "customers"), schema_name(env, "customers"), "customers", metadata, threads=1
+    database = await open_migrated_database(
+        database_url(env, "customers"), schema_name(env, "customers"), "customers", threads=1
     )
     hashing = PasswordHashing(argon2_parameters(env))
     try:

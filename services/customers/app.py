@@ -13,16 +13,16 @@ from kit.access_policy import AccessPolicy
 from kit.auth import CallerCheck
 from kit.bus_runtime import connect_redis
 from kit.database import Database
-from kit.db import open_database
 from kit.forwarding import ClientAddresses
 from kit.grpc_server import RunningServer, ServedService, start_server
+from kit.migrations import open_migrated_database
 from kit.signing_keys import public_pem_of
 from kit.tokens import TokenIssuer, TokenVerifier
 from services.customers.accounts import Accounts
 from services.customers.attempt_counter import RedisAttemptCounter
 from services.customers.config import CustomersConfig
 from services.customers.passwords import PasswordHashing
-from services.customers.repository import CustomerRepository, metadata
+from services.customers.repository import CustomerRepository
 from services.customers.servicer import ADMIN_METHODS, PUBLIC_METHODS, SERVICE_NAME, CustomersServicer
 
 
@@ -41,7 +41,7 @@ class CustomersProcess:
 
 
 async def start(config: CustomersConfig) -> CustomersProcess:
-    database = await open_database(config.database_url, config.schema, "customers", metadata)
+    database = await open_migrated_database(config.database_url, config.schema, "customers")
     redis = await connect_redis(config.redis)
     hashing = PasswordHashing(config.argon2, config.hashing_bound)
     verifier = TokenVerifier(public_pem_of(config.token_private_key), config.trusted)

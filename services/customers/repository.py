@@ -24,8 +24,7 @@ customers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# A table of its own rather than a column: databases made before roles existed get it from
-# create_all, with nothing to migrate.
+# A table of its own rather than a column: a customer may hold several roles.
 customer_roles = Table(
     "customer_roles",
     metadata,

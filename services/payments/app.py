@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 from travel.payments.v1 import payments_pb2_grpc
 
-from kit.db import open_database
 from kit.grpc_server import ServedService
+from kit.migrations import open_migrated_database
 from services.participant.process import ParticipantParts, ParticipantProcess, start_participant_process
 from services.payments.access import ACCESS
 from services.payments.checkout import Checkout
 from services.payments.config import PaymentsConfig
 from services.payments.provider_events import ProviderEvents
-from services.payments.repository import PaymentRepository, add_missing_columns, metadata
+from services.payments.repository import PaymentRepository
 from services.payments.servicer import SERVICE_NAME, PaymentsServicer
 from services.provider_client.ports import ProviderApi
 from services.reservations.attempts import AttemptLog
@@ -26,8 +26,7 @@ def clock() -> datetime:
 
 
 async def start(config: PaymentsConfig) -> ParticipantProcess:
-    database = await open_database(config.database_url, config.schema, "payments", metadata)
-    await add_missing_columns(database)
+    database = await open_migrated_database(config.database_url, config.schema, "payments")
 
     def parts(provider: ProviderApi, arbiter: SessionArbiter, _attempts: AttemptLog) -> ParticipantParts:
         repository = PaymentRepository(database)

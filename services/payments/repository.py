@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, bindparam, select, update
 
 from kit.database import Connection, Database
-from kit.statements import DIALECTS, Statement, insert_or_nothing
+from kit.statements import Statement, insert_or_nothing
 from services.payments.ports import PaymentRecord
 
 metadata = MetaData()
@@ -26,7 +26,7 @@ payments = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The W3C traceparent of the checkout that created the payment: the saga its webhook starts
-    # continues that trace. Added after the table first shipped (see add_missing_columns).
+    # continues that trace. Added after the table first shipped (migration 0002).
     Column("checkout_traceparent", String(55), nullable=True),
 )
 
@@ -40,7 +40,7 @@ provider_events = Table(
     # Set while the event is claimed and its payment report has not reached the arbiter: a delivery
     # that finds it set reports again. NULL once reported, when nothing is to be reported, and on
     # rows from before this column, whose report was made in the transaction that marked them.
-    # Added after the table first shipped (see add_missing_columns).
+    # Added after the table first shipped (migration 0002).
     Column("report_pending_since", DateTime(timezone=True), nullable=True),
 )
 
@@ -142,39 +142,6 @@ class PaymentRepository:
     async def mark_reported(self, event_id: str) -> None:
         """The arbiter took the event's report: the event is handled, and a redelivery is a duplicate."""
         await self._database.transaction(lambda conn: conn.execute(_REPORTED, {"event_id": event_id}))
-
-
-async def add_missing_columns(database: Database) -> None:
-    """Add the nullable columns the payments tables made by an earlier version lack.
-
-    create_all makes missing tables only; a column added later reaches an existing database here,
-    once, on both dialects (SQLite has no ADD COLUMN IF NOT EXISTS, so its columns are read first).
-    Every such column means nothing new when NULL, so rows written before it need no backfill.
-    """
-
-    def add(conn: Connection) -> None:
-        dialect = DIALECTS[conn.dialect]
-        for table in (payments, provider_events):
-            found = _columns(conn, table.name)
-            for column in table.c:
-                if column.name in found or not column.nullable:
-                    continue
-                kind = column.type.compile(dialect=dialect)
-                exists = "" if conn.dialect == "sqlite" else "IF NOT EXISTS "
-                conn.raw.execute(f'ALTER TABLE "{table.name}" ADD COLUMN {exists}"{column.name}" {kind}')
-
-    await database.transaction(add)
-
-
-def _columns(conn: Connection, table: str) -> set[str]:
-    if conn.dialect == "sqlite":
-        return {row[1] for row in conn.raw.execute(f'PRAGMA table_info("{table}")').fetchall()}
-    rows = conn.raw.execute(
-        "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = %s",
-        (table,),
-    ).fetchall()
-    return {row[0] for row in rows}
 
 
 def _record(row: object) -> PaymentRecord:

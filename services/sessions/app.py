@@ -16,14 +16,13 @@ from travel.sessions.v1 import sessions_pb2_grpc
 from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
-from bus.outbox import metadata as outbox_metadata
 from bus.ports import DeadlineScheduler
 from kit.access_policy import ServerAccess
 from kit.auth import CallerCheck
 from kit.bus_runtime import RunningParticipant, connect_redis
 from kit.database import Database
-from kit.db import open_database
 from kit.grpc_server import RunningServer, ServedService, start_server
+from kit.migrations import open_migrated_database
 from kit.scraped_metrics import register_scraped_gauges
 from kit.tokens import TokenVerifier
 from services.sagas.session_steps import session_handlers
@@ -42,7 +41,7 @@ from services.sessions.operations.servicer import OperationsServicer
 from services.sessions.ports import Change, SessionStore
 from services.sessions.reconciler import Reconciler
 from services.sessions.reconciler_redis import RedisReconcileBus
-from services.sessions.repository import SessionRepository, metadata
+from services.sessions.repository import SessionRepository
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer
@@ -97,7 +96,7 @@ async def reschedule_open_sessions(repository: SessionStore, schedule: DeadlineS
 
 
 async def start(config: SessionsConfig) -> SessionsProcess:
-    database = await open_database(config.database_url, config.schema, "sessions", metadata, outbox_metadata)
+    database = await open_migrated_database(config.database_url, config.schema, "sessions")
     redis = await connect_redis(config.bus.redis)
     keys = config.bus.keys
     # Woken by the commits of this process; the sweep finds rows a crash or another replica left.

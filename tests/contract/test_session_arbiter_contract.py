@@ -24,6 +24,7 @@ from services.sessions.app import start as start_sessions
 from services.sessions.client import ArbiterClient, SessionArbiter
 from services.sessions.config import SessionsConfig
 from tests.fakes.session_arbiter import FakeSessionArbiter
+from tests.support.databases import migrated
 from tests.support.polling import eventually
 
 DEADLINE_SECONDS = 15.0
@@ -68,7 +69,9 @@ async def start(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 "SESSION_TTL_SECONDS": str(ttl),
             }
         )
-        process = await start_sessions(SessionsConfig.from_env(env))
+        config = SessionsConfig.from_env(env)
+        await migrated(config.database_url, config.schema, "sessions")
+        process = await start_sessions(config)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{process.server.port}")
         stub = sessions_pb2_grpc.SessionsServiceStub(channel)
         issuer = TokenIssuer(customer_token_private_key(env), 600)

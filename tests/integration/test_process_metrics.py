@@ -12,6 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
+from kit.migrations import migrate
+from kit.settings import Env
 from tests.integration.module_process import Started, start_process
 from tools.call_counts import CallCounts, counts_between, parse_call_counts, totals
 
@@ -30,6 +32,7 @@ def customers(tmp_path: Path, redis_url: str, unique_id: str) -> Iterator[Starte
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "8192",
     }
+    migrate(Env(env), ["customers"])
     yield from start_process("services.customers", env, re.compile(r"gRPC server listening on [\d.]+:(\d+)"))
 
 

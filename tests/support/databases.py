@@ -47,3 +47,12 @@ async def opened_database(
         yield database
     finally:
         await database.close()
+
+
+async def migrated(url: str, schema: str | None, service: str) -> None:
+    """Bring a service's database to the newest revision, as `make run` does before the service starts."""
+    import asyncio
+
+    from kit.migrations import upgrade
+
+    await asyncio.to_thread(upgrade, url, schema or None, service)

@@ -13,13 +13,15 @@ import pytest
 
 from kit.database import Database
 from kit.db import open_database
+from kit.migrations import migrate
+from kit.settings import Env
 from kit.signing_keys import new_private_pem, public_pem_of
 from kit.tokens import TokenIssuer, TokenVerifier
 from services.customers.accounts import Accounts
 from services.customers.attempt_limits import AttemptLimits, Count, Counter
 from services.customers.domain import Customer
 from services.customers.passwords import Argon2Parameters, PasswordHashing
-from services.customers.repository import CustomerRepository, metadata
+from services.customers.repository import CustomerRepository
 from tests.support.databases import drop_schema
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,9 +47,17 @@ def env(database: tuple[str, str | None], tmp_path: Path) -> Iterator[dict[str, 
 
 
 @pytest.fixture
-async def customers_db(env: dict[str, str]) -> AsyncIterator[Database]:
+def migrated_env(env: dict[str, str]) -> dict[str, str]:
+    """The customers database at the newest revision, as `make run` or compose's `migrate` leave it."""
+    migrate(Env(env), ["customers"])
+    return env
+
+
+@pytest.fixture
+async def customers_db(migrated_env: dict[str, str]) -> AsyncIterator[Database]:
+    env = migrated_env
     schema = f"{env['DB_SCHEMA_PREFIX']}customers" if "DB_SCHEMA_PREFIX" in env else None
-    database = await open_database(env["DATABASE_URL"], schema, "customers", metadata, threads=1)
+    database = await open_database(env["DATABASE_URL"], schema, "customers", threads=1)
     yield database
     await database.close()
 
@@ -125,8 +135,9 @@ async def test_promotes_an_existing_customer_keeping_their_password(
 
 
 def test_refuses_bad_input_with_a_clear_line(
-    env: dict[str, str], password_file: Path, tmp_path: Path
+    migrated_env: dict[str, str], password_file: Path, tmp_path: Path
 ) -> None:
+    env = migrated_env
     no_terminal = run(env, "create-admin", email())
     assert no_terminal.returncode == 2
     assert "give --password-file" in no_terminal.stderr
@@ -148,3 +159,10 @@ def test_refuses_bad_input_with_a_clear_line(
     usage = run(env, "create-admin")
     assert usage.returncode == 2
     assert "EMAIL" in usage.stderr
+
+
+def test_refuses_a_database_the_migrations_have_not_made(env: dict[str, str], password_file: Path) -> None:
+    refused = run(env, "create-admin", email(), "--password-file", str(password_file))
+    assert refused.returncode == 2
+    assert "the customers database is at revision none" in refused.stderr
+    assert "python -m kit.migrations customers" in refused.stderr

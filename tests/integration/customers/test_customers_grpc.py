@@ -19,12 +19,13 @@ from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
 from services.customers.repository import customers
+from tests.support.databases import migrated
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
 
 
 @pytest.fixture
-def config(
+async def config(
     database: tuple[str, str | None], tmp_path: Path, redis_url: str, unique_id: str
 ) -> CustomersConfig:
     url, schema = database
@@ -38,6 +39,7 @@ def config(
         }
     )
     base = CustomersConfig.from_env(env)
+    await migrated(url, schema, "customers")
     return replace(base, database_url=url, schema=schema or "", argon2=FAST_ARGON2)
 
 

@@ -23,6 +23,7 @@ from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
 from services.customers.repository import customers
+from tests.support.databases import migrated
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
 PASSWORD = "correct horse 1"
@@ -51,6 +52,7 @@ def config(tmp_path: Path, redis_url: str) -> CustomersConfig:
 async def serving(
     config: CustomersConfig,
 ) -> AsyncIterator[tuple[CustomersProcess, customers_pb2_grpc.CustomersServiceStub]]:
+    await migrated(config.database_url, config.schema, "customers")
     process = await start(config)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{process.server.port}") as channel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shlex
 import subprocess
@@ -15,7 +16,9 @@ import pytest
 import yaml
 
 from gateway.config import GatewayConfig
+from kit.db import database_url, schema_name
 from kit.health_probe import main as probe_main
+from kit.migrations import migrated_services
 from kit.service_identity import service_credentials
 from kit.settings import ConfigError, Env
 from kit.topology import GATEWAY_PORT, GRPC_DEFAULT_PORTS
@@ -30,6 +33,8 @@ from simulated_world.providers.config import ProviderConfig
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$")
 INFRASTRUCTURE = {"redis", "postgres"}
+# Runs to completion before the services, rather than serving: no Procfile line, no healthcheck.
+ONE_SHOT = {"migrate"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +67,7 @@ def secrets_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _application_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: spec for name, spec in compose["services"].items() if name not in INFRASTRUCTURE}
+    return {name: spec for name, spec in compose["services"].items() if name not in INFRASTRUCTURE | ONE_SHOT}
 
 
 def test_every_process_of_the_procfile_runs_the_same_command(
@@ -77,6 +82,9 @@ def test_every_process_of_the_procfile_runs_the_same_command(
 def test_images_and_healthchecks_are_well_formed(compose: dict[str, Any]) -> None:
     for name, spec in compose["services"].items():
         assert IMAGE_NAME.match(spec["image"]), f"{name}: image {spec['image']!r}"
+        if name in ONE_SHOT:
+            assert "healthcheck" not in spec and spec["restart"] == "no", name
+            continue
         test = spec["healthcheck"]["test"]
         assert isinstance(test, list) and test[0] == "CMD" and len(test) > 1, name
         if name in INFRASTRUCTURE:
@@ -98,6 +106,46 @@ def test_healthchecks_name_the_port_each_process_listens_on(compose: dict[str, A
         elif test[4] == "http":
             port = environment.get("PROVIDER_PORT", str(GATEWAY_PORT.default_value))
             assert test[5] == f"http://127.0.0.1:{port}/healthz", name
+
+
+def _one_shots(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in compose["services"].items() if name in ONE_SHOT}
+
+
+def test_migrate_upgrades_every_service_database_before_the_services_start(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert migrate["command"][:3] == ["python", "-m", "kit.migrations"]
+    assert sorted(migrate["command"][3:]) == migrated_services() == ["customers", "payments", "sessions"]
+    assert migrate["image"] == services["customers"]["image"]
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    completed = {"condition": "service_completed_successfully"}
+    for name in migrated_services():
+        assert services[name]["depends_on"]["migrate"] == completed, name
+        # The same database and schema names as the service itself reads.
+        for setting in ("DATABASE_URL", "DB_SCHEMA_PREFIX"):
+            assert migrate["environment"].get(setting) == services[name]["environment"].get(setting), name
+
+
+def test_the_migrate_command_makes_every_service_database(compose: dict[str, Any], tmp_path: Path) -> None:
+    """Run as compose runs it, on the SQLite files of a data folder (no DATABASE_URL here)."""
+    environment = {key: str(value) for key, value in compose["services"]["migrate"]["environment"].items()}
+    environment.pop("DATABASE_URL")
+    environment["TRAVEL_DATA_DIR"] = str(tmp_path)
+    environment["PATH"] = os.environ.get("PATH", "")
+    done = subprocess.run(
+        [sys.executable, *compose["services"]["migrate"]["command"][1:]],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for name in migrated_services():
+        assert f"migrations: {name} database at revision " in done.stdout
+        assert (tmp_path / f"{name}.sqlite3").is_file(), name
+    again = subprocess.run(
+        [sys.executable, *compose["services"]["migrate"]["command"][1:]],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0 and again.stdout == done.stdout, again.stderr
 
 
 def test_a_healthcheck_fails_when_nothing_answers() -> None:
@@ -128,6 +176,7 @@ def test_every_mounted_file_is_made_by_make_secrets(compose: dict[str, Any], sec
 def _settings_loaders() -> dict[str, Callable[[Env], object]]:
     """What each process reads at start, as its entry point reads it (`python -m ...`)."""
     return {
+        "migrate": lambda env: [(database_url(env, s), schema_name(env, s)) for s in migrated_services()],
         "customers": CustomersConfig.from_env,
         "sessions": SessionsConfig.from_env,
         "hotel": lambda env: ParticipantConfig.from_env(env, "hotel", "hotel"),
@@ -173,7 +222,7 @@ def test_every_required_setting_is_set_in_production(
 ) -> None:
     files = {name: secret["file"] for name, secret in compose["secrets"].items()}
     loaders = _settings_loaders()
-    for name, spec in _application_services(compose).items():
+    for name, spec in (_application_services(compose) | _one_shots(compose)).items():
         environment = _container_environment(spec, files, secrets_folder, tmp_path / name)
         assert environment["TRAVEL_ENV"] == "production", name
         try:

@@ -20,6 +20,7 @@ from kit.settings import Env
 from services.customers.app import CustomersProcess, start
 from services.customers.config import CustomersConfig
 from services.customers.passwords import Argon2Parameters
+from tests.support.databases import migrated
 from tests.support.gateway import serve_gateway
 
 FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_kib=8192, parallelism=1)
@@ -36,7 +37,9 @@ async def customers(tmp_path: Path, redis_url: str) -> AsyncIterator[CustomersPr
         "LOGIN_LIMIT_PER_EMAIL": "3",
         "LOGIN_LIMIT_PER_ADDRESS": "4",
     }
-    process = await start(replace(CustomersConfig.from_env(Env(env)), argon2=FAST_ARGON2))
+    config = replace(CustomersConfig.from_env(Env(env)), argon2=FAST_ARGON2)
+    await migrated(config.database_url, config.schema, "customers")
+    process = await start(config)
     yield process
     await process.stop()
 

@@ -41,6 +41,7 @@ from services.sessions.app import SessionsProcess
 from services.sessions.app import start as start_sessions
 from services.sessions.client import ArbiterClient
 from services.sessions.config import SessionsConfig
+from tests.support.databases import migrated
 from tests.support.gateway import serve_gateway
 
 DEADLINE_SECONDS = 30.0
@@ -85,7 +86,9 @@ async def booking(tmp_path: Path, redis_url: str, unique_id: str) -> AsyncIterat
             "GRPC_HOST": "127.0.0.1",
         }
     )
-    sessions = await start_sessions(SessionsConfig.from_env(env))
+    config = SessionsConfig.from_env(env)
+    await migrated(config.database_url, config.schema, "sessions")
+    sessions = await start_sessions(config)
     address = f"127.0.0.1:{sessions.server.port}"
     channel = grpc.aio.insecure_channel(address)
     participants = [

@@ -24,6 +24,7 @@ from services.payments.config import PaymentsConfig
 from services.sessions.app import SessionsProcess
 from services.sessions.app import start as start_sessions
 from services.sessions.config import SessionsConfig
+from tests.support.databases import migrated
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,9 @@ def system(tmp_path: Path, redis_url: str) -> Iterator[System]:
 
 @pytest.fixture
 async def sessions(system: System) -> AsyncIterator[sessions_pb2_grpc.SessionsServiceStub]:
-    process: SessionsProcess = await start_sessions(SessionsConfig.from_env(system.env))
+    config = SessionsConfig.from_env(system.env)
+    await migrated(config.database_url, config.schema, "sessions")
+    process: SessionsProcess = await start_sessions(config)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{process.server.port}") as channel:
         yield sessions_pb2_grpc.SessionsServiceStub(channel)
     await process.stop()
@@ -75,7 +78,9 @@ async def sessions(system: System) -> AsyncIterator[sessions_pb2_grpc.SessionsSe
 
 @pytest.fixture
 async def payments(system: System) -> AsyncIterator[payments_pb2_grpc.PaymentsServiceStub]:
-    process: ParticipantProcess = await start_payments(PaymentsConfig.from_env(system.env))
+    config = PaymentsConfig.from_env(system.env)
+    await migrated(config.database_url, config.schema, "payments")
+    process: ParticipantProcess = await start_payments(config)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{process.server.port}") as channel:
         yield payments_pb2_grpc.PaymentsServiceStub(channel)
     await process.stop()

@@ -30,12 +30,12 @@ from bus.outbox import outbox_table
 from kit.database import Database
 from kit.db import open_database
 from kit.errors import DependencyUnavailable
+from kit.migrations import open_migrated_database
 from kit.settings import Env
 from kit.statements import Statement
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
-from services.payments.repository import PaymentRepository, add_missing_columns
-from services.payments.repository import metadata as payments_metadata
+from services.payments.repository import PaymentRepository
 from services.provider_client.client import ProviderClient, provider_session
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money
@@ -46,7 +46,7 @@ from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.servicer import SessionsServicer
 from simulated_world.providers.app import build_app
 from simulated_world.providers.config import ProviderConfig
-from tests.support.databases import sqlite_path
+from tests.support.databases import migrated, sqlite_path
 from tests.support.polling import eventually
 from tests.support.providers import ServerThread, WebhookReceiver
 
@@ -296,7 +296,9 @@ async def world(
     # their transactions.
     app_name = f"payments_{uuid.uuid4().hex[:12]}"
     payments_url = url if schema is None else f"{url}?application_name={app_name}"
-    payments_db = await open_database(payments_url, schema, "payments", payments_metadata)
+    # Migrated first, as the service expects: on PostgreSQL the arbiter's tables join the schema after.
+    await migrated(payments_url, schema, "payments")
+    payments_db = await open_database(payments_url, schema, "payments")
     # The arbiter's tables beside them on PostgreSQL (other names, same schema); a file of their own
     # on SQLite, so the check that the payments file has no writer sees the payments service alone.
     sessions_url = f"sqlite:///{tmp_path / 'sessions.sqlite3'}" if schema is None else url
@@ -396,9 +398,8 @@ async def test_a_delivery_that_dies_after_its_claim_is_healed_by_the_next(world:
     hooks.remove(die_here)
 
     # The service starts again on the same database and the provider delivers the event again.
-    restarted = await open_database(world.payments_url, world.schema, "payments", payments_metadata)
+    restarted = await open_migrated_database(world.payments_url, world.schema, "payments")
     try:
-        await add_missing_columns(restarted)
         store = PaymentRepository(restarted)
         handled, stored = await store.lookup(event_id, payment_id)
         assert not handled and stored is not None and stored.status == "SUCCEEDED"

@@ -1,4 +1,5 @@
-"""A payments database made by an earlier version gets the columns added since, on both dialects."""
+"""A payments database made by an earlier version gets the columns added since from the migrations, on both
+dialects: one Alembic made at the baseline, and one create_all made before there were migrations."""
 
 from __future__ import annotations
 
@@ -8,27 +9,30 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Column, MetaData, Table
 
-from kit.db import open_database
+from kit.db import make_sync_engine, open_database
+from kit.migrations import head, upgrade
 from kit.statements import Statement
 from services.payments.ports import PaymentRecord
 from services.payments.repository import (
     PaymentRepository,
-    add_missing_columns,
     metadata,
     payments,
     provider_events,
 )
+from tests.contract.test_migrations_contract import differences
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2031, 1, 1, tzinfo=UTC)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+LATER = ("checkout_traceparent", "report_pending_since")
 
 
-def earlier_tables() -> tuple[MetaData, Table, Table]:
-    """The payments tables as they shipped first: without the checkout's trace, or a pending report."""
+def earlier_tables(kept: tuple[str, ...] = ()) -> MetaData:
+    """The payments tables as they shipped first (without the checkout's trace, or a pending report),
+    with the later columns named in `kept`."""
     earlier = MetaData()
-    later = {"checkout_traceparent", "report_pending_since"}
+    later = set(LATER) - set(kept)
 
     def table(now: Table) -> Table:
         columns = [
@@ -38,7 +42,9 @@ def earlier_tables() -> tuple[MetaData, Table, Table]:
         ]
         return Table(now.name, earlier, *columns)
 
-    return earlier, table(payments), table(provider_events)
+    table(payments)
+    table(provider_events)
+    return earlier
 
 
 def record(traceparent: str | None = None) -> PaymentRecord:
@@ -54,25 +60,25 @@ def record(traceparent: str | None = None) -> PaymentRecord:
     )
 
 
-async def test_earlier_payments_tables_get_the_new_columns_and_keep_their_rows(
-    database: tuple[str, str | None],
-) -> None:
-    url, schema = database
-    earlier, table, events = earlier_tables()
-    old = await open_database(url, schema, "payments", earlier)
+async def write_earlier_rows(url: str, schema: str | None, earlier: MetaData) -> PaymentRecord:
+    """A payment and a handled provider event, written in the tables of the earlier version."""
+    old = await open_database(url, schema, "payments")
     stored = record()
-    row = {k: v for k, v in stored.__dict__.items() if k != "checkout_traceparent"}
-    insert = Statement(table.insert())
-    await old.transaction(lambda conn: conn.execute(insert, row | {"created_at": NOW, "updated_at": NOW}))
+    table, events = earlier.tables["payments"], earlier.tables["provider_events"]
+    row = {k: v for k, v in stored.__dict__.items() if k in table.c} | {"created_at": NOW, "updated_at": NOW}
+    await old.transaction(lambda conn: conn.execute(Statement(table.insert()), row))
     # An event handled then: its report was made in the transaction that marked it.
     event = {"event_id": "evt-old", "type": "payment.succeeded", "payment_id": stored.id, "received_at": NOW}
     await old.transaction(lambda conn: conn.execute(Statement(events.insert()), event))
     await old.close()
+    return stored
 
-    upgraded = await open_database(url, schema, "payments", metadata)
+
+async def assert_upgraded(url: str, schema: str | None, stored: PaymentRecord) -> None:
+    """The rows of the earlier version survive, and the new columns are there and used."""
+    assert differences(url, schema, [metadata]) == []
+    upgraded = await open_database(url, schema, "payments")
     try:
-        await add_missing_columns(upgraded)
-        await add_missing_columns(upgraded)  # a restart finds nothing left to add
         repository = PaymentRepository(upgraded)
         assert await repository.for_session(stored.session_id) == stored
         assert await repository.lookup("evt-old", stored.id) == (True, None)
@@ -88,3 +94,43 @@ async def test_earlier_payments_tables_get_the_new_columns_and_keep_their_rows(
         assert found is not None and found.checkout_traceparent == TRACEPARENT
     finally:
         await upgraded.close()
+
+
+def create_all(url: str, schema: str | None, earlier: MetaData) -> None:
+    """The tables as an earlier version made them at start: create_all, no version table."""
+    engine = make_sync_engine(url, schema)
+    try:
+        with engine.begin() as connection:
+            if schema:
+                connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            earlier.create_all(connection)
+    finally:
+        engine.dispose()
+
+
+async def test_a_database_at_the_baseline_gets_the_new_columns_and_keeps_its_rows(
+    database: tuple[str, str | None],
+) -> None:
+    url, schema = database
+    assert upgrade(url, schema, "payments", target="0001") == "0001"
+    earlier = earlier_tables()
+    stored = await write_earlier_rows(url, schema, earlier)
+    missing = sorted(diff[3].name for diff in differences(url, schema, [metadata]))
+    assert missing == sorted(LATER)
+
+    assert upgrade(url, schema, "payments") == head("payments") == "0002"
+    await assert_upgraded(url, schema, stored)
+
+
+@pytest.mark.parametrize("kept", [(), ("checkout_traceparent",)], ids=["first", "between"])
+async def test_a_database_made_before_migrations_is_adopted_and_upgraded(
+    database: tuple[str, str | None], kept: tuple[str, ...]
+) -> None:
+    url, schema = database
+    earlier = earlier_tables(kept)
+    create_all(url, schema, earlier)
+    stored = await write_earlier_rows(url, schema, earlier)
+
+    assert upgrade(url, schema, "payments") == "0002"
+    assert upgrade(url, schema, "payments") == "0002"  # a second run finds nothing left to do
+    await assert_upgraded(url, schema, stored)

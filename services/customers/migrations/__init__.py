@@ -1,0 +1,1 @@
+"""Alembic migrations of the customers database (run by kit.migrations)."""

@@ -1,0 +1,1 @@
+"""The revisions of the customers database, oldest first."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the payments database (run by kit.migrations)."""

@@ -1,0 +1,1 @@
+"""The revisions of the payments database, oldest first."""
