@@ -35,10 +35,11 @@ from bus.replies import (
 from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
 from bus.settings import ConsumerSettings
 from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
-from bus.slip_trace import step_scope
+from bus.slip_trace import StepSource, step_scope
 from bus.stoppable import StoppableWait
 from bus.trimming import trim_stream
 from kit import log_context
+from kit.metrics import observe_step_duration
 from kit.redis_connection import is_transient
 
 # The participant consumer's logger: one name for the steps of every partition.
@@ -335,10 +336,15 @@ class PartitionConsumer:
             refusal_reason=slip.refusal_reason,
         )
         with log_context.bound(saga_id=slip.saga_id, session_id=slip.session_id, step=step.name):
-            if self._tracer is None and not slip.trace.traceparent:
-                return await self._handle(handler, context, delivery)
-            with step_scope(slip, step, self._tracer):
-                return await self._handle(handler, context, delivery)
+            started = time.perf_counter()
+            try:
+                if self._tracer is None and not slip.trace.traceparent:
+                    return await self._handle(handler, context, delivery)
+                source = StepSource(self._stream, self._group, delivery.entry_id)
+                with step_scope(slip, step, self._tracer, source):
+                    return await self._handle(handler, context, delivery)
+            finally:
+                observe_step_duration(self.participant, step.name, time.perf_counter() - started)
 
     async def _handle(self, handler: Handler, context: StepContext, delivery: Delivery) -> Commit:
         """Run the handler and turn its outcome into a commit; each failure is logged here."""

@@ -14,6 +14,7 @@ from socketserver import ThreadingMixIn
 from typing import Any, Generic, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import grpc
 from prometheus_client import Counter, Histogram, make_wsgi_app
 
 from kit.settings import ConfigError, Env
@@ -28,16 +29,18 @@ _SAGA_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 1
 # The expiry target is under a second of lateness; the tail shows a backlog.
 _LATENESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
+# Served calls carry OpenTelemetry's semantic-convention names as exported to Prometheus (dots
+# become underscores, the unit a suffix), so standard dashboards and alerts read them as they are.
 GRPC_SERVED = Histogram(
-    "travel_grpc_server_handling_seconds",
-    "gRPC calls served by this process, by method and status code, and how long each took",
-    ["method", "code"],
+    "rpc_server_duration_seconds",
+    "gRPC calls served by this process, by service, method and status code, and how long each took",
+    ["rpc_system", "rpc_service", "rpc_method", "rpc_grpc_status_code"],
     buckets=_CALL_BUCKETS,
 )
 HTTP_SERVED = Histogram(
-    "travel_http_server_request_duration_seconds",
-    "HTTP requests served by this process, by route template, method and status class",
-    ["route", "method", "status"],
+    "http_server_request_duration_seconds",
+    "HTTP requests served by this process, by method, route template and status code",
+    ["http_request_method", "http_route", "http_response_status_code"],
     buckets=_CALL_BUCKETS,
 )
 PROVIDER_CALLS = Counter(
@@ -69,6 +72,12 @@ EXPIRY_LATENESS = Histogram(
     "Seconds between a session's deadline and the moment the expiry worker claimed it",
     buckets=_LATENESS_BUCKETS,
 )
+BUS_STEP_DURATION = Histogram(
+    "travel_bus_step_duration_seconds",
+    "Seconds a participant's handler took to run a saga step, by participant and step",
+    ["participant", "step"],
+    buckets=_CALL_BUCKETS,
+)
 STUCK_FLAGS = Counter(
     "travel_stuck_saga_flags",
     "Sagas flagged stuck, once per stuck episode, by waiting participant",
@@ -86,10 +95,20 @@ def _same_labels(key: tuple[str, ...]) -> tuple[str, ...]:
     return key
 
 
-def _route_labels(key: tuple[str, str]) -> tuple[str, ...]:
+_GRPC_CODE_NUMBERS = {status.name: str(status.value[0]) for status in grpc.StatusCode}
+
+
+def _rpc_labels(key: tuple[str, str]) -> tuple[str, ...]:
+    """`/package.Service/Method` and a code name such as `NOT_FOUND`: the semantic-convention labels."""
+    full_method, code = key
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    return "grpc", service, method, _GRPC_CODE_NUMBERS.get(code, _GRPC_CODE_NUMBERS["UNKNOWN"])
+
+
+def _route_labels(key: tuple[str, int]) -> tuple[str, ...]:
     label, status = key
     method, _, route = label.partition(" ")
-    return route, method, status
+    return method, route, str(status)
 
 
 class _Children(Generic[_Key]):
@@ -109,11 +128,12 @@ class _Children(Generic[_Key]):
 
 _DB_TRANSACTIONS: _Children[str] = _Children(DB_TRANSACTIONS, _one_label)
 _PROVIDER_CALLS: _Children[tuple[str, str, str]] = _Children(PROVIDER_CALLS, _same_labels)
-_GRPC_SERVED: _Children[tuple[str, str]] = _Children(GRPC_SERVED, _same_labels)
-_HTTP_SERVED: _Children[tuple[str, str]] = _Children(HTTP_SERVED, _route_labels)
+_GRPC_SERVED: _Children[tuple[str, str]] = _Children(GRPC_SERVED, _rpc_labels)
+_HTTP_SERVED: _Children[tuple[str, int]] = _Children(HTTP_SERVED, _route_labels)
 _BUS_STEPS: _Children[str] = _Children(BUS_STEPS, _one_label)
 _BUS_RETRIES: _Children[str] = _Children(BUS_RETRIES, _one_label)
 _BUS_DEAD_LETTERS: _Children[str] = _Children(BUS_DEAD_LETTERS, _one_label)
+_BUS_STEP_DURATION: _Children[tuple[str, str]] = _Children(BUS_STEP_DURATION, _same_labels)
 _SAGA_DURATION: _Children[tuple[str, str]] = _Children(SAGA_DURATION, _same_labels)
 _STUCK_FLAGS: _Children[str] = _Children(STUCK_FLAGS, _one_label)
 
@@ -131,11 +151,12 @@ def count_provider_call(provider: str, operation: str, outcome: str) -> None:
 
 
 def observe_grpc_served(method: str, code: str, seconds: float) -> None:
+    """`method` is the full `/package.Service/Method`, `code` the status code's name (`OK`, `NOT_FOUND`)."""
     _GRPC_SERVED.child((method, code)).observe(seconds)
 
 
-def observe_http_served(label: str, status: str, seconds: float) -> None:
-    """`label` is `METHOD /template`, as route labels are built; `status` a class such as `2xx`."""
+def observe_http_served(label: str, status: int, seconds: float) -> None:
+    """`label` is `METHOD /template`, as route labels are built; `status` the response's code."""
     _HTTP_SERVED.child((label, status)).observe(seconds)
 
 
@@ -149,6 +170,10 @@ def count_retry_scheduled(participant: str) -> None:
 
 def count_dead_letter(participant: str) -> None:
     _BUS_DEAD_LETTERS.child(participant).inc()
+
+
+def observe_step_duration(participant: str, step: str, seconds: float) -> None:
+    _BUS_STEP_DURATION.child((participant, step)).observe(seconds)
 
 
 def observe_saga_finished(kind: str, outcome: str, seconds: float) -> None:

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client.parser import text_string_to_metric_families
 
 # What the cost table counts, by the counter family each process exports (kit.metrics).
 # A latency histogram counts its calls in its `_count` sample.
 KINDS: Mapping[str, str] = {
-    "grpc": "travel_grpc_server_handling_seconds",
-    "http": "travel_http_server_request_duration_seconds",
+    "grpc": "rpc_server_duration_seconds",
+    "http": "http_server_request_duration_seconds",
     "provider": "travel_provider_calls",
     "db": "travel_db_transactions",
     "redis": "travel_redis_round_trips",
     "hops": "travel_bus_steps_committed",
 }
 _KIND_OF_FAMILY = {family: kind for kind, family in KINDS.items()}
-# The label each kind is broken down by; the others (status code, outcome, ...) are summed over.
-_LABEL_OF_KIND = {
-    "grpc": "method",
-    "http": "route",
-    "provider": "provider",
-    "db": "database",
-    "hops": "participant",
+
+
+def _label(name: str) -> Callable[[Mapping[str, str]], str]:
+    return lambda labels: labels.get(name, "")
+
+
+def _full_method(labels: Mapping[str, str]) -> str:
+    return f"/{labels.get('rpc_service', '')}/{labels.get('rpc_method', '')}"
+
+
+# What each kind is broken down by; the other labels (status code, outcome, ...) are summed over.
+_BREAKDOWN_OF_KIND: Mapping[str, Callable[[Mapping[str, str]], str]] = {
+    "grpc": _full_method,
+    "http": _label("http_route"),
+    "provider": _label("provider"),
+    "db": _label("database"),
+    "redis": _label(""),
+    "hops": _label("participant"),
 }
 
 # kind -> label value -> count; an unlabelled counter keeps its one value under "".
@@ -39,7 +50,7 @@ def parse_call_counts(text: str) -> CallCounts:
             continue
         for sample in family.samples:
             if sample.name in (f"{family.name}_total", f"{family.name}_count"):
-                label = sample.labels.get(_LABEL_OF_KIND.get(kind, ""), "")
+                label = _BREAKDOWN_OF_KIND[kind](sample.labels)
                 counts[kind][label] = counts[kind].get(label, 0.0) + sample.value
     return counts
 

@@ -20,7 +20,7 @@ from kit.metrics import (
 
 INCREMENTS: Mapping[str, Callable[[], None]] = {
     "grpc": lambda: observe_grpc_served("/travel.bench.v1.Bench/Call", "OK", 0.002),
-    "http": lambda: observe_http_served("GET /bench/{id}", "2xx", 0.002),
+    "http": lambda: observe_http_served("GET /bench/{id}", 200, 0.002),
     "provider": lambda: count_provider_call("bench", "POST /holds/{id}/confirm", "ok"),
     "db": lambda: count_db_transaction("bench"),
     "redis": count_redis_round_trip,

@@ -149,7 +149,7 @@ def test_a_paid_bookings_confirmation_is_in_the_trace_of_its_checkout_linked_to_
     wanted = {"hotel", "flights", "sessions"}
 
     def confirmation_steps(found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-        return [(service, span) for service, span in found if attribute(span, "saga.id") == saga_id]
+        return [(service, span) for service, span in found if attribute(span, "travel.saga.id") == saga_id]
 
     def confirmation_exported() -> list[tuple[str, Any]] | None:
         found = collector.of_trace(customer.trace_id)

@@ -75,7 +75,9 @@ async def test_http_requests_are_counted_by_route_template_never_by_raw_path(
         sample.labels
         for family in text_string_to_metric_families(hotel_provider.metrics_text())
         for sample in family.samples
-        if sample.name == "travel_http_server_request_duration_seconds_count"
-        and sample.labels["route"] == "unrouted"
+        if sample.name == "http_server_request_duration_seconds_count"
+        and sample.labels["http_route"] == "unrouted"
     ]
-    assert labels == [{"route": "unrouted", "method": "GET", "status": "4xx"}]
+    assert labels == [
+        {"http_route": "unrouted", "http_request_method": "GET", "http_response_status_code": "404"}
+    ]

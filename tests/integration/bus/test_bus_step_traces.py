@@ -14,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from bus.consumer import Participant
@@ -132,7 +133,18 @@ async def test_steps_of_a_saga_started_through_the_outbox_are_spans_of_the_start
         assert span.context.trace_id == request_context.trace_id, step
         assert span.parent.span_id == request_context.span_id, step
         assert span.kind == trace.SpanKind.CONSUMER
-        assert span.attributes is not None and span.attributes["saga.id"] == "traced-1"
+        assert span.attributes is not None and span.attributes["travel.saga.id"] == "traced-1"
+        assert span.attributes["travel.saga.step"] == step
+        assert span.attributes["messaging.system"] == "redis"
+        assert span.attributes["messaging.operation.type"] == "process"
+        assert span.attributes["messaging.destination.name"] == keys.stream(0, step.split(".")[0])
+        assert span.attributes["messaging.consumer.group.name"] == keys.group(step.split(".")[0])
+        assert str(span.attributes["messaging.message.id"]).count("-") == 1
+        participant = step.split(".")[0]
+        timed = REGISTRY.get_sample_value(
+            "travel_bus_step_duration_seconds_count", {"participant": participant, "step": step}
+        )
+        assert timed is not None and timed >= 1, step
         assert seen.trace_ids[step] == trace_hex
         assert seen.sagas[step] == "traced-1"
 

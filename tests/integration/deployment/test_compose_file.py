@@ -66,8 +66,14 @@ def secrets_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _default_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What `docker compose up` starts: every service outside a profile (the observability stack's)."""
+    return {name: spec for name, spec in compose["services"].items() if not spec.get("profiles")}
+
+
 def _application_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: spec for name, spec in compose["services"].items() if name not in INFRASTRUCTURE | ONE_SHOT}
+    skipped = INFRASTRUCTURE | ONE_SHOT
+    return {name: spec for name, spec in _default_services(compose).items() if name not in skipped}
 
 
 def test_every_process_of_the_procfile_runs_the_same_command(
@@ -84,6 +90,8 @@ def test_images_and_healthchecks_are_well_formed(compose: dict[str, Any]) -> Non
         assert IMAGE_NAME.match(spec["image"]), f"{name}: image {spec['image']!r}"
         if name in ONE_SHOT:
             assert "healthcheck" not in spec and spec["restart"] == "no", name
+            continue
+        if spec.get("profiles"):
             continue
         test = spec["healthcheck"]["test"]
         assert isinstance(test, list) and test[0] == "CMD" and len(test) > 1, name
@@ -202,7 +210,8 @@ def _container_environment(
     for entry in spec.get("secrets", []):
         source, target = (entry["source"], entry["target"]) if isinstance(entry, dict) else (entry, entry)
         mounts[f"/run/secrets/{target}"] = source
-    environment = {key: str(value) for key, value in spec.get("environment", {}).items()}
+    # A key without a value passes the variable through from the shell: unset there, unset here.
+    environment = {key: str(value) for key, value in spec.get("environment", {}).items() if value is not None}
     for key, value in list(environment.items()):
         if value in mounts:
             environment[key] = str(secrets_folder / Path(files[mounts[value]]).relative_to("secrets"))

@@ -45,16 +45,20 @@ from tests.support.databases import migrated
 from tests.support.gateway import serve_gateway
 
 DEADLINE_SECONDS = 30.0
-LIST_EVENTS = "/travel.sessions.v1.SessionsService/ListSessionEvents"
+SESSIONS_SERVICE, LIST_EVENTS = "travel.sessions.v1.SessionsService", "ListSessionEvents"
 # Steps of the confirmation saga of a session holding a hotel stay, by the participant that runs them.
 STEPS = {"hotel": ["hotel.confirm", "hotel.release"], "flights": ["flights.release"]}
 
 
 def list_events_served() -> float:
     """ListSessionEvents calls the sessions service served, from the metrics it exports."""
-    value = REGISTRY.get_sample_value(
-        "travel_grpc_server_handling_seconds_count", {"method": LIST_EVENTS, "code": "OK"}
-    )
+    labels = {
+        "rpc_system": "grpc",
+        "rpc_service": SESSIONS_SERVICE,
+        "rpc_method": LIST_EVENTS,
+        "rpc_grpc_status_code": "0",
+    }
+    value = REGISTRY.get_sample_value("rpc_server_duration_seconds_count", labels)
     return value or 0.0
 
 

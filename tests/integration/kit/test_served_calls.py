@@ -96,9 +96,14 @@ async def refused(call: Any) -> grpc.aio.AioRpcError:
     return caught.value
 
 
-def served_count(method: str, code: str) -> float:
-    labels = {"method": f"/{ACCESS.service}/{method}", "code": code}
-    return REGISTRY.get_sample_value("travel_grpc_server_handling_seconds_count", labels) or 0.0
+def served_count(method: str, code: grpc.StatusCode) -> float:
+    labels = {
+        "rpc_system": "grpc",
+        "rpc_service": ACCESS.service,
+        "rpc_method": method,
+        "rpc_grpc_status_code": str(code.value[0]),
+    }
+    return REGISTRY.get_sample_value("rpc_server_duration_seconds_count", labels) or 0.0
 
 
 def session_id(first: str = "a") -> str:
@@ -108,13 +113,13 @@ def session_id(first: str = "a") -> str:
 async def test_an_admitted_service_is_its_handler_s_caller_on_every_call(
     stub: sessions_pb2_grpc.SessionsServiceStub, callers: Callers
 ) -> None:
-    before = served_count("ExpireSessions", "OK")
+    before = served_count("ExpireSessions", grpc.StatusCode.OK)
     as_expiry = callers.service("expiry")
     request = pb.ExpireSessionsRequest(session_ids=[session_id()])
     for _ in range(3):  # the same token each time: verified once, admitted every time
         answer = await stub.ExpireSessions(request, metadata=as_expiry, timeout=CALL_TIMEOUT)
         assert list(answer.expired_session_ids) == ["expiry"]
-    assert served_count("ExpireSessions", "OK") == before + 3
+    assert served_count("ExpireSessions", grpc.StatusCode.OK) == before + 3
 
 
 async def test_the_caller_is_checked_before_the_fields(
@@ -128,7 +133,7 @@ async def test_the_caller_is_checked_before_the_fields(
     )
     assert other.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "does not accept service payments" in (other.details() or "")
-    before = served_count("ExpireSessions", "INVALID_ARGUMENT")
+    before = served_count("ExpireSessions", grpc.StatusCode.INVALID_ARGUMENT)
     error = await refused(
         stub.ExpireSessions(broken, metadata=callers.service("expiry"), timeout=CALL_TIMEOUT)
     )
@@ -139,7 +144,7 @@ async def test_the_caller_is_checked_before_the_fields(
     assert status.details[0].Unpack(bad) and status.details[1].Unpack(info)
     assert [v.field for v in bad.field_violations] == ["sessionIds[0]"]
     assert info.reason == VIOLATION_REASON
-    assert served_count("ExpireSessions", "INVALID_ARGUMENT") == before + 1
+    assert served_count("ExpireSessions", grpc.StatusCode.INVALID_ARGUMENT) == before + 1
 
 
 async def test_a_handler_s_domain_error_is_its_status_and_is_timed_under_it(
@@ -149,12 +154,12 @@ async def test_a_handler_s_domain_error_is_its_status_and_is_timed_under_it(
     as_customer = callers.customer(customer_id)
     found = await stub.GetSession(pb.GetSessionRequest(id=session_id()), metadata=as_customer)
     assert found.session.customer_id == customer_id
-    before = served_count("GetSession", "NOT_FOUND")
+    before = served_count("GetSession", grpc.StatusCode.NOT_FOUND)
     missing = pb.GetSessionRequest(id=session_id("0"))
     error = await refused(stub.GetSession(missing, metadata=as_customer, timeout=CALL_TIMEOUT))
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert error.details() == f"no session {missing.id}"
-    assert served_count("GetSession", "NOT_FOUND") == before + 1
+    assert served_count("GetSession", grpc.StatusCode.NOT_FOUND) == before + 1
 
 
 async def test_a_token_under_another_key_is_refused_after_the_genuine_one_was_admitted(

@@ -8,7 +8,7 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, current_step
-from bus.slip_trace import stamp_current_trace, step_scope
+from bus.slip_trace import StepSource, stamp_current_trace, step_scope
 from kit.trace_context import continued, current_ids
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -49,8 +49,9 @@ def test_a_step_runs_in_its_sagas_trace_without_a_recording_tracer() -> None:
     traced = slip(TRACEPARENT)
     step = current_step(traced)
     assert step is not None
-    with step_scope(traced, step, None):
+    source = StepSource("ns:{p0}:stream:hotel", "hotel", "1-0")
+    with step_scope(traced, step, None, source):
         assert current_ids()[0] == TRACE_ID
     assert current_ids() == ("", "")
-    with step_scope(slip(), step, None):
+    with step_scope(slip(), step, None, source):
         assert current_ids() == ("", "")

@@ -24,17 +24,21 @@ from tools.process_cpu import cpu_seconds_of_command, cpu_seconds_of_stat
 # A real line's shape: the command name holds a space and a parenthesis.
 STAT = "4242 (python -m (x)) S 1 4242 4242 0 -1 4194304 1000 0 0 0 250 50 7 3 20 0 4 0 100 0 0"
 
-METRICS = """# HELP travel_grpc_server_handling_seconds gRPC calls served by this process
-# TYPE travel_grpc_server_handling_seconds histogram
-travel_grpc_server_handling_seconds_bucket{code="OK",le="0.01",method="/s.v1.Sessions/Get"} 5.0
-travel_grpc_server_handling_seconds_bucket{code="OK",le="+Inf",method="/s.v1.Sessions/Get"} 6.0
-travel_grpc_server_handling_seconds_count{code="OK",method="/s.v1.Sessions/Get"} 6.0
-travel_grpc_server_handling_seconds_sum{code="OK",method="/s.v1.Sessions/Get"} 0.05
-travel_grpc_server_handling_seconds_count{code="NOT_FOUND",method="/s.v1.Sessions/Get"} 1.0
-travel_grpc_server_handling_seconds_count{code="OK",method="/s.v1.Sessions/Open"} 3.0
-# HELP travel_grpc_server_handling_seconds_created gRPC calls served by this process
-# TYPE travel_grpc_server_handling_seconds_created gauge
-travel_grpc_server_handling_seconds_created{code="OK",method="/s.v1.Sessions/Get"} 1.7e+09
+METRICS = """# HELP rpc_server_duration_seconds gRPC calls served by this process
+# TYPE rpc_server_duration_seconds histogram
+rpc_server_duration_seconds_bucket{le="0.01",GET_OK} 5.0
+rpc_server_duration_seconds_bucket{le="+Inf",GET_OK} 6.0
+rpc_server_duration_seconds_count{GET_OK} 6.0
+rpc_server_duration_seconds_sum{GET_OK} 0.05
+rpc_server_duration_seconds_count{GET_5} 1.0
+rpc_server_duration_seconds_count{OPEN_OK} 3.0
+# HELP rpc_server_duration_seconds_created gRPC calls served by this process
+# TYPE rpc_server_duration_seconds_created gauge
+rpc_server_duration_seconds_created{GET_OK} 1.7e+09
+# HELP http_server_request_duration_seconds HTTP requests served by this process
+# TYPE http_server_request_duration_seconds histogram
+http_server_request_duration_seconds_count{HOLD_404} 2.0
+http_server_request_duration_seconds_count{HOLD_200} 1.0
 # HELP travel_db_transactions_total Database transactions this process ran
 # TYPE travel_db_transactions_total counter
 travel_db_transactions_total{database="sessions"} 12.0
@@ -49,6 +53,15 @@ travel_bus_steps_committed_total{participant="sessions"} 1.0
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 9.5
 """
+# Semantic-convention label sets are long: spelled once here, put in place below.
+for _token, _labels in {
+    "GET_OK": 'rpc_grpc_status_code="0",rpc_method="Get",rpc_service="s.v1.Sessions",rpc_system="grpc"',
+    "GET_5": 'rpc_grpc_status_code="5",rpc_method="Get",rpc_service="s.v1.Sessions",rpc_system="grpc"',
+    "OPEN_OK": 'rpc_grpc_status_code="0",rpc_method="Open",rpc_service="s.v1.Sessions",rpc_system="grpc"',
+    "HOLD_404": 'http_request_method="GET",http_response_status_code="404",http_route="/holds/{id}"',
+    "HOLD_200": 'http_request_method="GET",http_response_status_code="200",http_route="/holds/{id}"',
+}.items():
+    METRICS = METRICS.replace(_token, _labels)
 
 
 def test_cpu_seconds_are_utime_plus_stime_after_the_command_name() -> None:
@@ -85,10 +98,11 @@ def test_metrics_text_gives_counts_by_kind_and_label_ignoring_other_families() -
     assert counts["db"] == {"sessions": 12.0}
     assert counts["redis"] == {"": 40.0}
     assert counts["hops"] == {"hotel": 2.0, "sessions": 1.0}
-    assert counts["http"] == {} and counts["provider"] == {}
+    assert counts["http"] == {"/holds/{id}": 3.0}
+    assert counts["provider"] == {}
     assert totals(counts) == {
         "grpc": 10.0,
-        "http": 0.0,
+        "http": 3.0,
         "provider": 0.0,
         "db": 12.0,
         "redis": 40.0,
