@@ -1,4 +1,4 @@
-"""CreateSession's request ids on SQLite and PostgreSQL: one session per request id, even for concurrent twins."""
+"""CreateSession request ids on SQLite and PostgreSQL: one session per request id, even for twins."""
 
 from __future__ import annotations
 
@@ -108,7 +108,9 @@ async def test_a_request_id_reused_for_another_request_is_refused_and_opens_noth
     assert await count(db, STORED_FOR, customer=unique_id) == 1
 
 
-async def test_an_expired_record_is_taken_over_and_old_records_are_swept(db: Database, unique_id: str) -> None:
+async def test_an_expired_record_is_taken_over_and_old_records_are_swept(
+    db: Database, unique_id: str
+) -> None:
     clock = Clock()
     arbiter = arbiter_on(db, clock, limit=50)
     request_id = str(uuid.uuid4())
@@ -118,6 +120,7 @@ async def test_an_expired_record_is_taken_over_and_old_records_are_swept(db: Dat
     again = await arbiter.open(unique_id, key(unique_id, request_id))
     assert again.id != first.id
     assert await count(db, RECORDS_OF, scope=unique_id) == 2
-    swept = await db.transaction(lambda conn: RequestIds(request_ids).sweep(conn, clock.now + timedelta(hours=1)))
+    later = clock.now + timedelta(hours=1)
+    swept = await db.transaction(lambda conn: RequestIds(request_ids).sweep(conn, later))
     assert swept == 1  # the other expired record; the taken-over one is fresh
     assert await count(db, RECORDS_OF, scope=unique_id) == 1
