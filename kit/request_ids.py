@@ -22,6 +22,8 @@ from kit.errors import FieldViolation, InvalidArgument
 from kit.statements import Statement, insert_or_nothing
 
 FIELD = "request_id"
+# How refusals name the field: its JSON name, as the field rules and the other refusals do.
+FIELD_NAME = "requestId"
 KEPT_FOR = timedelta(hours=24)
 # One record write in this many also deletes the expired records: the cleanup rides along in a
 # transaction that writes anyway, with no timer, and costs one indexed range delete.
@@ -47,7 +49,7 @@ class FirstResult:
     created_at: datetime
 
 
-def parse_request_id(text: str, field: str = FIELD) -> str | None:
+def parse_request_id(text: str, field: str = FIELD_NAME) -> str | None:
     """The canonical form of a request id, None when absent; anything but a UUID is refused."""
     if not text:
         return None
@@ -93,7 +95,7 @@ def replayed(found: FirstResult | None, key: RequestKey, now: datetime) -> First
         return None
     if found.fingerprint != key.fingerprint:
         raise InvalidArgument(
-            FieldViolation(FIELD, "was already used for a different request; make a new one per request")
+            FieldViolation(FIELD_NAME, "was already used for a different request; make a new one per request")
         )
     return found
 

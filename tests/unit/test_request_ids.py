@@ -34,7 +34,7 @@ def test_an_absent_request_id_means_no_key() -> None:
 def test_a_request_id_that_is_not_a_uuid_is_refused_naming_the_field(text: str) -> None:
     with pytest.raises(InvalidArgument) as refused:
         parse_request_id(text)
-    assert [v.field for v in refused.value.violations] == ["request_id"]
+    assert [v.field for v in refused.value.violations] == ["requestId"]
 
 
 def test_request_ids_are_kept_in_canonical_form() -> None:
@@ -71,4 +71,4 @@ def test_a_record_older_than_a_day_counts_as_new() -> None:
 def test_the_same_request_id_with_another_request_is_refused_naming_the_field() -> None:
     with pytest.raises(InvalidArgument) as refused:
         replayed(FirstResult("p", "session-1", None, T0), key("other"), T0)
-    assert [v.field for v in refused.value.violations] == ["request_id"]
+    assert [v.field for v in refused.value.violations] == ["requestId"]

@@ -295,4 +295,4 @@ async def test_a_checkout_request_id_reused_for_another_request_is_refused(world
     other = checkout_key(world, session_id, "https://shop.test/elsewhere")
     with pytest.raises(InvalidArgument) as refused:
         await world.payments.checkout(world.customer, session_id, "https://shop.test/elsewhere", other)
-    assert [v.field for v in refused.value.violations] == ["request_id"]
+    assert [v.field for v in refused.value.violations] == ["requestId"]
