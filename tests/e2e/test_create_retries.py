@@ -64,8 +64,9 @@ def test_a_create_retried_after_a_killed_connection_answers_the_one_session_it_m
         with pytest.raises(grpc.RpcError) as lost:
             pending.result()
         assert lost.value.code() == grpc.StatusCode.UNAVAILABLE
-        retried = stub.CreateSession(request, metadata=auth(customer), timeout=10)
-        again = stub.CreateSession(request, metadata=auth(customer), timeout=10)
+        # The channel may still be backing off from the reset: the retry waits for it to reconnect.
+        retried = stub.CreateSession(request, metadata=auth(customer), timeout=10, wait_for_ready=True)
+        again = stub.CreateSession(request, metadata=auth(customer), timeout=10, wait_for_ready=True)
     assert retried.session.id == stored
     assert again == retried
     assert sessions_of(system, customer) == [stored]
