@@ -61,7 +61,13 @@ class SimulatedCustomer:
         )
 
     async def sign_up(self) -> None:
-        body = {"email": self.email, "name": "Load Customer", "password": PASSWORD}
+        # A request id per create, as a real client sends: the retries of it create once.
+        body = {
+            "email": self.email,
+            "name": "Load Customer",
+            "password": PASSWORD,
+            "requestId": _request_id(),
+        }
         created = await self._public("register", "POST", "/v1/customers", body)
         # A register whose answer was lost may have worked: the login decides.
         if not created.ok and created.status != 409 and created.transient:
@@ -76,7 +82,7 @@ class SimulatedCustomer:
     async def book(self) -> str | None:
         """One trip from opening a session to its terminal state; returns the session id, if one opened."""
         trip = random_trip(self.rng, date.today())
-        opened = await self._public("open session", "POST", "/v1/sessions", {})
+        opened = await self._public("open session", "POST", "/v1/sessions", {"requestId": _request_id()})
         if not opened.ok:
             return None
         session_id = str(opened.body["session"]["id"])
@@ -116,7 +122,9 @@ class SimulatedCustomer:
             )
         )
         checkout = self._must(
-            await self._public("checkout", "POST", f"/v1/sessions/{session_id}/checkout", {})
+            await self._public(
+                "checkout", "POST", f"/v1/sessions/{session_id}/checkout", {"requestId": _request_id()}
+            )
         )
         await self._pay(str(checkout["payment"]["id"]))
 
@@ -177,3 +185,7 @@ class SimulatedCustomer:
             raise GaveUp(f"{answer.status} {answer.body}")
         body: dict[str, Any] = answer.body
         return body
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())

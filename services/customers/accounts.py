@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from kit.errors import NotFound, Unauthenticated
+from kit.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from kit.request_ids import FIELD_NAME, RequestKey, fingerprint, parse_request_id
 from kit.tokens import TokenIssuer
 from services.customers.attempt_limits import Action, AttemptLimits, Count, Counter, counters, refusal
 from services.customers.domain import (
@@ -50,8 +51,19 @@ class Accounts:
         self._limits = limits
         self._dummy_hash: str | None = None
 
-    async def register(self, email: str, name: str, password: str, client_address: str) -> Customer:
+    async def register(
+        self, email: str, name: str, password: str, client_address: str, request_id: str = ""
+    ) -> Customer:
+        """Register a customer; a retry with the first call's request id answers that customer."""
+        parsed = parse_request_id(request_id)
         registration = validate_registration(email, name, password)
+        # Scoped by the email: the account is the only caller a registration has. The password is
+        # checked against the stored hash instead of being fingerprinted (a bare digest of it would
+        # be a weak password hash).
+        request = None
+        if parsed is not None:
+            body = fingerprint(registration.email_key, registration.name)
+            request = RequestKey(registration.email_key, parsed, body)
         await self._admit(Action.REGISTER, registration.email_key, client_address)
         customer = Customer(
             id=self._new_id(),
@@ -60,8 +72,13 @@ class Accounts:
             created_at=self._clock(),
         )
         password_hash = await self._hashing.hash(registration.password)
-        await self._repository.add(customer, registration.email_key, password_hash)
-        return customer
+        first = await self._repository.add(customer, registration.email_key, password_hash, request)
+        if first is None:
+            return customer
+        registered, stored_hash = first
+        if not await self._hashing.verify(stored_hash, registration.password):
+            raise InvalidArgument(FieldViolation(FIELD_NAME, "was already used for a different request"))
+        return registered
 
     async def login(self, email: str, password: str, client_address: str) -> IssuedToken:
         validate_login(email, password)

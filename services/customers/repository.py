@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, bi
 
 from kit.database import Connection, Database
 from kit.errors import AlreadyExists
+from kit.request_ids import RequestIds, RequestKey, request_ids_table
 from kit.statements import Statement, insert_or_nothing
 from services.customers.domain import Customer
 
@@ -32,7 +33,10 @@ customer_roles = Table(
     Column("role", String(40), primary_key=True),
 )
 
+# Recent Register request ids, scoped by the email registered (there is no caller yet).
+request_ids = request_ids_table(metadata)
 
+_REQUEST_IDS = RequestIds(request_ids)
 _ADD = insert_or_nothing(customers)
 _BY_EMAIL_KEY = Statement(select(customers).where(customers.c.email_key == bindparam("email_key")))
 _BY_ID = Statement(select(customers).where(customers.c.id == bindparam("id")))
@@ -59,7 +63,14 @@ class CustomerRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def add(self, customer: Customer, email_key: str, password_hash: str) -> None:
+    async def add(
+        self, customer: Customer, email_key: str, password_hash: str, request: RequestKey | None = None
+    ) -> tuple[Customer, str] | None:
+        """Insert the customer, recording `request` in the same transaction; None when inserted.
+
+        When the email exists and `request` made it (within 24 hours), that customer and their
+        password hash come back instead; otherwise AlreadyExists.
+        """
         row = {
             "id": customer.id,
             "email_key": email_key,
@@ -69,11 +80,18 @@ class CustomerRepository:
             "created_at": customer.created_at,
         }
 
-        def add(conn: Connection) -> bool:
-            return conn.first(_ADD, row) is not None
+        def add(conn: Connection) -> tuple[Customer, str] | None:
+            if conn.first(_ADD, row) is not None:
+                if request is not None:
+                    _REQUEST_IDS.record(conn, request, customer.id, customer.created_at)
+                return None
+            first = None if request is None else _REQUEST_IDS.find(conn, request, customer.created_at)
+            existing = None if first is None else conn.first(_BY_ID, {"id": first.resource_id})
+            if existing is None:
+                raise AlreadyExists("a customer with this email already exists")
+            return _to_customer(existing), existing.password_hash
 
-        if not await self._database.transaction(add):
-            raise AlreadyExists("a customer with this email already exists")
+        return await self._database.transaction(add)
 
     async def by_email_key(self, email_key: str) -> tuple[Customer, str] | None:
         row = await self._database.read(lambda conn: conn.first(_BY_EMAIL_KEY, {"email_key": email_key}))

@@ -35,7 +35,7 @@ class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
         self, request: customers_pb2.RegisterRequest, context: Any
     ) -> customers_pb2.RegisterResponse:
         customer = await self._accounts.register(
-            request.email, request.name, request.password, self._client_address(context)
+            request.email, request.name, request.password, self._client_address(context), request.request_id
         )
         return customers_pb2.RegisterResponse(customer=_customer_message(customer))
 

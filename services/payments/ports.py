@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from kit.request_ids import FirstResult, RequestKey
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,19 @@ class PaymentRecord:
 class PaymentStore(Protocol):
     async def for_session(self, session_id: str) -> PaymentRecord | None: ...
 
-    async def add(self, record: PaymentRecord, now: datetime) -> PaymentRecord:
-        """Insert, or return the payment a concurrent checkout of the same session stored first."""
+    async def first_result(self, request: RequestKey, now: datetime) -> FirstResult | None:
+        """What an earlier checkout with `request` answered, within 24 hours (see kit.request_ids)."""
+        ...
+
+    async def add(
+        self,
+        record: PaymentRecord,
+        now: datetime,
+        request: RequestKey | None = None,
+        answer: Callable[[PaymentRecord], bytes] | None = None,
+    ) -> PaymentRecord:
+        """Insert, or return the payment a concurrent checkout of the same session stored first;
+        with a `request`, record its `answer` for the stored payment in the same transaction."""
         ...
 
     async def lookup(self, event_id: str, payment_id: str) -> tuple[bool, PaymentRecord | None]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, bindparam, select, update
 
 from kit.database import Connection, Database
+from kit.request_ids import FirstResult, RequestIds, RequestKey, request_ids_table
 from kit.statements import Statement, insert_or_nothing
 from services.payments.ports import PaymentRecord
 
@@ -44,6 +45,9 @@ provider_events = Table(
     Column("report_pending_since", DateTime(timezone=True), nullable=True),
 )
 
+# The customers' recent Checkout request ids, with the response the first call answered.
+request_ids = request_ids_table(metadata)
+
 
 _BY_SESSION = Statement(select(payments).where(payments.c.session_id == bindparam("session_id")))
 _BY_ID = Statement(select(payments).where(payments.c.id == bindparam("id")))
@@ -68,6 +72,7 @@ _ADVANCE = Statement(
 
 
 _ADD = insert_or_nothing(payments)
+_REQUEST_IDS = RequestIds(request_ids)
 _CLAIM = insert_or_nothing(provider_events)
 
 
@@ -79,16 +84,34 @@ class PaymentRepository:
         row = await self._database.read(lambda conn: conn.first(_BY_SESSION, {"session_id": session_id}))
         return None if row is None else _record(row)
 
-    async def add(self, record: PaymentRecord, now: datetime) -> PaymentRecord:
-        """Insert, or return the row a concurrent checkout of the same session inserted first."""
+    async def first_result(self, request: RequestKey, now: datetime) -> FirstResult | None:
+        """What an earlier checkout with this request answered (one primary-key read)."""
+        return await self._database.read(lambda conn: _REQUEST_IDS.find(conn, request, now))
+
+    async def add(
+        self,
+        record: PaymentRecord,
+        now: datetime,
+        request: RequestKey | None = None,
+        answer: Callable[[PaymentRecord], bytes] | None = None,
+    ) -> PaymentRecord:
+        """Insert, or return the row a concurrent checkout of the same session inserted first.
+
+        With a `request`, the `answer` for the stored payment is recorded under it in the same
+        transaction (a concurrent twin that recorded first keeps its own, for the same payment).
+        """
 
         def add(conn: Connection) -> PaymentRecord:
-            if conn.first(_ADD, {**record.__dict__, "created_at": now, "updated_at": now}) is not None:
-                return record
-            existing = conn.first(_BY_SESSION, {"session_id": record.session_id})
-            if existing is None:
-                raise ValueError(f"payment {record.id} exists for another session")
-            return _record(existing)
+            stored = record
+            if conn.first(_ADD, {**record.__dict__, "created_at": now, "updated_at": now}) is None:
+                existing = conn.first(_BY_SESSION, {"session_id": record.session_id})
+                if existing is None:
+                    raise ValueError(f"payment {record.id} exists for another session")
+                stored = _record(existing)
+            if request is not None:
+                response = None if answer is None else answer(stored)
+                _REQUEST_IDS.record(conn, request, stored.id, now, response)
+            return stored
 
         return await self._database.transaction(add)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from travel.common.v1 import money_pb2
 from travel.payments.v1 import payments_pb2 as pb
 from travel.payments.v1 import payments_pb2_grpc
 
 from kit.auth import current_caller
-from services.payments.checkout import Checkout
+from kit.request_ids import request_key
+from services.payments.checkout import Checkout, checkout_response
 from services.payments.provider_events import ProviderEvents
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PaymentsService"].full_name
@@ -21,18 +21,11 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
         self._events = events
 
     async def Checkout(self, request: pb.CheckoutRequest, context: Any) -> pb.CheckoutResponse:
+        customer = current_caller().subject
         session, payment = await self._checkout.checkout(
-            current_caller().subject, request.session_id, request.return_url
+            customer, request.session_id, request.return_url, request_key(customer, request)
         )
-        return pb.CheckoutResponse(
-            session=session,
-            payment=pb.Payment(
-                id=payment.id,
-                status=payment.status,
-                amount=money_pb2.Money(amount=payment.amount, currency=payment.currency),
-                pay_url=payment.pay_url,
-            ),
-        )
+        return checkout_response(session, payment)
 
     async def HandleProviderEvent(
         self, request: pb.HandleProviderEventRequest, context: Any

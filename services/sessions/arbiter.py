@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from bus.ports import DeadlineScheduler
 from kit.errors import Conflict, NotFound
+from kit.request_ids import RequestKey
 from services.sessions import domain
 from services.sessions.domain import Item, PaymentOutcome, PaymentReport, Reason, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, open_limit_refusal
@@ -83,15 +84,19 @@ class Arbiter:
         self._ttl = ttl
         self._open_per_customer = open_per_customer
 
-    async def open(self, customer_id: str) -> Session:
+    async def open(self, customer_id: str, request: RequestKey | None = None) -> Session:
+        """Open a session; a `request` seen before answers the session it opened, as opened."""
         now = self._clock()
         session = domain.open_session(self._new_id(), customer_id, now, self._ttl)
-        await self._repository.insert_unless(
+        first = await self._repository.insert_unless(
             session,
             [_event(now, "state", State.OPEN.value, "session opened")],
             COUNTED_AS_OPEN,
             lambda current: open_limit_refusal(current, self._open_per_customer, now),
+            request,
         )
+        if first is not None:
+            return domain.as_opened(first)
         # After the commit: a crash here is healed by the reconciler that re-adds deadlines on start.
         await self._deadlines.schedule(session.id, int(session.expires_at.timestamp() * 1000))
         return session

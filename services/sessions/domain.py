@@ -150,6 +150,13 @@ def open_session(session_id: str, customer_id: str, now: datetime, ttl: timedelt
     )
 
 
+def as_opened(session: Session) -> Session:
+    """The session as open_session made it: what its creation answered, whatever happened since."""
+    return open_session(
+        session.id, session.customer_id, session.created_at, session.expires_at - session.created_at
+    )
+
+
 def _advance(session: Session, now: datetime, **changes: object) -> Session:
     return replace(session, version=session.version + 1, updated_at=now, **changes)  # type: ignore[arg-type]
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from kit.database import Connection
+from kit.request_ids import RequestKey
 from services.sessions.domain import Session, State
 from services.sessions.open_limit import OpenSessions
 
@@ -76,8 +77,13 @@ class SessionStore(Protocol):
         events: Sequence[dict[str, Any]],
         counted: Collection[State],
         refuse: Callable[[OpenSessions], Exception | None],
-    ) -> None:
-        """Insert unless `refuse`, shown the customer's sessions in `counted`, returns an error (raised)."""
+        request: RequestKey | None = None,
+    ) -> Session | None:
+        """Insert unless `refuse`, shown the customer's sessions in `counted`, returns an error (raised).
+
+        With a `request` already recorded (within 24 hours), nothing is inserted and the session it
+        opened is returned, as it is now; a new `request` is recorded in the same transaction.
+        """
         ...
 
     async def transition(

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from kit.database import Connection, Database
 from kit.errors import Conflict
+from kit.request_ids import RequestIds, RequestKey, request_ids_table
 from kit.statements import Statement
 from services.sessions.codec import decode_items, encode_items
 from services.sessions.domain import Session, State
@@ -67,6 +68,9 @@ session_events = Table(
     Column("saga_id", String(64), nullable=False, default=""),
 )
 
+# The customers' recent CreateSession request ids, written with the session they opened.
+request_ids = request_ids_table(metadata)
+
 _WRITTEN = ("state", "version", "updated_at", "expires_at", "items", "reason", "payment_id", "cancel_target")
 _EVENT_COLUMNS = ("session_id", "time", "kind", "step", "outcome", "detail", "saga_id")
 _TERMINAL = [State.CONFIRMED.value, State.CANCELLED.value, State.EXPIRED.value]
@@ -103,6 +107,7 @@ _CAS = Statement(
     .where(and_(sessions.c.id == bindparam("_id"), sessions.c.version == bindparam("_expected")))
     .values({name: bindparam(name) for name in _WRITTEN})
 )
+_REQUEST_IDS = RequestIds(request_ids)
 _ADD_EVENT = Statement(session_events.insert().values({name: bindparam(name) for name in _EVENT_COLUMNS}))
 _EVENTS = Statement(
     select(session_events)
@@ -197,17 +202,26 @@ class SessionRepository:
         events: Sequence[dict[str, Any]],
         counted: Collection[State],
         refuse: Callable[[OpenSessions], Exception | None],
-    ) -> None:
+        request: RequestKey | None = None,
+    ) -> Session | None:
         """Insert a customer's new session unless `refuse`, shown their sessions in `counted`, objects.
 
         Count and insert share one transaction, serialized per customer: on PostgreSQL by a
         transaction-scoped advisory lock, on SQLite by its single writer. So two concurrent opens
         never both fit into the last free place.
+
+        With a `request`, the session an earlier call with it opened is returned as it is now and
+        nothing is inserted or refused; else the new session is recorded under it.
         """
 
-        def insert(conn: Connection) -> None:
+        def insert(conn: Connection) -> Session | None:
             if conn.dialect == "postgresql":
                 conn.execute(_LOCK_CUSTOMER, {"key": _lock_key(session)})
+            if request is not None:
+                first = _REQUEST_IDS.find(conn, request, session.created_at)
+                opened = None if first is None else _read(conn, first.resource_id)
+                if opened is not None:
+                    return opened
             states = [state.value for state in counted]
             row = conn.first(_COUNT_OPEN, {"customer_id": session.customer_id, "states": states})
             earliest = None if row is None or row[1] is None else _utc(row[1])
@@ -222,8 +236,13 @@ class SessionRepository:
                 | _values(session),
             )
             _add_events(conn, session.id, events)
+            if request is not None and not _REQUEST_IDS.record(conn, request, session.id, session.created_at):
+                # Opens of a customer are serialized, so only a record naming a vanished session gets
+                # here; a second session must not be opened under it.
+                raise Conflict("the same request is being served concurrently; try again")
+            return None
 
-        await self.database.transaction(insert)
+        return await self.database.transaction(insert)
 
     async def transition(
         self, session_id: str, decide: Callable[[Session | None], tuple[Change | None, T]]

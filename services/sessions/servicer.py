@@ -9,6 +9,7 @@ from travel.sessions.v1 import sessions_pb2_grpc
 
 from kit.auth import current_caller
 from kit.errors import FieldViolation, InvalidArgument
+from kit.request_ids import request_key
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import parse_session_id
 from services.sessions.events import SessionTimeline
@@ -43,7 +44,8 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         self._timeline = timeline
 
     async def CreateSession(self, request: pb.CreateSessionRequest, context: Any) -> pb.CreateSessionResponse:
-        session = await self._arbiter.open(_customer())
+        customer = _customer()
+        session = await self._arbiter.open(customer, request_key(customer, request))
         return pb.CreateSessionResponse(session=session_message(session))
 
     async def GetSession(self, request: pb.GetSessionRequest, context: Any) -> pb.GetSessionResponse:

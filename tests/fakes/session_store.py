@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from kit.database import Connection
 from kit.errors import Conflict
+from kit.request_ids import FirstResult, RequestKey, replayed
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.open_limit import OpenSessions
 from services.sessions.ports import Change, CommitListener
@@ -39,6 +40,7 @@ class FakeSessionStore:
     def __init__(self, committed: CommitListener | None = None, connection: Connection | None = None) -> None:
         self._sessions: dict[str, Session] = {}
         self._events: list[StoredEvent] = []
+        self._requests: dict[tuple[str, str], FirstResult] = {}
         self._committed = committed
         self._connection = connection or cast(Connection, _NoDatabase())
 
@@ -63,7 +65,13 @@ class FakeSessionStore:
         events: Sequence[dict[str, Any]],
         counted: Collection[State],
         refuse: Callable[[OpenSessions], Exception | None],
-    ) -> None:
+        request: RequestKey | None = None,
+    ) -> Session | None:
+        if request is not None:
+            recorded = self._requests.get((request.scope, request.request_id))
+            first = replayed(recorded, request, session.created_at)
+            if first is not None and first.resource_id in self._sessions:
+                return self._sessions[first.resource_id]
         mine = [
             s for s in self._sessions.values() if s.customer_id == session.customer_id and s.state in counted
         ]
@@ -75,6 +83,10 @@ class FakeSessionStore:
         assert session.id not in self._sessions, f"session {session.id} exists already"
         self._sessions[session.id] = session
         self._add_events(session.id, events)
+        if request is not None:
+            first = FirstResult(request.fingerprint, session.id, None, session.created_at)
+            self._requests[(request.scope, request.request_id)] = first
+        return None
 
     async def transition(
         self, session_id: str, decide: Callable[[Session | None], tuple[Change | None, T]]

@@ -159,3 +159,39 @@ async def test_login_rehashes_when_parameters_change(config: CustomersConfig, un
         await second.stop()
     assert new_hash != old_hash
     assert "t=2" in new_hash and "t=1" in old_hash
+
+
+async def test_a_register_retried_with_its_request_id_answers_the_first_customer(
+    stub: customers_pb2_grpc.CustomersServiceStub, process: CustomersProcess, unique_id: str
+) -> None:
+    request = customers_pb2.RegisterRequest(
+        email=f"cy.{unique_id}@example.com",
+        name="Cy",
+        password="correct horse 1",
+        request_id="7e57c0de-1d2e-4f3a-8b4c-5d6e7f8a9b0c",
+    )
+    first = await stub.Register(request)
+    assert await stub.Register(request) == first
+    assert await count_customers(process) == 1
+    for changed in (
+        customers_pb2.RegisterRequest(name="Cyrus"),
+        customers_pb2.RegisterRequest(password="another horse 2"),
+    ):
+        other = customers_pb2.RegisterRequest()
+        other.CopyFrom(request)
+        other.MergeFrom(changed)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Register(other)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violated_fields(refused.value) == {"requestId"}
+    fresh = customers_pb2.RegisterRequest()
+    fresh.CopyFrom(request)
+    fresh.request_id = "0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"
+    with pytest.raises(grpc.aio.AioRpcError) as exists:
+        await stub.Register(fresh)
+    assert exists.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    with pytest.raises(grpc.aio.AioRpcError) as malformed:
+        await stub.Register(
+            customers_pb2.RegisterRequest(email="d@e.fg", name="D", password="x" * 12, request_id="1")
+        )
+    assert violated_fields(malformed.value) == {"requestId"}

@@ -115,10 +115,10 @@ async def test_a_database_at_the_baseline_gets_the_new_columns_and_keeps_its_row
     assert upgrade(url, schema, "payments", target="0001") == "0001"
     earlier = earlier_tables()
     stored = await write_earlier_rows(url, schema, earlier)
-    missing = sorted(diff[3].name for diff in differences(url, schema, [metadata]))
+    missing = sorted(diff[3].name for diff in differences(url, schema, [metadata]) if diff[0] == "add_column")
     assert missing == sorted(LATER)
 
-    assert upgrade(url, schema, "payments") == head("payments") == "0002"
+    assert upgrade(url, schema, "payments") == head("payments")
     await assert_upgraded(url, schema, stored)
 
 
@@ -131,6 +131,6 @@ async def test_a_database_made_before_migrations_is_adopted_and_upgraded(
     create_all(url, schema, earlier)
     stored = await write_earlier_rows(url, schema, earlier)
 
-    assert upgrade(url, schema, "payments") == "0002"
-    assert upgrade(url, schema, "payments") == "0002"  # a second run finds nothing left to do
+    assert upgrade(url, schema, "payments") == head("payments")
+    assert upgrade(url, schema, "payments") == head("payments")  # a second run finds nothing left to do
     await assert_upgraded(url, schema, stored)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from travel.common.v1 import money_pb2
+from travel.payments.v1 import payments_pb2 as payments_pb
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from kit.errors import Conflict, DependencyUnavailable, InvalidArgument, NotFound
+from kit.request_ids import RequestKey, request_key
 from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.provider_client.client import AmbiguousFailure
@@ -259,3 +261,38 @@ async def test_a_late_capture_reported_again_is_refunded_under_one_saga_id(world
     refunds = [(sid, detail) for kind, sid, detail in world.arbiter.sagas.started if kind == "refund"]
     assert refunds == [(session_id, payment_id)] * 2
     assert {refund_slip(sid, pid, NOW).saga_id for sid, pid in refunds} == {f"refund-{payment_id}"}
+
+
+def checkout_key(world: World, session_id: str, return_url: str = "") -> RequestKey:
+    key = request_key(
+        world.customer,
+        payments_pb.CheckoutRequest(
+            session_id=session_id, return_url=return_url, request_id="3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+        ),
+    )
+    assert key is not None
+    return key
+
+
+async def test_a_checkout_retried_with_its_request_id_answers_the_first_result_after_the_payment(
+    world: World,
+) -> None:
+    session_id = await world.session_with_a_stay()
+    key = checkout_key(world, session_id)
+    session, payment = await world.payments.checkout(world.customer, session_id, "", key)
+    await world.paid(payment.id)
+    await world.events.handle("evt-r", "payment.succeeded", payment.id)
+    assert await world.state(session_id) == "CONFIRMING"
+    # Checking out a confirming session fails; its retry answers what the first call answered.
+    again_session, again_payment = await world.payments.checkout(world.customer, session_id, "", key)
+    assert (again_session, again_payment) == (session, payment)
+    assert world.arbiter.calls.count("begin_checkout") == 1
+
+
+async def test_a_checkout_request_id_reused_for_another_request_is_refused(world: World) -> None:
+    session_id = await world.session_with_a_stay()
+    await world.payments.checkout(world.customer, session_id, "", checkout_key(world, session_id))
+    other = checkout_key(world, session_id, "https://shop.test/elsewhere")
+    with pytest.raises(InvalidArgument) as refused:
+        await world.payments.checkout(world.customer, session_id, "https://shop.test/elsewhere", other)
+    assert [v.field for v in refused.value.violations] == ["requestId"]

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 
 from travel_client.errors import TravelErrorInterceptor
+from travel_client.request_ids import RequestIdInterceptor
 
 # UNAVAILABLE is what a server answers while it restarts or when a provider behind it failed
 # transiently; gRPC itself retries it with backoff (gRFC A6), so no call site loops.
@@ -93,6 +94,9 @@ def is_loopback(target: str) -> bool:
 def open_channel(target: str, token: BearerToken, tls: TlsSettings | None = None) -> grpc.Channel:
     """A channel to one service that sends the token, retries UNAVAILABLE and raises TravelError.
 
+    Each create call without a request_id gets a new one, kept across its retries, so a retried
+    create answers what the first attempt created instead of creating again.
+
     grpcio sends call credentials only on a secure channel. Without TLS, a loopback target uses
     local credentials (plaintext on the wire, which the development servers accept); any other
     plaintext target gets the token from an interceptor instead (`plaintext_channel`).
@@ -110,7 +114,7 @@ def open_channel(target: str, token: BearerToken, tls: TlsSettings | None = None
         channel = grpc.secure_channel(target, credentials, CHANNEL_OPTIONS)
     else:
         return plaintext_channel(target, token)
-    return grpc.intercept_channel(channel, TravelErrorInterceptor())
+    return grpc.intercept_channel(channel, TravelErrorInterceptor(), RequestIdInterceptor())
 
 
 def plaintext_channel(target: str, token: BearerToken) -> grpc.Channel:
@@ -119,4 +123,5 @@ def plaintext_channel(target: str, token: BearerToken) -> grpc.Channel:
         grpc.insecure_channel(target, CHANNEL_OPTIONS),
         BearerMetadataInterceptor(token),
         TravelErrorInterceptor(),
+        RequestIdInterceptor(),
     )
