@@ -101,7 +101,7 @@ bench-bus: setup
 	$(PY) -m tools.bus_bench
 
 bench-expiry: setup
-	$(PY) -m services.expiry.bench
+	$(PY) -m tools.expiry_bench
 
 clean:
 	rm -rf $(VENV) gen .data .pytest_cache .mypy_cache .ruff_cache

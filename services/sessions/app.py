@@ -16,9 +16,9 @@ from travel.sessions.v1 import sessions_pb2_grpc
 from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
+from bus.runtime import RunningParticipant, connect_redis
 from kit.access_policy import ServerAccess
 from kit.auth import CallerCheck
-from kit.bus_runtime import RunningParticipant, connect_redis
 from kit.database import Database
 from kit.db import open_database
 from kit.grpc_server import RunningServer, ServedService, start_server

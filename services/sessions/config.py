@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from kit.bus_runtime import BusConfig
+from bus.runtime import BusConfig
 from kit.db import database_url, schema_name
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import TrustedServiceKeys, trusted_service_keys

@@ -37,7 +37,7 @@ from services.expiry.worker import ExpiryWorker
 from services.sessions.client import ArbiterClient
 from services.sessions.repository import metadata, sessions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 POLICY = ExpiryPolicy(
     session_ttl_seconds=600, provider_hold_window_seconds=900, lease_seconds=30, batch_size=500
 )
@@ -211,7 +211,7 @@ async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> i
 
 
 def cli() -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.expiry.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.expiry_bench", description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--span", type=float, default=40.0, help="seconds over which deadlines fall due")
     parser.add_argument("--concurrency", type=int, default=4)

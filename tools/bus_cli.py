@@ -156,7 +156,7 @@ async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bus.cli", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tools.bus_cli", description=__doc__)
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     p.add_argument("--namespace", default=os.environ.get("TRAVEL_NAMESPACE", "travel"))
     p.add_argument(
@@ -209,7 +209,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         if redis is not None:
             await redis.aclose()
-        print(f"bus.cli: configuration error: {error}", file=sys.stderr)
+        print(f"tools.bus_cli: configuration error: {error}", file=sys.stderr)
         return 2
     try:
         if args.command == "timeline":
