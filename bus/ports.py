@@ -1,22 +1,9 @@
-"""The bus as the services see it: publish a saga's routing slip, and book and claim deadlines."""
+"""The bus's timers as the services see them: book deadlines, and claim those that fall due."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Protocol
-
-from travel.saga.v1 import saga_pb2 as pb
-
-
-class SagaPublisher(Protocol):
-    """Publishes each saga step once: a repeat of the same step is recognised and writes nothing."""
-
-    async def publish(self, slip: pb.RoutingSlip) -> str | None:
-        """The entry id on the current step's participant stream; None if this step was published before.
-
-        Raises `InvalidSlip` when the slip has no step left to publish.
-        """
-        ...
 
 
 class DeadlineScheduler(Protocol):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import enum
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,9 +235,3 @@ TRAVEL_DATA_DIR = Text(
     readers=(*EVERY_PROCESS, "launcher"),
 )
 
-
-if __name__ == "__main__":
-    # The table lives in its own module: run as a script, this file's classes are not the imported ones.
-    from kit.settings_table import main
-
-    sys.exit(main())

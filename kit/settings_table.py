@@ -1,34 +1,20 @@
-"""`python -m kit.settings`: every declared setting in a Markdown table, with default and readers."""
+"""Every setting the given modules declare in a Markdown table, with default and readers."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from kit.settings import EVERY_PROCESS, Setting
 
-# The modules that declare settings; a new one is added here, and the documented table regenerated.
-DECLARING_MODULES = (
-    "kit.settings",
-    "kit.topology",
-    "kit.shared_settings",
-    "kit.bus_runtime",
-    "bus.settings",
-    "gateway.config",
-    "services.customers.config",
-    "services.sessions.config",
-    "services.expiry.config",
-    "services.participant.config",
-    "services.payments.config",
-    "simulated_world.providers.config",
-)
-# The documented table sits between these two lines of this file.
-DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-BEGIN = "<!-- settings table: python -m kit.settings --update docs/configuration.md -->"
+# A document's table sits between a line opening with BEGIN_OPENING, which goes on to name the
+# command that rewrites it, and the END line. Any command named is accepted, so a document written
+# by an earlier command is still found and gets the current line.
+BEGIN_OPENING = "<!-- settings table:"
 END = "<!-- end of settings table -->"
 PROVIDERS = ("provider-hotel", "provider-flight", "provider-payment")
 
@@ -52,11 +38,11 @@ def _found_in(value: object) -> Iterator[Setting[object]]:
             yield from _found_in(getattr(value, item.name))
 
 
-def declared_settings(modules: Sequence[str] = DECLARING_MODULES) -> list[Setting[object]]:
+def declared_settings(modules: Iterable[ModuleType]) -> list[Setting[object]]:
     """Every setting the modules declare, once each, sorted by name."""
     settings: dict[str, Setting[object]] = {}
-    for name in modules:
-        for value in vars(importlib.import_module(name)).values():
+    for module in modules:
+        for value in vars(module).values():
             for setting in _found_in(value):
                 known = settings.setdefault(setting.name, setting)
                 if known is not setting:
@@ -98,29 +84,43 @@ def table(settings: Sequence[Setting[object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def with_table(document: str, rendered: str) -> str:
-    """`document` with the text between its table markers replaced by `rendered`."""
-    head, begin, rest = document.partition(BEGIN)
-    _, end, tail = rest.partition(END)
-    if not begin or not end:
-        raise ValueError(f"the document has no `{BEGIN}` ... `{END}` section")
-    return f"{head}{BEGIN}\n{rendered}{END}{tail}"
+def _sections(document: str) -> tuple[str, str, str]:
+    """The text before the table's first marker line, the table, and the text from its end marker on."""
+    head, begin, rest = document.partition(BEGIN_OPENING)
+    _, newline, rest = rest.partition("\n")
+    shown, end, tail = rest.partition(END)
+    if not begin or not newline or not end:
+        raise ValueError(f"the document has no `{BEGIN_OPENING} ...` ... `{END}` section")
+    return head, shown, f"{end}{tail}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.settings", description=__doc__)
+def shown_table(document: str) -> str:
+    """The table between `document`'s markers, as written there."""
+    return _sections(document)[1]
+
+
+def begin_line(command: str) -> str:
+    """The table's first marker line, naming the command that rewrites it."""
+    return f"{BEGIN_OPENING} {command} -->"
+
+
+def with_table(document: str, rendered: str, begin: str) -> str:
+    """`document` with its table replaced by `rendered`, under the marker line `begin`."""
+    head, _, tail = _sections(document)
+    return f"{head}{begin}\n{rendered}{tail}"
+
+
+def main(modules: Iterable[ModuleType], prog: str, argv: Sequence[str] | None = None) -> int:
+    """Print the modules' table, or rewrite it in the file given with `--update`; `prog` runs this."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument(
-        "--update",
-        type=Path,
-        nargs="?",
-        const=DOCUMENT,
-        metavar="FILE",
-        help=f"rewrite the table between FILE's settings table markers (default: {DOCUMENT.name} in docs/)",
+        "--update", type=Path, metavar="FILE", help="rewrite the table between FILE's settings table markers"
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    rendered = table(declared_settings())
+    rendered = table(declared_settings(modules))
     if args.update is None:
         sys.stdout.write(rendered)
     else:
-        args.update.write_text(with_table(args.update.read_text(), rendered))
+        begin = begin_line(f"{prog} --update {args.update}")
+        args.update.write_text(with_table(args.update.read_text(), rendered, begin))
     return 0

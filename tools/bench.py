@@ -114,8 +114,8 @@ def partitioned(where: str, out: str) -> str:
 
 
 def gateway_figures() -> list[Figure]:
-    out = run([sys.executable, "-m", "gateway.bench"])
-    command = "python -m gateway.bench"
+    out = run([sys.executable, "-m", "tools.gateway_bench"])
+    command = "python -m tools.gateway_bench"
     raw = re.search(r"REST \(raw\): throughput gRPC/REST ([\d.]+)x, p99 REST/gRPC ([\d.]+)x", out)
     return [
         Figure(

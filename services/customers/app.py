@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from travel.customers.v1 import customers_pb2_grpc
 
+from bus.runtime import connect_redis
 from kit.access_policy import AccessPolicy
 from kit.auth import CallerCheck
-from kit.bus_runtime import connect_redis
 from kit.database import Database
 from kit.forwarding import ClientAddresses
 from kit.grpc_server import RunningServer, ServedService, start_server

@@ -11,7 +11,7 @@ import grpc
 from redis.asyncio import Redis
 
 from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
-from kit.bus_runtime import connect_redis
+from bus.runtime import connect_redis
 from kit.channels import peer_channel
 from kit.metrics import observe_expiry_lateness
 from kit.scraped_metrics import register_scraped_gauges

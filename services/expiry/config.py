@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bus.runtime import BusConfig
 from bus.settings import stuck_saga_after
-from kit.bus_runtime import BusConfig
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import service_private_key
 from kit.settings import Env, Number, Whole

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kit.bus_runtime import BusConfig
+from bus.runtime import BusConfig
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import TrustedServiceKeys, service_private_key, trusted_service_keys
 from kit.settings import Env, Number

@@ -10,9 +10,9 @@ import grpc
 from redis.asyncio import Redis
 
 from bus.context import Handler
+from bus.runtime import RunningParticipant, connect_redis
 from kit.access_policy import AccessPolicy
 from kit.auth import CallerCheck
-from kit.bus_runtime import RunningParticipant, connect_redis
 from kit.channels import peer_channel
 from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.service_identity import ServiceCredentials

@@ -122,6 +122,10 @@ def main() -> int:
     print(f"wrote {WEB_COPY}", file=sys.stderr)
     return 0
 
+def step_labels() -> dict[str, str]:
+    """Each step's name on a slip -> how people read it (the operator CLI's timelines show them)."""
+    return {name: term.label for name, term in STEPS.items()}
+
 
 if __name__ == "__main__":
     sys.exit(main())

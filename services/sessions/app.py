@@ -17,9 +17,9 @@ from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
 from bus.ports import DeadlineScheduler
+from bus.runtime import RunningParticipant, connect_redis
 from kit.access_policy import ServerAccess
 from kit.auth import CallerCheck
-from kit.bus_runtime import RunningParticipant, connect_redis
 from kit.database import Database
 from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.migrations import open_migrated_database

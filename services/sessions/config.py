@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bus.runtime import BusConfig
 from bus.settings import stuck_saga_after
-from kit.bus_runtime import BusConfig
 from kit.db import database_url, schema_name
 from kit.grpc_tls import GrpcTls
 from kit.service_identity import TrustedServiceKeys, trusted_service_keys

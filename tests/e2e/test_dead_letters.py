@@ -46,7 +46,7 @@ def dead_letter_of(system: RunningSystem, session_id: str) -> str | None:
 
 def bus_cli(system: RunningSystem, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "bus.cli", *args],
+        [sys.executable, "-m", "tools.bus_cli", *args],
         cwd=ROOT,
         env=system.env,
         capture_output=True,

@@ -151,11 +151,19 @@ def test_a_paid_bookings_confirmation_is_in_the_trace_of_its_checkout_linked_to_
     def confirmation_steps(found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         return [(service, span) for service, span in found if attribute(span, "travel.saga.id") == saga_id]
 
-    def confirmation_exported() -> list[tuple[str, Any]] | None:
-        found = collector.of_trace(customer.trace_id)
-        return found if {service for service, _ in confirmation_steps(found)} >= wanted else None
+    def applied_here(found: list[tuple[str, Any]]) -> bool:
+        return any(s.name == "payments.apply_provider_event" for service, s in found if service == "payments")
 
-    found: list[tuple[str, Any]] = wait_for(confirmation_exported, 30, "the confirmation's step spans")
+    def confirmation_exported() -> list[tuple[str, Any]] | None:
+        # Each process exports its spans in its own batches: the payments span that applied the
+        # webhook may arrive after the steps it started.
+        found = collector.of_trace(customer.trace_id)
+        steps_there = {service for service, _ in confirmation_steps(found)} >= wanted
+        return found if steps_there and applied_here(found) else None
+
+    found: list[tuple[str, Any]] = wait_for(
+        confirmation_exported, 30, "the confirmation's step spans and the payment's application"
+    )
     by_id = {span.span_id: span for _, span in found}
     (checkout,) = [
         s

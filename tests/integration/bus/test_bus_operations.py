@@ -8,7 +8,6 @@ import pytest
 from bus_harness import confirm_slip
 from redis.asyncio import Redis
 
-from bus import cli
 from bus.backoff import RetryPolicy
 from bus.consumer import Participant
 from bus.context import StepContext
@@ -21,6 +20,7 @@ from bus.publisher import start_saga
 from bus.settings import ConsumerSettings
 from bus.trimming import trim_stream
 from tests.support.polling import eventually
+from tools import bus_cli as cli
 
 POLICY = RetryPolicy(max_attempts=3, base_delay_s=2.0, max_delay_s=60.0)
 

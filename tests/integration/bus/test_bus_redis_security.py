@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bus.history import HistoryEvent, read_history
 from bus.keys import BusKeys
 from bus.publisher import start_saga
-from kit.bus_runtime import connect_redis
+from bus.runtime import connect_redis
 from kit.certificates import write_certificates
 from kit.redis_connection import RedisSettings, redis_client
 from kit.settings import ConfigError, Env

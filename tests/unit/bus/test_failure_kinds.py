@@ -12,9 +12,9 @@ from bus.entries import Delivery
 from bus.errors import BusinessRefusal, FailureKind, StepFailure, TransientFailure, failure_kind
 from bus.keys import BusKeys
 from bus.outcomes import CommitBuilder
+from bus.runtime import BusConfig
 from bus.settings import ConsumerSettings
 from bus.slip import RETRIABLE, StepDeclaration, build_slip, next_attempt
-from kit.bus_runtime import BusConfig
 from kit.settings import ConfigError, Env
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

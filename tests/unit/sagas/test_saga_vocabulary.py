@@ -10,12 +10,12 @@ from pathlib import Path
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.history import HistoryEvent
-from services.sagas.cli import step_labels
 from services.sagas.vocabulary import (
     OUTCOME_TONES,
     STEPS,
     WEB_COPY,
     refusal_label,
+    step_labels,
     step_spelling,
     web_copy_text,
 )

@@ -1,7 +1,8 @@
-"""The settings table: every setting declared once, and docs/configuration.md shows what is printed."""
+"""The settings table: every setting declared once, and the README shows exactly what the command prints."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,31 +11,31 @@ import pytest
 
 from kit.settings import EVERY_PROCESS, ConfigError, Env, Flag, Number, Text, Whole
 from kit.settings_table import (
-    BEGIN,
-    DOCUMENT,
+    BEGIN_OPENING,
     END,
     DuplicateSetting,
+    begin_line,
     declared_settings,
     readers_text,
+    shown_table,
     table,
     with_table,
 )
+from tools.settings_table import DECLARING_MODULES
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_the_configuration_doc_shows_the_table_the_command_prints() -> None:
+def test_the_readme_shows_the_table_the_command_prints() -> None:
     printed = subprocess.run(
-        [sys.executable, "-m", "kit.settings"], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "tools.settings_table"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    assert DOCUMENT == ROOT / "docs" / "configuration.md"
-    document = DOCUMENT.read_text()
-    shown = document.partition(BEGIN)[2].partition(END)[0].lstrip("\n")
-    assert shown == printed, "regenerate it: python -m kit.settings --update"
+    shown = shown_table((ROOT / "docs" / "configuration.md").read_text())
+    assert shown == printed, "regenerate it: python -m tools.settings_table --update docs/configuration.md"
 
 
 def test_every_setting_has_a_meaning_and_readers() -> None:
-    settings = declared_settings()
+    settings = declared_settings(DECLARING_MODULES)
     assert len(settings) > 100
     for setting in settings:
         assert setting.meaning and setting.readers, setting.name
@@ -43,11 +44,12 @@ def test_every_setting_has_a_meaning_and_readers() -> None:
 
 def test_a_variable_declared_twice_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "twice_declared.py").write_text(
-        "from kit.settings import Text\nA = Text(name='TRAVEL_ENV', meaning='again', readers=('gateway',))\n"
+        "from kit.settings import Text\n"
+        "A = Text(name='TRAVEL_ENV', meaning='again', readers=('gateway',))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(DuplicateSetting, match="TRAVEL_ENV"):
-        declared_settings(("kit.settings", "twice_declared"))
+        declared_settings([importlib.import_module(name) for name in ("kit.settings", "twice_declared")])
 
 
 def test_readers_name_whole_groups_once() -> None:
@@ -59,13 +61,17 @@ def test_readers_name_whole_groups_once() -> None:
 
 
 def test_the_table_replaces_only_its_own_section() -> None:
-    document = f"before\n{BEGIN}\nold\n{END}\nafter\n"
+    document = f"before\n{begin_line('an older command')}\nold\n{END}\nafter\n"
+    assert shown_table(document) == "old\n"
     rendered = table([Text(name="X", default="y", meaning="a | b", readers=("gateway",))])
-    updated = with_table(document, rendered)
-    assert updated.startswith(f"before\n{BEGIN}\n| setting |") and updated.endswith(f"{END}\nafter\n")
+    begin = begin_line("the current command")
+    updated = with_table(document, rendered, begin)
+    assert updated.startswith(f"before\n{begin}\n| setting |") and updated.endswith(f"{END}\nafter\n")
+    assert begin.startswith(BEGIN_OPENING) and "an older command" not in updated
     assert "| `X` | `y` | gateway | a \\| b |" in updated
+    assert shown_table(updated) == rendered
     with pytest.raises(ValueError):
-        with_table("no markers", rendered)
+        with_table("no markers", rendered, begin)
 
 
 def test_reading_applies_the_default_and_checks_the_value() -> None:

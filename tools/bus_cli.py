@@ -26,6 +26,7 @@ from bus.monitoring import group_figures
 from bus.replies import parse_entries
 from kit.redis_connection import RedisSettings, check_access, redis_client
 from kit.settings import ConfigError, Env
+from services.sagas.vocabulary import step_labels
 
 console = Console()
 
@@ -158,7 +159,7 @@ async def lag(redis: Redis, keys: BusKeys, stuck_after_ms: int) -> int:
     return 0
 
 
-def parser(prog: str = "python -m bus.cli") -> argparse.ArgumentParser:
+def parser(prog: str = "python -m tools.bus_cli") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     p.add_argument("--namespace", default=os.environ.get("TRAVEL_NAMESPACE", "travel"))
@@ -192,7 +193,7 @@ def parser(prog: str = "python -m bus.cli") -> argparse.ArgumentParser:
 async def main(
     argv: Sequence[str] | None = None,
     step_labels: Mapping[str, str] | None = None,
-    prog: str = "python -m bus.cli",
+    prog: str = "python -m tools.bus_cli",
 ) -> int:
     """Run one command; `step_labels` (step name -> how people read it) fill the timelines' `what`."""
     labels = step_labels or {}
@@ -218,7 +219,7 @@ async def main(
     except ConfigError as error:
         if redis is not None:
             await redis.aclose()
-        print(f"bus.cli: configuration error: {error}", file=sys.stderr)
+        print(f"tools.bus_cli: configuration error: {error}", file=sys.stderr)
         return 2
     try:
         if args.command == "timeline":
@@ -236,4 +237,4 @@ async def main(
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(step_labels=step_labels())))

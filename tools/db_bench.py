@@ -1,6 +1,6 @@
 """Benchmark: CPU per compare-and-set transaction shaped like the arbiter's, on each database path.
 
-Run with `python -m kit.db_bench` (add `--postgres URL` for PostgreSQL; `--transactions N`).
+Run with `python -m tools.db_bench` (add `--postgres URL` for PostgreSQL; `--transactions N`).
 One transaction reads a session row, updates it on its version, and inserts an event row and an
 outbox row, as one arbiter hop does. Each path runs the same transactions, in rounds taken in turn
 so a noisy machine spreads its noise over all of them; the median round is printed. CPU is this

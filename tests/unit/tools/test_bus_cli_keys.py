@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bus import cli
 from bus.keys import BusKeys
+from tools import bus_cli as cli
 
 
 async def test_keys_names_the_partition_and_the_keys_of_a_session(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,6 @@
 """Measure the gateway's cost: the same cheap RPC through REST and directly over gRPC.
 
-Run `python -m gateway.bench`. A child process serves a test customers servicer (grpc.aio)
+Run `python -m tools.gateway_bench`. A child process serves a test customers servicer (grpc.aio)
 and the real gateway (uvicorn) on loopback; this process drives both with a fixed number of
 concurrent workers and prints throughput, p99 and the REST/gRPC ratios. Bounded (< 30 s).
 """
