@@ -7,6 +7,7 @@ from datetime import UTC
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, bindparam, select, update
 
 from kit.database import Connection, Database
+from kit.error_reasons import ErrorReason
 from kit.errors import AlreadyExists
 from kit.statements import Statement, insert_or_nothing
 from services.customers.domain import Customer
@@ -74,7 +75,7 @@ class CustomerRepository:
             return conn.first(_ADD, row) is not None
 
         if not await self._database.transaction(add):
-            raise AlreadyExists("a customer with this email already exists")
+            raise AlreadyExists("a customer with this email already exists", reason=ErrorReason.EMAIL_TAKEN)
 
     async def by_email_key(self, email_key: str) -> tuple[Customer, str] | None:
         row = await self._database.read(lambda conn: conn.first(_BY_EMAIL_KEY, {"email_key": email_key}))

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import (
     DependencyUnavailable,
     DomainError,
@@ -46,7 +47,9 @@ class Checkout:
     ) -> tuple[sessions_pb.Session, PaymentRecord]:
         session_id = parse_session_id(session_id, "sessionId")
         if return_url and not return_url.startswith(("http://", "https://")):
-            raise InvalidArgument(FieldViolation("returnUrl", "must be an http(s) URL"))
+            raise InvalidArgument(
+                FieldViolation("returnUrl", "must be an http(s) URL"), reason=ErrorReason.INVALID_FIELD
+            )
         session = await self._arbiter.begin_checkout(session_id, customer_id)
         existing = await self._repository.for_session(session_id)
         if existing is not None:
