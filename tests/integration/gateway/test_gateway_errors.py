@@ -9,6 +9,7 @@ import pytest
 from tests.support.gateway import RunningGateway
 
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
 
 async def test_invalid_argument_carries_bad_request_details(gateway: RunningGateway) -> None:
@@ -19,8 +20,7 @@ async def test_invalid_argument_carries_bad_request_details(gateway: RunningGate
     assert reply.status_code == 422
     body = reply.json()
     assert body["code"] == 3
-    [detail] = body["details"]
-    assert detail["@type"] == BAD_REQUEST
+    [detail] = [d for d in body["details"] if d["@type"] == BAD_REQUEST]
     assert {v["field"] for v in detail["fieldViolations"]} == {"email", "password"}
 
 
@@ -36,7 +36,11 @@ async def test_already_exists_is_409(gateway: RunningGateway) -> None:
 async def test_unauthenticated_is_401(gateway: RunningGateway) -> None:
     reply = await gateway.client.get("/v1/customers/me", headers={"Authorization": "Bearer x"})
     assert reply.status_code == 401
-    assert reply.json() == {"code": 16, "message": "who are you?", "details": []}
+    assert reply.json() == {
+        "code": 16,
+        "message": "who are you?",
+        "details": [{"@type": ERROR_INFO, "reason": "TOKEN_INVALID", "domain": "travel.example"}],
+    }
 
 
 @pytest.mark.parametrize(
