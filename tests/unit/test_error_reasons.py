@@ -23,7 +23,8 @@ def _info(details: list[object]) -> error_details_pb2.ErrorInfo:
 
 
 def test_the_pure_enum_mirrors_the_proto_enum() -> None:
-    proto = {name.removeprefix(PREFIX) for name in errors_pb2.ErrorReason.keys()}  # noqa: SIM118 - {"UNSPECIFIED"}
+    names = {name.removeprefix(PREFIX) for name, _ in errors_pb2.ErrorReason.items()}
+    proto = names - {"UNSPECIFIED"}
     assert {reason.value for reason in ErrorReason} == proto
     assert all(reason.name == reason.value for reason in ErrorReason)
 
