@@ -38,7 +38,7 @@ def status_for(error: Exception, domain: str = DEFAULT_DOMAIN) -> tuple[grpc.Sta
     """
     for kind, code in _CODES:
         if isinstance(error, kind):
-            details: list[Any] = [_error_info(error, domain)]
+            details: list[Any] = []
             if isinstance(error, errors.InvalidArgument):
                 details.append(
                     error_details_pb2.BadRequest(
@@ -54,6 +54,8 @@ def status_for(error: Exception, domain: str = DEFAULT_DOMAIN) -> tuple[grpc.Sta
                 details.append(error_details_pb2.RetryInfo())
             if isinstance(error, errors.ResourceExhausted):
                 details += _exhausted_details(error)
+            # Last, so the details that came before it keep their places.
+            details.append(_error_info(error, domain))
             return code, str(error) or code.name.lower(), details
     internal = error_details_pb2.ErrorInfo(reason=ErrorReason.INTERNAL.value, domain=domain)
     return grpc.StatusCode.INTERNAL, "internal error", [internal]
