@@ -7,7 +7,8 @@ from typing import Any
 
 import grpc
 
-from kit.field_rules import VIOLATION_DOMAIN, VIOLATION_REASON
+from kit.error_reasons import is_product_domain
+from kit.field_rules import VIOLATION_REASON
 
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 
@@ -66,7 +67,7 @@ def breaks_field_rules(details: Sequence[dict[str, Any]]) -> bool:
     return any(
         detail.get("@type") == ERROR_INFO_TYPE
         and detail.get("reason") == VIOLATION_REASON
-        and detail.get("domain") == VIOLATION_DOMAIN
+        and is_product_domain(str(detail.get("domain", "")))
         for detail in details
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from travel.common.v1 import errors_pb2
 
 from gateway.field_values import is_repeated
 from gateway.routes import HttpBinding, RouteTable
@@ -55,8 +56,37 @@ ERROR_SCHEMA: Schema = {
     "required": ["code", "message"],
     "properties": {
         "code": {"type": "integer", "description": "gRPC status code"},
-        "message": {"type": "string"},
-        "details": {"type": "array", "items": {"$ref": _REF + "google.protobuf.Any"}},
+        "message": {"type": "string", "description": "For people; branch on the ErrorInfo reason instead"},
+        "details": {
+            "type": "array",
+            "description": "google.rpc details; every error has one google.rpc.ErrorInfo",
+            "items": {"anyOf": [{"$ref": _REF + "ErrorInfo"}, {"$ref": _REF + "google.protobuf.Any"}]},
+        },
+    },
+}
+_REASON_PREFIX = "ERROR_REASON_"
+# The reasons, from travel.common.v1.ErrorReason: its value names without the prefix.
+ERROR_REASONS = [
+    name.removeprefix(_REASON_PREFIX)
+    for name, number in errors_pb2.ErrorReason.items()
+    if number != errors_pb2.ERROR_REASON_UNSPECIFIED
+]
+ERROR_INFO_SCHEMA: Schema = {
+    "type": "object",
+    "description": "google.rpc.ErrorInfo: why the request was refused, in a word to branch on",
+    "required": ["@type", "reason", "domain"],
+    "properties": {
+        "@type": {"type": "string", "const": "type.googleapis.com/google.rpc.ErrorInfo"},
+        "reason": {"type": "string", "enum": ERROR_REASONS},
+        "domain": {
+            "type": "string",
+            "description": "The refusing service: <service>.travel.example, e.g. sessions.travel.example",
+        },
+        "metadata": {
+            "type": "object",
+            "description": "Facts to act on, e.g. session_id or retry_after_seconds",
+            "additionalProperties": {"type": "string"},
+        },
     },
 }
 
@@ -78,7 +108,11 @@ def openapi_document(table: RouteTable, title: str = "Travel agency API") -> dic
         "info": {"title": title, "version": "v1"},
         "paths": paths,
         "components": {
-            "schemas": {**dict(sorted(schemas.items())), "Error": ERROR_SCHEMA},
+            "schemas": {
+                **dict(sorted(schemas.items())),
+                "Error": ERROR_SCHEMA,
+                "ErrorInfo": ERROR_INFO_SCHEMA,
+            },
             "responses": errors,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },

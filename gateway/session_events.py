@@ -305,8 +305,9 @@ class HeldStream(StreamingResponse):
 
 
 def too_many_streams(streams: OpenStreams, reason: str) -> Response:
-    error = GatewayError(429, reason)
-    headers = {"Retry-After": str(streams.caps.retry_after_seconds)}
+    wait = str(streams.caps.retry_after_seconds)
+    error = GatewayError(429, reason, metadata={"retry_after_seconds": wait})
+    headers = {"Retry-After": wait}
     return JSONResponse(error.body(), status_code=429, headers=headers)
 
 

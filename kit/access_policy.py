@@ -10,6 +10,7 @@ from typing import Protocol
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pool
 
+from kit.error_reasons import ErrorReason
 from kit.errors import PermissionDenied, Unauthenticated
 from kit.tokens import SERVICE_IDENTITIES, Caller
 
@@ -66,24 +67,35 @@ class AccessPolicy:
         """Raise Unauthenticated or PermissionDenied unless `caller` may call `method_path`."""
         name = self._name(method_path)
         if name is None:
-            raise PermissionDenied(f"{method_path} is not a method of {self.service}")
+            raise PermissionDenied(
+                f"{method_path} is not a method of {self.service}", reason=ErrorReason.METHOD_UNKNOWN
+            )
         if name in self.public:
             return
         if caller is None:
-            raise Unauthenticated("missing bearer token")
+            raise Unauthenticated("missing bearer token", reason=ErrorReason.TOKEN_MISSING)
         allowed = self.internal.get(name)
         if allowed is None:
             if caller.is_service:
-                raise PermissionDenied(f"{method_path} is for customers, not for service {caller.service}")
+                raise PermissionDenied(
+                    f"{method_path} is for customers, not for service {caller.service}",
+                    reason=ErrorReason.CALLER_NOT_ALLOWED,
+                )
             if name in self.admin and not caller.is_admin:
-                raise PermissionDenied(f"{method_path} needs the admin role")
+                raise PermissionDenied(
+                    f"{method_path} needs the admin role", reason=ErrorReason.ADMIN_REQUIRED
+                )
             return
         if not caller.is_service:
-            raise PermissionDenied(f"{method_path} is internal; a customer token cannot call it")
+            raise PermissionDenied(
+                f"{method_path} is internal; a customer token cannot call it",
+                reason=ErrorReason.CALLER_NOT_ALLOWED,
+            )
         if caller.service not in allowed:
             raise PermissionDenied(
                 f"{method_path} does not accept service {caller.service} "
-                f"(accepts {', '.join(sorted(allowed))})"
+                f"(accepts {', '.join(sorted(allowed))})",
+                reason=ErrorReason.CALLER_NOT_ALLOWED,
             )
 
     def _name(self, method_path: str) -> str | None:
@@ -115,7 +127,9 @@ class ServerAccess:
     def check(self, method_path: str, caller: Caller | None) -> None:
         policy = self._policy(method_path)
         if policy is None:
-            raise PermissionDenied(f"{method_path} is not a method this server serves")
+            raise PermissionDenied(
+                f"{method_path} is not a method this server serves", reason=ErrorReason.METHOD_UNKNOWN
+            )
         policy.check(method_path, caller)
 
     def _policy(self, method_path: str) -> AccessPolicy | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kit.access_policy import Access
+from kit.error_reasons import ErrorReason
 from kit.errors import PermissionDenied, Unauthenticated
 from kit.tokens import Caller, TokenVerifier
 
@@ -24,7 +25,7 @@ def current_caller() -> Caller:
     """The authenticated caller of the RPC being handled."""
     caller = _current_caller.get()
     if caller is None:
-        raise Unauthenticated("missing bearer token")
+        raise Unauthenticated("missing bearer token", reason=ErrorReason.TOKEN_MISSING)
     return caller
 
 

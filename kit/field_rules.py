@@ -15,12 +15,14 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from travel.options.v1 import field_rules_pb2
 
+from kit.error_reasons import LEGACY_FIELD_RULES_DOMAIN, ErrorReason
 from kit.errors import FieldViolation
 
 FieldRules = field_rules_pb2.FieldRules
-# The google.rpc.ErrorInfo that marks a refusal as a broken field rule, i.e. a breach of the contract.
-VIOLATION_REASON = "FIELD_RULES"
-VIOLATION_DOMAIN = "travel.options.v1"
+# The google.rpc.ErrorInfo reason that marks a refusal as a broken field rule, i.e. a breach of the
+# contract; its domain is the refusing process's (older servers sent VIOLATION_DOMAIN).
+VIOLATION_REASON = ErrorReason.FIELD_RULES.value
+VIOLATION_DOMAIN = LEGACY_FIELD_RULES_DOMAIN
 # C0 controls, DEL and C1 controls: refused in every string field of every request.
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kit.auth import CallerCheck
+from kit.grpc_status import DEFAULT_DOMAIN, service_domain
 from kit.grpc_tls import GrpcTls
 from kit.served_calls import ServedCallInterceptor
 
@@ -48,13 +49,17 @@ async def start_server(
     host: str = "127.0.0.1",
     caller_check: CallerCheck | None = None,
     tls: GrpcTls | None = None,
+    error_domain: str | None = None,
 ) -> RunningServer:
     """Start serving, over TLS when `tls` is given, else plaintext; port 0 picks a free one (tests).
 
-    Every call is admitted by `caller_check`; without one every caller is anonymous.
+    Every call is admitted by `caller_check`; without one every caller is anonymous. Error statuses
+    name `error_domain`, by default that of the first service (`sessions.travel.example`).
     """
+    if error_domain is None:
+        error_domain = service_domain(services[0].full_name) if services else DEFAULT_DOMAIN
     server = grpc.aio.server(
-        interceptors=[ServedCallInterceptor(caller_check)],
+        interceptors=[ServedCallInterceptor(caller_check, error_domain)],
         options=[("grpc.so_reuseport", 0)],
     )
     for service in services:

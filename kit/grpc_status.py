@@ -10,7 +10,10 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from kit import errors
-from kit.field_rules import VIOLATION_DOMAIN, VIOLATION_REASON
+from kit.error_reasons import PRODUCT_DOMAIN, ErrorReason, error_domain
+
+# The ErrorInfo domain when a process names none (tests, tools): the product's own.
+DEFAULT_DOMAIN = PRODUCT_DOMAIN
 
 _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
@@ -27,8 +30,12 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
 ]
 
 
-def status_for(error: Exception) -> tuple[grpc.StatusCode, str, list[Any]]:
-    """The status code, message and detail messages for an error."""
+def status_for(error: Exception, domain: str = DEFAULT_DOMAIN) -> tuple[grpc.StatusCode, str, list[Any]]:
+    """The status code, message and detail messages for an error; `domain` names the refusing process.
+
+    Every status carries a google.rpc.ErrorInfo: its reason says why in a word a client can branch
+    on, beside the details that say more (BadRequest, RetryInfo, QuotaFailure).
+    """
     for kind, code in _CODES:
         if isinstance(error, kind):
             details: list[Any] = []
@@ -43,15 +50,38 @@ def status_for(error: Exception) -> tuple[grpc.StatusCode, str, list[Any]]:
                         ]
                     )
                 )
-            if isinstance(error, errors.FieldRulesBroken):
-                # Lets an edge tell a breach of the published contract from a business refusal.
-                details.append(error_details_pb2.ErrorInfo(reason=VIOLATION_REASON, domain=VIOLATION_DOMAIN))
             if isinstance(error, errors.TransientError):
                 details.append(error_details_pb2.RetryInfo())
             if isinstance(error, errors.ResourceExhausted):
                 details += _exhausted_details(error)
+            # Last, so the details that came before it keep their places.
+            details.append(_error_info(error, domain))
             return code, str(error) or code.name.lower(), details
-    return grpc.StatusCode.INTERNAL, "internal error", []
+    internal = error_details_pb2.ErrorInfo(reason=ErrorReason.INTERNAL.value, domain=domain)
+    return grpc.StatusCode.INTERNAL, "internal error", [internal]
+
+
+def _error_info(error: Exception, domain: str) -> error_details_pb2.ErrorInfo:
+    """The reason (FIELD_RULES lets an edge tell a breach of the published contract from a business
+    refusal), the domain that refused, and the facts a client may act on."""
+    if isinstance(error, errors.TransientError):
+        return error_details_pb2.ErrorInfo(reason=error.reason.value, domain=domain)
+    if not isinstance(error, errors.DomainError):
+        return error_details_pb2.ErrorInfo(reason=ErrorReason.INTERNAL.value, domain=domain)
+    metadata = dict(error.metadata)
+    if isinstance(error, errors.ResourceExhausted):
+        metadata["retry_after_seconds"] = str(max(1, error.retry_after_seconds))
+        if error.subject:
+            metadata["subject"] = error.subject
+    return error_details_pb2.ErrorInfo(
+        reason=str(error.reason), domain=error.domain or domain, metadata=metadata
+    )
+
+
+def service_domain(full_name: str) -> str:
+    """The ErrorInfo domain of a process serving `travel.<service>.v1.<Name>`: `<service>.travel.example`."""
+    parts = full_name.split(".")
+    return error_domain(parts[1]) if len(parts) > 2 and parts[0] == "travel" else DEFAULT_DOMAIN
 
 
 def _exhausted_details(error: errors.ResourceExhausted) -> list[Any]:
@@ -71,8 +101,8 @@ def rules_status(violations: list[errors.FieldViolation]) -> grpc.Status:
     return to_rpc_status(errors.FieldRulesBroken(violations))
 
 
-def to_rpc_status(error: Exception) -> grpc.Status:
-    code, message, details = status_for(error)
+def to_rpc_status(error: Exception, domain: str = DEFAULT_DOMAIN) -> grpc.Status:
+    code, message, details = status_for(error, domain)
     packed = []
     for detail in details:
         holder = any_pb2.Any()
@@ -102,19 +132,33 @@ _ERRORS_BY_CODE: dict[grpc.StatusCode, type[errors.DomainError]] = {
 
 
 def error_from_rpc(error: grpc.aio.AioRpcError) -> Exception:
-    """The domain error a peer service's status stands for, so callers handle one error vocabulary."""
+    """The domain error a peer service's status stands for, so callers handle one error vocabulary;
+    a refusal keeps the peer's reason, metadata and domain."""
     code = error.code()
     message = error.details() or code.name.lower()
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        violations: list[errors.FieldViolation] = []
+    violations: list[errors.FieldViolation] = []
+    info: error_details_pb2.ErrorInfo | None = None
+    try:
         # An AioRpcError carries the same code, details and trailers a sync Call does.
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        for detail in status.details if status is not None else []:
-            bad = error_details_pb2.BadRequest()
-            if detail.Unpack(bad):
-                violations += [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
-        return errors.InvalidArgument(violations or [errors.FieldViolation("request", message)], message)
-    kind = _ERRORS_BY_CODE.get(code)
-    if kind is not None:
-        return kind(message)
-    return errors.DependencyUnavailable(f"peer failed with {code.name}: {message}")
+    except ValueError:
+        status = None  # the trailer disagrees with the status: ignore the trailer
+    for detail in status.details if status is not None else []:
+        bad = error_details_pb2.BadRequest()
+        found = error_details_pb2.ErrorInfo()
+        if detail.Unpack(bad):
+            violations += [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif detail.Unpack(found):
+            info = found
+    refusal: errors.DomainError
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        refusal = errors.InvalidArgument(violations or [errors.FieldViolation("request", message)], message)
+    elif code in _ERRORS_BY_CODE:
+        refusal = _ERRORS_BY_CODE[code](message)
+    else:
+        return errors.DependencyUnavailable(f"peer failed with {code.name}: {message}")
+    if info is not None and info.reason in ErrorReason.__members__:
+        refusal.reason = ErrorReason(info.reason)
+        refusal.metadata = dict(info.metadata)
+        refusal.domain = info.domain
+    return refusal

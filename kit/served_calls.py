@@ -20,7 +20,7 @@ from kit import errors
 from kit.auth import CallerCheck, bind_caller, unbind_caller
 from kit.call_context import IncomingIds, incoming_ids
 from kit.field_rules import violations_of
-from kit.grpc_status import aborted_code, to_rpc_status
+from kit.grpc_status import DEFAULT_DOMAIN, aborted_code, to_rpc_status
 from kit.metrics import observe_grpc_served
 from kit.tokens import Caller
 
@@ -38,11 +38,13 @@ class ServedCallInterceptor(AsyncServerInterceptor):
 
     The caller is checked before the fields: an anonymous caller hears UNAUTHENTICATED, not what it
     got wrong. Without a `caller_check` (a server with no policy, as in tests) every call is
-    anonymous. A streaming call is timed until its stream is handed back, not to its end.
+    anonymous. A streaming call is timed until its stream is handed back, not to its end. Every
+    error status names `error_domain` (the process) in its google.rpc.ErrorInfo.
     """
 
-    def __init__(self, caller_check: CallerCheck | None = None) -> None:
+    def __init__(self, caller_check: CallerCheck | None = None, error_domain: str = DEFAULT_DOMAIN) -> None:
         self._caller_check = caller_check
+        self._domain = error_domain
 
     async def intercept(
         self, method: Callable[..., Any], request_or_iterator: Any, context: Any, method_name: str
@@ -72,14 +74,14 @@ class ServedCallInterceptor(AsyncServerInterceptor):
                 response = method(request_or_iterator, context)
                 if hasattr(response, "__aiter__"):
                     outcome = "streaming"
-                    return _streamed(response, caller, ids, method_name, context)
+                    return _streamed(response, caller, ids, method_name, context, self._domain)
                 result = await response
             finally:
                 unbind_caller(bound)
             outcome = "served"
             return result
         except (errors.DomainError, errors.TransientError) as error:
-            status = to_rpc_status(error)
+            status = to_rpc_status(error, self._domain)
             code = status.code.name
             await context.abort_with_status(status)
         except grpc.aio.AbortError:
@@ -88,7 +90,7 @@ class ServedCallInterceptor(AsyncServerInterceptor):
         except Exception as error:
             code = "INTERNAL"
             log.exception("unhandled error in %s", method_name)
-            await context.abort_with_status(to_rpc_status(error))
+            await context.abort_with_status(to_rpc_status(error, self._domain))
         finally:
             elapsed = time.perf_counter() - started
             observe_grpc_served(method_name, code, elapsed)
@@ -109,7 +111,12 @@ class ServedCallInterceptor(AsyncServerInterceptor):
 
 
 async def _streamed(
-    responses: Any, caller: Caller | None, ids: IncomingIds | None, method_name: str, context: Any
+    responses: Any,
+    caller: Caller | None,
+    ids: IncomingIds | None,
+    method_name: str,
+    context: Any,
+    domain: str,
 ) -> AsyncIterator[Any]:
     with contextlib.ExitStack() as scope:
         if ids is not None:
@@ -121,6 +128,6 @@ async def _streamed(
             async for response in responses:
                 yield response
         except (errors.DomainError, errors.TransientError) as error:
-            await context.abort_with_status(to_rpc_status(error))
+            await context.abort_with_status(to_rpc_status(error, domain))
         finally:
             unbind_caller(bound)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kit.error_reasons import ErrorReason
 from kit.errors import Unauthenticated
 from kit.secret_files import SecretLayout
 from kit.settings import ConfigError, Env, Mode
@@ -150,20 +151,31 @@ class TokenVerifier:
         if issuer == ISSUER:
             claims = self._decode(token, self._customer_key, ISSUER, AUDIENCE)
             if claims["scope"] != SCOPE_CUSTOMER:
-                raise Unauthenticated("invalid access token: a customer token has the customer scope")
+                raise Unauthenticated(
+                    "invalid access token: a customer token has the customer scope",
+                    reason=ErrorReason.TOKEN_INVALID,
+                )
             caller = Caller(subject=str(claims["sub"]), scope=SCOPE_CUSTOMER, roles=_roles(claims))
             return caller, int(claims["exp"])
         service = issuer.removeprefix(SERVICE_ISSUER_PREFIX)
         if not issuer.startswith(SERVICE_ISSUER_PREFIX) or service not in SERVICE_IDENTITIES:
-            raise Unauthenticated("invalid access token: unknown issuer")
+            raise Unauthenticated("invalid access token: unknown issuer", reason=ErrorReason.TOKEN_INVALID)
         key = self._services.public_key(service)
         if key is None:
-            raise Unauthenticated(f"invalid access token: service {service} is not trusted here")
+            raise Unauthenticated(
+                f"invalid access token: service {service} is not trusted here",
+                reason=ErrorReason.TOKEN_INVALID,
+            )
         claims = self._decode(token, key, issuer, SERVICE_AUDIENCE)
         if claims["scope"] != SCOPE_SERVICE or claims["sub"] != service_subject(service):
-            raise Unauthenticated(f"invalid access token: a service token names its own service ({service})")
+            raise Unauthenticated(
+                f"invalid access token: a service token names its own service ({service})",
+                reason=ErrorReason.TOKEN_INVALID,
+            )
         if int(claims["exp"]) - int(claims["iat"]) > MAX_SERVICE_TOKEN_SECONDS:
-            raise Unauthenticated("invalid access token: a service token must be short-lived")
+            raise Unauthenticated(
+                "invalid access token: a service token must be short-lived", reason=ErrorReason.TOKEN_INVALID
+            )
         return Caller(subject=str(claims["sub"]), scope=SCOPE_SERVICE, service=service), int(claims["exp"])
 
     def _decode(self, token: str, key: Ed25519PublicKey, issuer: str, audience: str) -> dict[str, Any]:
@@ -178,9 +190,11 @@ class TokenVerifier:
                 options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("access token expired") from None
+            raise Unauthenticated("access token expired", reason=ErrorReason.TOKEN_EXPIRED) from None
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"invalid access token: {error}") from None
+            raise Unauthenticated(
+                f"invalid access token: {error}", reason=ErrorReason.TOKEN_INVALID
+            ) from None
         return claims
 
 
@@ -189,17 +203,19 @@ def _unverified_issuer(token: str) -> str:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as error:
-        raise Unauthenticated(f"invalid access token: {error}") from None
+        raise Unauthenticated(f"invalid access token: {error}", reason=ErrorReason.TOKEN_INVALID) from None
     issuer = claims.get("iss")
     if not isinstance(issuer, str):
-        raise Unauthenticated("invalid access token: no issuer")
+        raise Unauthenticated("invalid access token: no issuer", reason=ErrorReason.TOKEN_INVALID)
     return issuer
 
 
 def _roles(claims: dict[str, Any]) -> frozenset[str]:
     roles = claims.get(ROLES_CLAIM, [])
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise Unauthenticated("invalid access token: roles must be a list of names")
+        raise Unauthenticated(
+            "invalid access token: roles must be a list of names", reason=ErrorReason.TOKEN_INVALID
+        )
     return frozenset(roles)
 
 

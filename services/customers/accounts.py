@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
 from kit.request_ids import FIELD_NAME, RequestKey, fingerprint, parse_request_id
 from kit.tokens import TokenIssuer
@@ -87,10 +88,10 @@ class Accounts:
         if found is None:
             # Spend the same time as a real check, so response time does not reveal accounts.
             await self._hashing.verify(await self._dummy(), password)
-            raise Unauthenticated("email or password is wrong")
+            raise Unauthenticated("email or password is wrong", reason=ErrorReason.CREDENTIALS_INVALID)
         customer, stored_hash = found
         if not await self._hashing.verify(stored_hash, password):
-            raise Unauthenticated("email or password is wrong")
+            raise Unauthenticated("email or password is wrong", reason=ErrorReason.CREDENTIALS_INVALID)
         if self._hashing.needs_rehash(stored_hash):
             new_hash = await self._hashing.hash(password)
             await self._repository.replace_hash(customer.id, stored_hash, new_hash)
@@ -102,13 +103,15 @@ class Accounts:
     async def get(self, customer_id: str) -> Customer:
         customer = await self._repository.by_id(customer_id)
         if customer is None:
-            raise NotFound("customer not found")
+            raise NotFound("customer not found", reason=ErrorReason.CUSTOMER_NOT_FOUND)
         return customer
 
     async def find_by_email(self, email: str) -> Customer:
         found = await self._repository.by_email_key(normalize_email(email))
         if found is None:
-            raise NotFound(f"no customer has the email {email.strip()}")
+            raise NotFound(
+                f"no customer has the email {email.strip()}", reason=ErrorReason.CUSTOMER_NOT_FOUND
+            )
         return found[0]
 
     async def _admit(self, action: Action, email_key: str, client_address: str) -> None:

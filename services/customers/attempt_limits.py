@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kit.error_reasons import ErrorReason
 from kit.errors import ResourceExhausted
 
 # One customer gets a whole IPv6 /64: counting single addresses would let it rotate freely.
@@ -100,4 +101,5 @@ def refusal(action: Action, counts: Sequence[Count]) -> ResourceExhausted | None
         f"{worst.limit.window_seconds} s; retry in {retry_after} s",
         retry_after_seconds=retry_after,
         subject=worst.name,
+        reason=ErrorReason.RATE_LIMITED,
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 
 EMAIL_MAX = 254
@@ -69,7 +70,7 @@ def validate_registration(email: str, name: str, password: str) -> Registration:
     elif len(password) > PASSWORD_MAX:
         violations.append(FieldViolation("password", f"must be at most {PASSWORD_MAX} characters"))
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
     return Registration(email=email, name=name, password=password)
 
 
@@ -84,4 +85,4 @@ def validate_login(email: str, password: str) -> None:
     elif len(password) > PASSWORD_MAX:
         violations.append(FieldViolation("password", f"must be at most {PASSWORD_MAX} characters"))
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from kit.error_reasons import ErrorReason
 from kit.errors import ResourceExhausted
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class BoundedThreads:
                 "too many password checks are waiting; try again shortly",
                 retry_after_seconds=1,
                 subject="password hashing",
+                reason=ErrorReason.OVERLOADED,
             )
         loop = asyncio.get_running_loop()
         self.in_flight += 1

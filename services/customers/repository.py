@@ -7,6 +7,7 @@ from datetime import UTC
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, bindparam, select, update
 
 from kit.database import Connection, Database
+from kit.error_reasons import ErrorReason
 from kit.errors import AlreadyExists
 from kit.request_ids import RequestIds, RequestKey, request_ids_table
 from kit.statements import Statement, insert_or_nothing
@@ -88,7 +89,8 @@ class CustomerRepository:
             first = None if request is None else _REQUEST_IDS.find(conn, request, customer.created_at)
             existing = None if first is None else conn.first(_BY_ID, {"id": first.resource_id})
             if existing is None:
-                raise AlreadyExists("a customer with this email already exists")
+                taken = "a customer with this email already exists"
+                raise AlreadyExists(taken, reason=ErrorReason.EMAIL_TAKEN)
             return _to_customer(existing), existing.password_hash
 
         return await self._database.transaction(add)

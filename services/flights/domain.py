@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 from services.reservations.validation import check_id, check_party, parse_day
 
@@ -33,7 +34,7 @@ def validate_trip(outbound_id: str, return_id: str, passengers: int) -> TripRequ
         violations.append(FieldViolation("returnFlightId", "must differ from outboundFlightId"))
     check_party(passengers, "passengers", violations)
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
     return TripRequest(outbound_id.strip(), return_id.strip(), passengers)
 
 
@@ -53,7 +54,7 @@ def check_legs(outbound: LegInfo, return_leg: LegInfo, now: datetime) -> None:
     if return_leg.departure <= outbound.arrival:
         violations.append(FieldViolation("returnFlightId", "must depart after the outbound lands"))
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
 
 
 def validate_search(origin: str, destination: str, day: str) -> None:
@@ -64,7 +65,7 @@ def validate_search(origin: str, destination: str, day: str) -> None:
     if day:
         parse_day(day, "date", violations)
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
 
 
 def flight_number(flight_id: str) -> str:

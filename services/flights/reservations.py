@@ -9,6 +9,7 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import (
     DependencyUnavailable,
     DomainError,
@@ -73,7 +74,9 @@ class FlightReservations:
             found: dict[str, Any] = await self._provider.get(provider_path("flights", flight_id))
             return found
         except NotFound:
-            raise InvalidArgument(FieldViolation(field, f"no flight {flight_id!r}")) from None
+            raise InvalidArgument(
+                FieldViolation(field, f"no flight {flight_id!r}"), reason=ErrorReason.UNKNOWN_CATALOG_ITEM
+            ) from None
 
     async def reserve(
         self, customer_id: str, session_id: str, outbound_id: str, return_id: str, passengers: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 from services.reservations.validation import check_id, check_not_past, check_party, parse_day
 
@@ -32,7 +33,7 @@ def validate_stay(hotel_id: str, check_in: str, check_out: str, guests: int, tod
             violations.append(FieldViolation("checkOut", f"stays are at most {MAX_NIGHTS} nights"))
     check_party(guests, "guests", violations)
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
     assert first is not None and last is not None
     return StayRequest(hotel_id.strip(), first, last, guests)
 
@@ -48,4 +49,4 @@ def validate_search(city: str, check_in: str, check_out: str, guests: int) -> No
     if guests:
         check_party(guests, "guests", violations)
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)

@@ -9,6 +9,7 @@ from typing import Any
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import DomainError, FieldViolation, InvalidArgument, NotFound, TransientError
 from services.hotel.domain import validate_search, validate_stay
 from services.provider_client.client import provider_path
@@ -56,7 +57,9 @@ class HotelReservations:
         try:
             found: dict[str, Any] = await self._provider.get(provider_path("hotels", hotel_id))
         except NotFound:
-            raise InvalidArgument(FieldViolation("hotelId", f"no hotel {hotel_id!r}")) from None
+            raise InvalidArgument(
+                FieldViolation("hotelId", f"no hotel {hotel_id!r}"), reason=ErrorReason.UNKNOWN_CATALOG_ITEM
+            ) from None
         return found
 
     async def reserve(

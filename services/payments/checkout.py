@@ -11,6 +11,7 @@ from travel.common.v1 import money_pb2
 from travel.payments.v1 import payments_pb2 as pb
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import (
     DependencyUnavailable,
     DomainError,
@@ -77,7 +78,9 @@ class Checkout:
         """Check a session out; a `request` seen before answers what its first call answered."""
         session_id = parse_session_id(session_id, "sessionId")
         if return_url and not return_url.startswith(("http://", "https://")):
-            raise InvalidArgument(FieldViolation("returnUrl", "must be an http(s) URL"))
+            raise InvalidArgument(
+                FieldViolation("returnUrl", "must be an http(s) URL"), reason=ErrorReason.INVALID_FIELD
+            )
         if request is not None:
             first = await self._repository.first_result(request, self._clock())
             if first is not None and first.response is not None:

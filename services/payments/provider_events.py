@@ -11,6 +11,7 @@ from opentelemetry import trace
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as sessions_pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import DependencyUnavailable, DomainError, NotFound
 from services.payments.checkout_trace import in_checkout_trace
 from services.payments.ports import PaymentRecord, PaymentStore
@@ -96,7 +97,9 @@ class ProviderEvents:
         except TimeoutError:
             raise DependencyUnavailable("the payment provider did not answer in time") from None
         except NotFound:
-            raise NotFound(f"the payment provider has no payment {payment_id!r}") from None
+            raise NotFound(
+                f"the payment provider has no payment {payment_id!r}", reason=ErrorReason.PAYMENT_NOT_FOUND
+            ) from None
         return provider_payment_of(payment_id, body)
 
     async def _checked_out(self, payment: ProviderPayment, record: PaymentRecord | None) -> PaymentRecord:
@@ -104,7 +107,10 @@ class ProviderEvents:
         if record is None:
             record = await self._repository.for_session(payment.reference)
         if record is None:
-            raise NotFound(f"payment {payment.id} is for no session checked out here")
+            raise NotFound(
+                f"payment {payment.id} is for no session checked out here",
+                reason=ErrorReason.PAYMENT_NOT_FOUND,
+            )
         return record
 
     async def _report(

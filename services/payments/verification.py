@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kit.error_reasons import ErrorReason
 from kit.errors import DependencyUnavailable, FieldViolation, InvalidArgument
 
 # Ids go into the provider's URLs and our tables: a closed alphabet and the columns' lengths.
@@ -76,7 +77,7 @@ def check_event(event_id: str, event_type: str, payment_id: str) -> None:
     if not _PAYMENT_ID.fullmatch(payment_id):
         violations.append(FieldViolation("data.paymentId", "must be 1 to 64 letters, digits, '_' or '-'"))
     if violations:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
 
 
 def provider_payment_of(payment_id: str, body: Any) -> ProviderPayment:

@@ -20,6 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from kit.error_reasons import ErrorReason
 from kit.errors import (
     DependencyUnavailable,
     DomainError,
@@ -39,7 +40,7 @@ class ProviderRefusal(FailedPrecondition):
     """The provider said no for a business reason (hold expired, cancelled, sold out...)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, ErrorReason.PROVIDER_REFUSED, {"provider_code": code})
         self.code = code
 
 
@@ -212,10 +213,13 @@ def _interpret(method: str, path: str, status: int, content: bytes) -> Any:
     if status >= 500:
         raise AmbiguousFailure(f"provider failed ({status}) on {method} {path}")
     if status == 404:
-        raise NotFound(message or f"not found at the provider: {path}")
+        raise NotFound(message or f"not found at the provider: {path}", reason=ErrorReason.PROVIDER_NOT_FOUND)
     if status == 400:
         field = str(body.get("field", "")) if isinstance(body, dict) else ""
-        raise InvalidArgument(FieldViolation(field or "request", message or "refused by the provider"))
+        raise InvalidArgument(
+            FieldViolation(field or "request", message or "refused by the provider"),
+            reason=ErrorReason.INVALID_FIELD,
+        )
     if status == 409:
         raise ProviderRefusal(code or "REFUSED", message or "refused by the provider")
     raise ProviderRefusal(code or f"HTTP_{status}", message or f"provider answered {status}")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bus.ports import DeadlineScheduler
+from kit.error_reasons import ErrorReason
 from kit.errors import Conflict, NotFound
 from kit.request_ids import RequestKey
 from services.sessions import domain
@@ -107,7 +108,7 @@ class Arbiter:
     async def get(self, session_id: str) -> Session:
         session = await self._repository.get(session_id)
         if session is None:
-            raise NotFound("session not found")
+            raise NotFound("session not found", reason=ErrorReason.SESSION_NOT_FOUND)
         return session
 
     async def list_owned(self, customer_id: str, limit: int, offset: int) -> list[Session]:
@@ -287,10 +288,10 @@ class Arbiter:
                 return await self._repository.transition(session_id, decide)
             except Conflict:
                 continue
-        raise Conflict("session is changing too fast; try again")
+        raise Conflict("session is changing too fast; try again", reason=ErrorReason.CONCURRENT_CHANGE)
 
 
 def _existing(session: Session | None) -> Session:
     if session is None:
-        raise NotFound("session not found")
+        raise NotFound("session not found", reason=ErrorReason.SESSION_NOT_FOUND)
     return session

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
@@ -127,7 +128,9 @@ class Session:
             return None
         currencies = {p.currency for p in prices}
         if len(currencies) > 1:
-            raise FailedPrecondition("items are priced in different currencies")
+            raise FailedPrecondition(
+                "items are priced in different currencies", reason=ErrorReason.CURRENCY_MISMATCH
+            )
         return Money(sum(p.amount for p in prices), prices[0].currency)
 
 
@@ -136,7 +139,9 @@ def parse_session_id(text: str, field_name: str = "id") -> str:
     try:
         return str(uuid.UUID(text))
     except (ValueError, AttributeError):
-        raise InvalidArgument(FieldViolation(field_name, "must be a session id (a UUID)")) from None
+        raise InvalidArgument(
+            FieldViolation(field_name, "must be a session id (a UUID)"), reason=ErrorReason.INVALID_FIELD
+        ) from None
 
 
 def open_session(session_id: str, customer_id: str, now: datetime, ttl: timedelta) -> Session:
@@ -169,15 +174,23 @@ def touch(session: Session, now: datetime) -> Session:
 def owned_by(session: Session | None, customer_id: str) -> Session:
     """Someone else's session looks exactly like a missing one."""
     if session is None or session.customer_id != customer_id:
-        raise NotFound("session not found")
+        raise NotFound("session not found", reason=ErrorReason.SESSION_NOT_FOUND)
     return session
 
 
 def require_open(session: Session, now: datetime) -> Session:
     if session.state is not State.OPEN:
-        raise FailedPrecondition(f"session is {session.state.value}, not OPEN")
+        raise FailedPrecondition(
+            f"session is {session.state.value}, not OPEN",
+            reason=ErrorReason.SESSION_NOT_OPEN,
+            metadata={"session_id": session.id, "state": session.state.value},
+        )
     if now >= session.expires_at:
-        raise FailedPrecondition("session has passed its deadline")
+        raise FailedPrecondition(
+            "session has passed its deadline",
+            reason=ErrorReason.SESSION_EXPIRED,
+            metadata={"session_id": session.id},
+        )
     return session
 
 
@@ -192,15 +205,23 @@ def attach(session: Session, item: Item, now: datetime) -> tuple[Session, Item |
 def begin_checkout(session: Session, now: datetime) -> Session:
     require_open(session, now)
     if not session.items:
-        raise InvalidArgument(FieldViolation("id", "session has no items to pay for"))
+        raise InvalidArgument(
+            FieldViolation("id", "session has no items to pay for"), reason=ErrorReason.NOTHING_TO_PAY
+        )
     if session.total is None or session.total.amount <= 0:
-        raise InvalidArgument(FieldViolation("id", "session total must be positive"))
+        raise InvalidArgument(
+            FieldViolation("id", "session total must be positive"), reason=ErrorReason.NOTHING_TO_PAY
+        )
     return _advance(session, now, state=State.PAYMENT_PENDING)
 
 
 def reopen_checkout(session: Session, now: datetime) -> Session:
     if session.state is not State.PAYMENT_PENDING or session.payment_id:
-        raise FailedPrecondition(f"session is {session.state.value} with a payment; cannot reopen")
+        raise FailedPrecondition(
+            f"session is {session.state.value} with a payment; cannot reopen",
+            reason=ErrorReason.CHECKOUT_NOT_REOPENABLE,
+            metadata={"session_id": session.id, "state": session.state.value},
+        )
     return _advance(session, now, state=State.OPEN)
 
 
@@ -260,7 +281,11 @@ def expire(session: Session, now: datetime) -> Session | None:
 
 def customer_cancel(session: Session, now: datetime) -> Session:
     if session.state not in EXPIRABLE:
-        raise FailedPrecondition(f"session is {session.state.value}; it cannot be cancelled now")
+        raise FailedPrecondition(
+            f"session is {session.state.value}; it cannot be cancelled now",
+            reason=ErrorReason.SESSION_NOT_CANCELLABLE,
+            metadata={"session_id": session.id, "state": session.state.value},
+        )
     return start_cancelling(session, Reason.CUSTOMER_CANCELLED, State.CANCELLED, now)
 
 

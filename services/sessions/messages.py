@@ -5,6 +5,7 @@ from __future__ import annotations
 from travel.common.v1 import money_pb2
 from travel.sessions.v1 import sessions_pb2 as pb
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 from kit.timestamps import timestamp, utc_datetime
 from services.sessions.domain import (
@@ -104,7 +105,9 @@ def item_of(message: pb.Item) -> Item:
         return RoundTrip(
             outbound=_leg_of(f.outbound), return_leg=_leg_of(f.return_leg), passengers=f.passengers
         )
-    raise InvalidArgument(FieldViolation("item", "must be a hotel stay or a round trip"))
+    raise InvalidArgument(
+        FieldViolation("item", "must be a hotel stay or a round trip"), reason=ErrorReason.INVALID_FIELD
+    )
 
 
 def session_message(session: Session) -> pb.Session:
@@ -140,7 +143,7 @@ def payment_report_of(message: pb.RecordPaymentRequest) -> PaymentReport:
     if captured and not message.reference:
         violations.append(FieldViolation("reference", "is required for a captured payment"))
     if violations or outcome is None:
-        raise InvalidArgument(violations)
+        raise InvalidArgument(violations, reason=ErrorReason.INVALID_FIELD)
     amount = money_of(message.amount) if message.HasField("amount") else None
     return PaymentReport(message.payment_id, outcome, amount, message.reference)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from kit.error_reasons import ErrorReason
 from kit.errors import ResourceExhausted
 from services.sessions.domain import State
 
@@ -34,4 +35,5 @@ def open_limit_refusal(current: OpenSessions, limit: int, now: datetime) -> Reso
         "finish or cancel one, or wait until one expires",
         retry_after_seconds=wait,
         subject="sessions:open",
+        reason=ErrorReason.OPEN_SESSION_LIMIT,
     )

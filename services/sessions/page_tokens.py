@@ -6,6 +6,7 @@ import base64
 import binascii
 import struct
 
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 
 _LAYOUT = struct.Struct(">BI")
@@ -22,7 +23,10 @@ def encode_page_token(offset: int) -> str:
 
 def decode_page_token(token: str, field: str = "pageToken") -> int:
     """The offset a token stands for; InvalidArgument naming `field` for anything not issued here."""
-    refusal = InvalidArgument(FieldViolation(field, "is not a page token this service issued"))
+    refusal = InvalidArgument(
+        FieldViolation(field, "is not a page token this service issued"),
+        reason=ErrorReason.PAGE_TOKEN_INVALID,
+    )
     if not token.isascii() or len(token) != 7:
         raise refusal
     try:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from kit.database import Connection, Database
+from kit.error_reasons import ErrorReason
 from kit.errors import Conflict
 from kit.request_ids import RequestIds, RequestKey, request_ids_table
 from kit.statements import Statement
@@ -310,7 +311,7 @@ def _write(conn: Connection, changes: Sequence[Change]) -> None:
     rows = [{"_id": c.session.id, "_expected": c.expected_version} | _values(c.session) for c in changes]
     written = conn.execute(_CAS, rows[0]) if len(rows) == 1 else conn.execute_many(_CAS, rows)
     if written != len(changes):
-        raise Conflict("a session changed concurrently")
+        raise Conflict("a session changed concurrently", reason=ErrorReason.CONCURRENT_CHANGE)
     events = [{"session_id": c.session.id, **event} for c in changes for event in c.events]
     conn.execute_many(_ADD_EVENT, events)
     for change in changes:

@@ -8,6 +8,7 @@ from travel.sessions.v1 import sessions_pb2 as pb
 from travel.sessions.v1 import sessions_pb2_grpc
 
 from kit.auth import current_caller
+from kit.error_reasons import ErrorReason
 from kit.errors import FieldViolation, InvalidArgument
 from kit.request_ids import request_key
 from services.sessions.arbiter import Arbiter
@@ -34,7 +35,9 @@ def _customer() -> str:
 def _page(request: pb.ListSessionsRequest) -> tuple[int, int]:
     size = request.page_size or 20
     if not 0 < size <= MAX_PAGE:
-        raise InvalidArgument(FieldViolation("pageSize", f"must be between 0 and {MAX_PAGE}"))
+        raise InvalidArgument(
+            FieldViolation("pageSize", f"must be between 0 and {MAX_PAGE}"), reason=ErrorReason.INVALID_FIELD
+        )
     return size, decode_page_token(request.page_token) if request.page_token else 0
 
 
@@ -112,6 +115,9 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
         self, request: pb.ExpireSessionsRequest, context: Any
     ) -> pb.ExpireSessionsResponse:
         if len(request.session_ids) > MAX_EXPIRE_BATCH:
-            raise InvalidArgument(FieldViolation("session_ids", f"at most {MAX_EXPIRE_BATCH} per call"))
+            raise InvalidArgument(
+                FieldViolation("session_ids", f"at most {MAX_EXPIRE_BATCH} per call"),
+                reason=ErrorReason.INVALID_FIELD,
+            )
         ids = [parse_session_id(sid, "session_ids") for sid in request.session_ids]
         return pb.ExpireSessionsResponse(expired_session_ids=await self._arbiter.expire_many(ids))

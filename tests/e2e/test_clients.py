@@ -18,9 +18,11 @@ from travel.sessions.v1 import sessions_pb2
 from travel_client import (
     AlreadyExists,
     BearerToken,
+    EmailTaken,
     Endpoints,
     InvalidArgument,
     NotFound,
+    SessionNotFound,
     TravelClient,
     Unauthenticated,
     plaintext_channel,
@@ -175,16 +177,23 @@ def test_refusals_are_exceptions_with_their_google_rpc_details(system: RunningSy
         assert isinstance(refused.value, grpc.RpcError)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-        with pytest.raises(Unauthenticated):
+        with pytest.raises(Unauthenticated) as anonymous:
             client.sessions.ListSessions(sessions_pb2.ListSessionsRequest())
+        assert (anonymous.value.reason, anonymous.value.domain) == (
+            "TOKEN_MISSING",
+            "sessions.travel.example",
+        )
 
         email = f"ana.{uuid.uuid4().hex[:8]}@example.com"
         client.register(email, "Ana", "correct horse battery")
-        with pytest.raises(AlreadyExists):
+        with pytest.raises(AlreadyExists) as taken:
             client.register(email, "Ana", "correct horse battery")
+        assert isinstance(taken.value, EmailTaken)
+        assert taken.value.domain == "customers.travel.example"
         client.login(email, "correct horse battery")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as missing:
             client.sessions.GetSession(sessions_pb2.GetSessionRequest(id=str(uuid.uuid4())))
+        assert isinstance(missing.value, SessionNotFound)
         assert client.sessions.ListSessions(sessions_pb2.ListSessionsRequest()).sessions == []
 
 

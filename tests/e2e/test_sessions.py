@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,13 @@ from tests.e2e.system import RunningSystem, running_system
 pytestmark = pytest.mark.e2e
 
 TTL_SECONDS = 6
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+
+
+def error_info(body: dict[str, Any]) -> dict[str, Any]:
+    """The one google.rpc.ErrorInfo of an error body."""
+    [info] = [detail for detail in body["details"] if detail["@type"] == ERROR_INFO]
+    return info
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +93,8 @@ def test_late_attach_after_expiry_releases_its_hold(system: RunningSystem) -> No
     finally:
         set_chaos(system, {"latencyMs": 0})
     assert response.status_code == 409, response.text
+    # Past its deadline the session is refused as expired, or as not open once expiry began.
+    assert error_info(response.json())["reason"] in {"SESSION_EXPIRED", "SESSION_NOT_OPEN"}
     customer.wait_state(session_id, {"STATE_EXPIRED"})
     assert_released(system, session_id)
 
@@ -204,5 +214,10 @@ def test_adding_to_a_cancelled_session_is_refused(system: RunningSystem) -> None
     customer.wait_state(session_id, {"STATE_CANCELLED"})
     day1, day2 = trip_dates()
     body = {"hotelId": "HTL-LIS-01", "checkIn": day1, "checkOut": day2, "guests": 1}
-    assert customer.call("POST", f"/v1/sessions/{session_id}/hotel", body).status_code == 409
+    refused = customer.call("POST", f"/v1/sessions/{session_id}/hotel", body)
+    assert refused.status_code == 409
+    # The hotel service relays the sessions service's refusal, reason and domain as they were.
+    info = error_info(refused.json())
+    assert (info["reason"], info["domain"]) == ("SESSION_NOT_OPEN", "sessions.travel.example")
+    assert info["metadata"]["session_id"] == session_id
     assert {hold["status"] for hold in holds_of(system, session_id)} <= {"CANCELLED"}

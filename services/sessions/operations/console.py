@@ -10,6 +10,7 @@ from typing import Protocol
 from bus.dead_letters import DeadLetter
 from bus.history import HistoryRecord
 from bus.monitoring import GroupFigures
+from kit.error_reasons import ErrorReason
 from kit.errors import FailedPrecondition, NotFound
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.operations.progress import (
@@ -71,7 +72,7 @@ class OperationsConsole:
     async def session(self, session_id: str) -> Session:
         session = await self._sessions.get(session_id)
         if session is None:
-            raise NotFound(f"session {session_id} not found")
+            raise NotFound(f"session {session_id} not found", reason=ErrorReason.SESSION_NOT_FOUND)
         return session
 
     async def customer_sessions(self, customer_id: str) -> list[Session]:
@@ -103,12 +104,21 @@ class OperationsConsole:
     async def replay(self, entry_id: str) -> Replayed:
         letter = await self._bus.dead_letter(entry_id)
         if letter is None:
-            raise NotFound(f"dead letter {entry_id} not found; it may have been replayed already")
+            raise NotFound(
+                f"dead letter {entry_id} not found; it may have been replayed already",
+                reason=ErrorReason.DEAD_LETTER_NOT_FOUND,
+            )
         if letter.slip is None:
-            raise FailedPrecondition(f"dead letter {entry_id} cannot be replayed: its slip cannot be read")
+            raise FailedPrecondition(
+                f"dead letter {entry_id} cannot be replayed: its slip cannot be read",
+                reason=ErrorReason.DEAD_LETTER_UNREADABLE,
+            )
         new_entry_id = await self._bus.replay(entry_id)
         if new_entry_id is None:
-            raise NotFound(f"dead letter {entry_id} was replayed by someone else just now")
+            raise NotFound(
+                f"dead letter {entry_id} was replayed by someone else just now",
+                reason=ErrorReason.DEAD_LETTER_NOT_FOUND,
+            )
         if letter.session_id:
             await self._bus.announce(letter.session_id)
         return Replayed(letter, new_entry_id)

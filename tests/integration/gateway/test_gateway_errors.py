@@ -9,6 +9,7 @@ import pytest
 from tests.support.gateway import RunningGateway
 
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
 
 async def test_invalid_argument_carries_bad_request_details(gateway: RunningGateway) -> None:
@@ -19,8 +20,7 @@ async def test_invalid_argument_carries_bad_request_details(gateway: RunningGate
     assert reply.status_code == 422
     body = reply.json()
     assert body["code"] == 3
-    [detail] = body["details"]
-    assert detail["@type"] == BAD_REQUEST
+    [detail] = [d for d in body["details"] if d["@type"] == BAD_REQUEST]
     assert {v["field"] for v in detail["fieldViolations"]} == {"email", "password"}
 
 
@@ -36,7 +36,11 @@ async def test_already_exists_is_409(gateway: RunningGateway) -> None:
 async def test_unauthenticated_is_401(gateway: RunningGateway) -> None:
     reply = await gateway.client.get("/v1/customers/me", headers={"Authorization": "Bearer x"})
     assert reply.status_code == 401
-    assert reply.json() == {"code": 16, "message": "who are you?", "details": []}
+    assert reply.json() == {
+        "code": 16,
+        "message": "who are you?",
+        "details": [{"@type": ERROR_INFO, "reason": "TOKEN_INVALID", "domain": "travel.example"}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -126,3 +130,26 @@ async def test_backend_down_is_503(gateway_without_backend: RunningGateway) -> N
     body = reply.json()
     assert body["code"] == 14
     assert "CustomersService" in body["message"]
+
+
+async def test_a_backend_refusal_carries_its_error_info_to_the_rest_body(gateway: RunningGateway) -> None:
+    email = f"dup-{uuid.uuid4().hex}@example.com"
+    payload = {"email": email, "name": "A", "password": "long enough"}
+    assert (await gateway.client.post("/v1/customers", json=payload)).status_code == 200
+    reply = await gateway.client.post("/v1/customers", json=payload)
+    assert reply.status_code == 409
+    [info] = [d for d in reply.json()["details"] if d["@type"] == ERROR_INFO]
+    # The fake backend maps its refusal with the services' mapping and names no reason: the default.
+    assert (info["reason"], info["domain"]) == ("REFUSED", "travel.example")
+
+
+async def test_the_gateway_s_own_rejections_name_the_gateway_domain(gateway: RunningGateway) -> None:
+    missing = (await gateway.client.get("/v1/nowhere")).json()
+    assert missing["details"] == [
+        {"@type": ERROR_INFO, "reason": "ROUTE_NOT_FOUND", "domain": "gateway.travel.example"}
+    ]
+    bad = await gateway.client.post(
+        "/v1/customers", content=b'{"email": 42}', headers={"content-type": "application/json"}
+    )
+    [info] = [d for d in bad.json()["details"] if d["@type"] == ERROR_INFO]
+    assert (info["reason"], info["domain"]) == ("INVALID_FIELD", "gateway.travel.example")

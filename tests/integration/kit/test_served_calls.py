@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 from travel.sessions.v1 import sessions_pb2 as pb
@@ -19,6 +19,7 @@ from travel.sessions.v1 import sessions_pb2_grpc
 
 from kit import errors
 from kit.auth import CallerCheck, current_caller
+from kit.error_reasons import ErrorReason
 from kit.field_rules import VIOLATION_REASON
 from kit.grpc_server import ServedService, start_server
 from kit.service_identity import ServiceCredentials, TrustedServiceKeys, dev_service_key
@@ -40,6 +41,12 @@ async def _expire(request: pb.ExpireSessionsRequest, context: Any) -> pb.ExpireS
 async def _get(request: pb.GetSessionRequest, context: Any) -> pb.GetSessionResponse:
     if request.id.startswith("0"):
         raise errors.NotFound(f"no session {request.id}")
+    if request.id.startswith("e"):
+        raise errors.FailedPrecondition(
+            "session has passed its deadline",
+            reason=ErrorReason.SESSION_EXPIRED,
+            metadata={"session_id": request.id},
+        )
     return pb.GetSessionResponse(session=pb.Session(id=request.id, customer_id=current_caller().subject))
 
 
@@ -160,6 +167,37 @@ async def test_a_handler_s_domain_error_is_its_status_and_is_timed_under_it(
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert error.details() == f"no session {missing.id}"
     assert served_count("GetSession", grpc.StatusCode.NOT_FOUND) == before + 1
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo of the google.rpc.Status in the refusal's trailing metadata."""
+    [packed] = [v for k, v in error.trailing_metadata() or () if k == "grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(packed)
+    infos = [d for d in status.details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
+    assert len(infos) == 1, status
+    info = error_details_pb2.ErrorInfo()
+    infos[0].Unpack(info)
+    return info
+
+
+async def test_every_refusal_carries_its_reason_and_the_process_domain_in_its_trailers(
+    stub: sessions_pb2_grpc.SessionsServiceStub, callers: Callers
+) -> None:
+    as_customer = callers.customer(f"c-{uuid.uuid4().hex[:8]}")
+    expired_id = session_id("e")
+    expired = await refused(
+        stub.GetSession(pb.GetSessionRequest(id=expired_id), metadata=as_customer, timeout=CALL_TIMEOUT)
+    )
+    assert expired.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_info(expired)
+    assert (info.reason, info.domain) == ("SESSION_EXPIRED", "sessions.travel.example")
+    assert dict(info.metadata) == {"session_id": expired_id}
+    anonymous = await refused(stub.GetSession(pb.GetSessionRequest(id=session_id()), timeout=CALL_TIMEOUT))
+    assert error_info(anonymous).reason == "TOKEN_MISSING"
+    missing = await refused(
+        stub.GetSession(pb.GetSessionRequest(id=session_id("0")), metadata=as_customer, timeout=CALL_TIMEOUT)
+    )
+    assert error_info(missing).reason == "REFUSED"  # this handler names no reason: its class's default
 
 
 async def test_a_token_under_another_key_is_refused_after_the_genuine_one_was_admitted(

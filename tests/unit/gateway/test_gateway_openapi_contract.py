@@ -15,6 +15,7 @@ from travel.hotel.v1 import hotel_pb2
 from gateway.descriptors import load_generated_files
 from gateway.openapi import openapi_document
 from gateway.routes import RouteTable, bindings_of_files
+from kit.error_reasons import ErrorReason
 from kit.field_rules import is_public, rules_of
 from services.customers.servicer import PUBLIC_METHODS as CUSTOMERS_PUBLIC
 from services.flights.servicer import PUBLIC_METHODS as FLIGHTS_PUBLIC
@@ -144,3 +145,12 @@ def test_a_field_the_path_binds_is_not_also_a_query_parameter(document: dict[str
             in_query = {p["name"] for p in parameters if p["in"] == "query"}
             camel = {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name) for name in in_path}
             assert not (camel & in_query), (path, camel & in_query)
+
+
+def test_error_details_list_every_reason_of_the_protos(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    info = schemas["ErrorInfo"]
+    assert set(info["properties"]["reason"]["enum"]) == {reason.value for reason in ErrorReason}
+    assert {"reason", "domain"} <= set(info["required"])
+    items = schemas["Error"]["properties"]["details"]["items"]
+    assert {"$ref": SCHEMAS + "ErrorInfo"} in items["anyOf"]

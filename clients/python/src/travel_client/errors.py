@@ -77,9 +77,22 @@ class TravelError(grpc.RpcError):
 
     @property
     def reason(self) -> str | None:
-        """The machine-readable reason of a google.rpc.ErrorInfo, e.g. FIELD_RULES."""
+        """Why, in a word to branch on (google.rpc.ErrorInfo): a travel.common.v1.ErrorReason value
+        name without its ERROR_REASON_ prefix, e.g. SESSION_EXPIRED or FIELD_RULES."""
         info = self.detail(error_details_pb2.ErrorInfo)
         return None if info is None else str(info.reason)
+
+    @property
+    def domain(self) -> str | None:
+        """The service that refused (google.rpc.ErrorInfo), e.g. sessions.travel.example."""
+        info = self.detail(error_details_pb2.ErrorInfo)
+        return None if info is None else str(info.domain)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The facts that come with the reason (google.rpc.ErrorInfo), e.g. session_id."""
+        info = self.detail(error_details_pb2.ErrorInfo)
+        return {} if info is None else dict(info.metadata)
 
     @property
     def retry_after_seconds(self) -> float | None:
@@ -130,6 +143,45 @@ class DeadlineExceeded(TravelError):
     """No answer within the call's deadline."""
 
 
+class SessionNotFound(NotFound):
+    """No such session for this caller (reason SESSION_NOT_FOUND)."""
+
+
+class SessionNotOpen(FailedPrecondition):
+    """The session is past OPEN: paying, booked or cancelled (reason SESSION_NOT_OPEN)."""
+
+
+class SessionExpired(FailedPrecondition):
+    """The session passed its deadline; open a new one (reason SESSION_EXPIRED)."""
+
+
+class EmailTaken(AlreadyExists):
+    """A customer with this email exists already (reason EMAIL_TAKEN)."""
+
+
+class TokenExpired(Unauthenticated):
+    """The bearer token has expired; sign in again (reason TOKEN_EXPIRED)."""
+
+
+class RateLimited(ResourceExhausted):
+    """Too many attempts in a window; wait `retry_after_seconds` (reason RATE_LIMITED)."""
+
+
+class OpenSessionLimit(ResourceExhausted):
+    """As many sessions are open as a customer may have (reason OPEN_SESSION_LIMIT)."""
+
+
+# The reasons with a class of their own, each under the class of the status code it comes with.
+_BY_REASON: dict[str, type[TravelError]] = {
+    "SESSION_NOT_FOUND": SessionNotFound,
+    "SESSION_NOT_OPEN": SessionNotOpen,
+    "SESSION_EXPIRED": SessionExpired,
+    "EMAIL_TAKEN": EmailTaken,
+    "TOKEN_EXPIRED": TokenExpired,
+    "RATE_LIMITED": RateLimited,
+    "OPEN_SESSION_LIMIT": OpenSessionLimit,
+}
+
 _BY_CODE: dict[grpc.StatusCode, type[TravelError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
     grpc.StatusCode.OUT_OF_RANGE: InvalidArgument,
@@ -171,7 +223,12 @@ def from_rpc_error(error: grpc.RpcError) -> TravelError:
     for key, value in trailers:
         if key == STATUS_DETAILS_KEY:
             details = unpack_details(list(status_pb2.Status.FromString(value).details))
-    mapped = _BY_CODE.get(code, TravelError)(code, text, details, trailers)
+    kind = _BY_CODE.get(code, TravelError)
+    info = next((d for d in details if isinstance(d, error_details_pb2.ErrorInfo)), None)
+    special = _BY_REASON.get(info.reason) if info is not None else None
+    if special is not None and issubclass(special, kind):
+        kind = special
+    mapped = kind(code, text, details, trailers)
     mapped.__cause__ = error
     return mapped
 
