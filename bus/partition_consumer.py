@@ -145,16 +145,24 @@ class PartitionConsumer:
         return handled + await self.process(parse_read_reply(reply), redelivered=False)
 
     async def chores(self) -> int:
-        """The chores that are due: promote retries, claim abandoned entries, trim; entries handled."""
+        """The chores that are due: promote retries, claim abandoned entries, trim; entries handled.
+
+        The claim sweep wakes an idle consumer on its own timer; the sweeps for other replicas'
+        retries and for trimming that would fall due before the next claim sweep run with this one,
+        a little early, rather than wake the consumer again a few seconds later.
+        """
         now = self._clock()
         handled = 0
-        if now >= self._next_promote:
+        sweeping = now >= self._next_claim
+        # What falls due before the next claim sweep: that wake is the last chance to share.
+        horizon = now + self.settings.claim_interval_s if sweeping else now
+        if horizon >= self._next_promote:
             self._next_promote = now + self.settings.promote_interval_s
             await self.promote_due(now)
-        if now >= self._next_claim:
+        if sweeping:
             self._next_claim = now + self.settings.claim_interval_s
             handled += await self.claim_abandoned()
-        if now >= self._next_trim:
+        if horizon >= self._next_trim:
             self._next_trim = now + self.settings.trim_interval_s
             await trim_stream(self.redis, self._stream)
         return handled

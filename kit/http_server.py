@@ -10,15 +10,17 @@ for ever. The protocol classes here close a connection whose head is not complet
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import formatdate
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
 
 from kit.settings import ConfigError, Env
 from kit.shared_settings import (
@@ -170,25 +172,54 @@ def serve(
     QuietServer(config).run(sockets=listeners)
 
 
+class DatedState(ServerState):
+    """uvicorn's shared server state, whose Date header is read when a response is made: uvicorn's
+    own renews it on a timer, and an idle server need not wake to keep a header nobody reads."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self._config = config
+        self._fixed: list[tuple[bytes, bytes]] = []
+        self._second = -1
+        self._headers: list[tuple[bytes, bytes]] = []
+        super().__init__()
+
+    @property
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            fixed = self._fixed or self._config.encoded_headers
+            date = [(b"date", formatdate(now, usegmt=True).encode())] if self._config.date_header else []
+            self._headers, self._second = date + fixed, second
+        return self._headers
+
+    @default_headers.setter
+    def default_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+        # uvicorn's tick writes its Date in as well: the one read above replaces it.
+        self._fixed = [(name, value) for name, value in headers if name.lower() != b"date"]
+        self._second = -1
+
+
 class QuietServer(uvicorn.Server):
-    """uvicorn's server without its 100 ms tick: an idle server wakes once a second, to renew its
-    Date header, and at once when a signal asks it to exit."""
+    """uvicorn's server without its 100 ms tick: an idle server sleeps until a signal asks it to
+    exit, and each response's Date header is read when it is made (DatedState)."""
 
     _loop: asyncio.AbstractEventLoop | None = None
     _exit_asked: asyncio.Event | None = None
 
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.server_state = DatedState(config)
+
     async def main_loop(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        if self.config.limit_max_requests is not None or self.config.callback_notify is not None:
+            await super().main_loop()  # options that need uvicorn's tick (none of ours set them)
+            return
         self._exit_asked = asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            # on_tick renews the Date header on multiples of 10 (its tenths of a second): every wake here.
-            counter = (counter + 10) % 864_000
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await self._exit_asked.wait()
-            should_exit = await self.on_tick(counter)
+        self._loop = asyncio.get_running_loop()
+        # A signal that came before the event existed has set should_exit already.
+        if not self.should_exit:
+            await self._exit_asked.wait()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

@@ -1,10 +1,12 @@
-"""The quiet HTTP server: it answers with a Date header, and a stop signal ends it without its old tick."""
+"""The quiet HTTP server: it answers with a current Date header, and a stop signal ends it; it has no tick."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -45,6 +47,14 @@ def test_serves_with_a_date_header_and_stops_on_a_signal() -> None:
         )  # fmt: skip
         assert reply.text == "hello"
         assert reply.headers["date"].endswith("GMT")
+        # No timer renews the Date: it is read when a response is made, so it is now's, and it moves on.
+        first = parsedate_to_datetime(reply.headers["date"])
+        assert abs(first - datetime.now(UTC)) < timedelta(minutes=1)
+        wait_for(
+            lambda: (later := answer(f"http://127.0.0.1:{port}/")) is not None
+            and parsedate_to_datetime(later.headers["date"]) > first,
+            timeout=DEADLINE_SECONDS, what="a later Date header", interval=0.2,
+        )  # fmt: skip
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
         assert process.wait(timeout=DEADLINE_SECONDS) == -signal.SIGTERM
