@@ -1,7 +1,9 @@
 """`python -m tools.layer_picture [--update docs/layers.md]`: the packages and their imports as Mermaid.
 
 Each arrow is drawn from the imports the source holds now (statements and `import_module` literals),
-one per pair of packages, so the picture in docs/layers.md cannot drift from the code.
+one per pair of packages, so the picture in docs/layers.md cannot drift from the code. A process's
+composition root (`app.py`, `__main__.py`) is left out: it wires every package its process runs, by
+design, and the layer rules still hold for it (tests/unit/test_layers.py reads every module).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 # The folders whose imports are drawn.
 DRAWN = ("kit", "bus", "services", "gateway", "simulated_world", "launcher", "tools")
+# The modules that wire a process together; their imports are no dependency of the package.
+COMPOSITION_ROOTS = frozenset({"app.py", "__main__.py"})
 BEGIN = "<!-- layer picture: python -m tools.layer_picture --update docs/layers.md -->"
 END = "<!-- end of layer picture -->"
 
@@ -61,6 +65,8 @@ def edges(root: Path = ROOT) -> list[Edge]:
     found: set[Edge] = set()
     for folder in DRAWN:
         for path in python_files(root / folder):
+            if path.name in COMPOSITION_ROOTS:
+                continue
             importer = package_of(module_name(path))
             for reference in file_references(path):
                 imported = package_of(reference.target)

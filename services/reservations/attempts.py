@@ -80,3 +80,11 @@ class AttemptLog(Protocol):
     async def unsettled(self, session_id: str, participant: str) -> Sequence[ReserveAttempt]:
         """The session's attempts at `participant` still recorded; empty for a normal booking."""
         ...
+
+
+class LeftAttempts(Protocol):
+    """The attempts a sweep finds left behind by reserves cut off, and forgets once released."""
+
+    async def started_before(self, cutoff_ms: int) -> list[ReserveAttempt]: ...
+
+    async def clear(self, attempts: Sequence[ReserveAttempt]) -> None: ...

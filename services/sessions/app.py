@@ -25,6 +25,8 @@ from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.migrations import open_migrated_database
 from kit.scraped_metrics import register_scraped_gauges
 from kit.tokens import TokenVerifier
+from services.reservations.attempts_redis import RedisAttemptLog
+from services.sagas import definitions as saga_plans
 from services.sagas.session_steps import session_handlers
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
@@ -114,7 +116,7 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     schedule = DeadlineSchedule(redis, keys)
     arbiter = Arbiter(
         repository=repository,
-        sagas=OutboxSagaStarter(utc_now, relay),
+        sagas=OutboxSagaStarter(utc_now, saga_plans, relay),
         deadlines=schedule,
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),
@@ -155,7 +157,8 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     )
     # Here, not in the expiry process: this process owns the database the reconciler trusts and the
     # outbox it starts sagas again through; the expiry process reaches the arbiter only over gRPC.
-    reconciler = Reconciler(repository, RedisReconcileBus(redis, keys, schedule), config.reconciler, utc_now)
+    reconcile_bus = RedisReconcileBus(redis, keys, schedule, RedisAttemptLog(redis, keys))
+    reconciler = Reconciler(repository, reconcile_bus, config.reconciler, utc_now, saga_plans)
     process = SessionsProcess(
         server, database, redis, participant, watcher, relay, notices, stuck_checks, forget_gauges, reconciler
     )

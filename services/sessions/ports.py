@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from travel.saga.v1 import saga_pb2 as saga_pb
+
 from kit.database import Connection
 from kit.request_ids import RequestKey
-from services.sessions.domain import Session, State
+from services.sessions.domain import Item, Session, State
 from services.sessions.open_limit import OpenSessions
 
 T = TypeVar("T")
@@ -101,3 +103,25 @@ class SessionStore(Protocol):
     async def with_events(self, session_id: str) -> tuple[Session | None, Sequence[SessionEventRecord]]:
         """The session and its events (none if there is no session), in one transaction."""
         ...
+
+
+class SagaPlans(Protocol):
+    """How each saga the arbiter starts is laid out: the saga folder's slips, given by `app.py`.
+
+    The sessions service decides when a saga starts; which steps it runs lives with the sagas
+    (`services/sagas/definitions.py`), so this package never imports that folder.
+    """
+
+    def confirmation_slip(self, session: Session, now: datetime) -> saga_pb.RoutingSlip: ...
+
+    def cancellation_slip(self, session: Session, now: datetime) -> saga_pb.RoutingSlip: ...
+
+    def refund_slip(self, session_id: str, payment_id: str, now: datetime) -> saga_pb.RoutingSlip: ...
+
+    def release_slip(
+        self, session: Session, item: Item, saga_id: str, now: datetime
+    ) -> saga_pb.RoutingSlip: ...
+
+    def stray_release_slip(
+        self, session_id: str, items: Session | None, participants: set[str], saga_id: str, now: datetime
+    ) -> saga_pb.RoutingSlip: ...

@@ -29,9 +29,8 @@ from bus import outbox
 from kit.database import Connection
 from kit.errors import Conflict
 from services.reservations.attempts import ReserveAttempt, participants_of
-from services.sagas import definitions as sagas
 from services.sessions.domain import EXPIRABLE, Session
-from services.sessions.ports import Change, SessionStore, TransactionalWrite
+from services.sessions.ports import Change, SagaPlans, SessionStore, TransactionalWrite
 from services.sessions.reconciliation import (
     REDRIVABLE,
     Redrive,
@@ -109,13 +108,13 @@ def outbox_start(slip: pb.RoutingSlip, now: datetime) -> TransactionalWrite:
     return write
 
 
-def owed_slip(session: Session, now: datetime) -> pb.RoutingSlip | None:
+def owed_slip(plans: SagaPlans, session: Session, now: datetime) -> pb.RoutingSlip | None:
     """The slip of the saga the session waits for, as the arbiter built it (same deterministic id)."""
     owed = saga_owed(session.state)
     if owed is Redrive.CONFIRMATION:
-        return sagas.confirmation_slip(session, now)
+        return plans.confirmation_slip(session, now)
     if owed is Redrive.CANCELLATION:
-        return sagas.cancellation_slip(session, now)
+        return plans.cancellation_slip(session, now)
     return None
 
 
@@ -126,8 +125,10 @@ class Reconciler:
         bus: ReconcileBus,
         config: ReconcilerConfig,
         clock: Callable[[], datetime],
+        plans: SagaPlans,
         start_write: StartWrite = outbox_start,
     ) -> None:
+        self._plans = plans
         self._store = store
         self._bus = bus
         self._config = config
@@ -205,7 +206,7 @@ class Reconciler:
         sessions = {s.id: s for s in await self._read(sorted({a.session_id for a in left}))}
         swept = attempts_to_sweep(left, sessions)
         for session_id, attempts in swept.items():
-            slip = sagas.stray_release_slip(
+            slip = self._plans.stray_release_slip(
                 session_id,
                 sessions.get(session_id),
                 participants_of(attempts),
@@ -227,14 +228,14 @@ class Reconciler:
         """Saga id -> session, for each session that waited past the bound."""
         owed: dict[str, Session] = {}
         for session in overdue(sessions, now, self._config.saga_after):
-            slip = owed_slip(session, now)
+            slip = owed_slip(self._plans, session, now)
             if slip is not None:
                 owed[slip.saga_id] = session
         return owed
 
     async def _restart(self, saga_id: str, judged: Session, now: datetime) -> int:
         """Queue the saga's start again with the session's compare-and-set; 1 if it was written."""
-        slip = owed_slip(judged, now)
+        slip = owed_slip(self._plans, judged, now)
         if slip is None:
             return 0
 

@@ -10,8 +10,7 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.publisher import start_saga
-from services.reservations.attempts import ReserveAttempt
-from services.reservations.attempts_redis import RedisAttemptLog
+from services.reservations.attempts import LeftAttempts, ReserveAttempt
 
 
 def reconcile_lease_key(namespace: str) -> str:
@@ -20,12 +19,14 @@ def reconcile_lease_key(namespace: str) -> str:
 
 
 class RedisReconcileBus:
-    def __init__(self, redis: Redis, keys: BusKeys, schedule: DeadlineSchedule) -> None:
+    def __init__(
+        self, redis: Redis, keys: BusKeys, schedule: DeadlineSchedule, attempts: LeftAttempts
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._schedule = schedule
         self._lease = reconcile_lease_key(keys.namespace)
-        self._attempts = RedisAttemptLog(redis, keys)
+        self._attempts = attempts
 
     async def take_lease(self, token: str, ttl_ms: int) -> bool:
         return bool(await self._redis.set(self._lease, token, nx=True, px=max(ttl_ms, 1)))

@@ -11,9 +11,8 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus import outbox
 from bus.outbox import OutboxRelay, PendingSlip
 from kit.database import Connection
-from services.sagas import definitions as sagas
 from services.sessions.domain import Item, Session
-from services.sessions.ports import Change, TransactionalWrite
+from services.sessions.ports import Change, SagaPlans, TransactionalWrite
 
 
 class _OutboxWrite:
@@ -46,8 +45,11 @@ def leased_slips(changes: Sequence[Change]) -> list[PendingSlip]:
 class OutboxSagaStarter:
     """With `relay`, each saga's rows are leased to it in the transaction, so it need not claim them."""
 
-    def __init__(self, clock: Callable[[], datetime], relay: OutboxRelay | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime], plans: SagaPlans, relay: OutboxRelay | None = None
+    ) -> None:
         self._clock = clock
+        self._plans = plans
         self._relay = relay
 
     def _outbox_write(self, slips: Sequence[pb.RoutingSlip], now: datetime) -> TransactionalWrite:
@@ -58,17 +60,17 @@ class OutboxSagaStarter:
 
     def cancellations(self, sessions: Sequence[Session]) -> TransactionalWrite:
         now = self._clock()
-        return self._outbox_write([sagas.cancellation_slip(session, now) for session in sessions], now)
+        return self._outbox_write([self._plans.cancellation_slip(session, now) for session in sessions], now)
 
     def confirmation(self, session: Session) -> TransactionalWrite:
         now = self._clock()
-        return self._outbox_write([sagas.confirmation_slip(session, now)], now)
+        return self._outbox_write([self._plans.confirmation_slip(session, now)], now)
 
     def refund(self, session: Session, payment_id: str) -> TransactionalWrite:
         now = self._clock()
-        return self._outbox_write([sagas.refund_slip(session.id, payment_id, now)], now)
+        return self._outbox_write([self._plans.refund_slip(session.id, payment_id, now)], now)
 
     def release(self, session: Session, item: Item) -> TransactionalWrite:
         now = self._clock()
-        slip = sagas.release_slip(session, item, f"release-{uuid.uuid4().hex}", now)
+        slip = self._plans.release_slip(session, item, f"release-{uuid.uuid4().hex}", now)
         return self._outbox_write([slip], now)

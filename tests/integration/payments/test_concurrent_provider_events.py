@@ -37,6 +37,7 @@ from services.payments.checkout import Checkout
 from services.payments.provider_events import ProviderEvents
 from services.payments.repository import PaymentRepository
 from services.provider_client.client import ProviderClient, provider_session
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money
 from services.sessions.events import SessionTimeline
@@ -306,7 +307,7 @@ async def world(
     sessions = SessionRepository(sessions_db)
     arbiter = Arbiter(
         repository=sessions,
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),

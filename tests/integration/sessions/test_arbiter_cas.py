@@ -17,6 +17,7 @@ from bus.outbox import outbox_table
 from kit.db import open_database
 from kit.errors import Conflict
 from kit.statements import Statement
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
 from services.sessions.repository import SessionRepository, metadata
@@ -37,7 +38,7 @@ async def arbiter(database: tuple[str, str | None]) -> AsyncIterator[Arbiter]:
     db = await open_database(url, schema, "sessions", metadata, outbox_metadata)
     yield Arbiter(
         repository=SessionRepository(db),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
@@ -71,7 +72,7 @@ async def test_concurrent_writers_never_lose_an_update(
     replica = await open_database(url, schema, "sessions", metadata, outbox_metadata)
     other = Arbiter(
         repository=SessionRepository(replica),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
@@ -102,7 +103,7 @@ async def test_payment_and_deadline_racing_have_one_winner(
     replica = await open_database(url, schema, "sessions", metadata, outbox_metadata)
     late = Arbiter(
         repository=SessionRepository(replica),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=11),
         new_id=lambda: str(uuid.uuid4()),

@@ -15,6 +15,7 @@ from bus.keys import BusKeys
 from bus.outbox import OutboxRelay
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.change_notices import ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
@@ -55,7 +56,7 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
     notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
     arbiter = Arbiter(
         repository=SessionRepository(db, notices.committed),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), relay),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans, relay),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),

@@ -16,6 +16,7 @@ from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
 from bus.outbox import metadata as outbox_metadata
 from kit.db import open_database
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import GROUP, DeadLetterWatcher
 from services.sessions.domain import State
@@ -39,7 +40,7 @@ async def arbiter(tmp_path: Path, redis: Redis, keys: BusKeys) -> AsyncIterator[
     )
     yield Arbiter(
         repository=SessionRepository(database),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=DeadlineSchedule(redis, keys),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),

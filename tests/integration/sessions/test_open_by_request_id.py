@@ -16,6 +16,7 @@ from kit.db import open_database
 from kit.errors import InvalidArgument
 from kit.request_ids import KEPT_FOR, RequestIds, RequestKey
 from kit.statements import Statement
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.repository import SessionRepository, metadata, request_ids, sessions
 from services.sessions.saga_writes import OutboxSagaStarter
@@ -52,7 +53,7 @@ async def db(database: tuple[str, str | None]) -> AsyncIterator[Database]:
 def arbiter_on(db: Database, clock: Clock, limit: int = 5) -> Arbiter:
     return Arbiter(
         repository=SessionRepository(db),
-        sagas=OutboxSagaStarter(clock),
+        sagas=OutboxSagaStarter(clock, saga_plans),
         deadlines=Deadlines(),
         clock=clock,
         new_id=lambda: str(uuid.uuid4()),

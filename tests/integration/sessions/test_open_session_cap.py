@@ -15,6 +15,7 @@ from kit.database import Database
 from kit.db import open_database
 from kit.errors import ResourceExhausted
 from kit.statements import Statement
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import Reason
 from services.sessions.repository import SessionRepository, metadata, sessions
@@ -37,7 +38,7 @@ STORED_FOR = Statement(
 def arbiter_on(db: Database, limit: int) -> Arbiter:
     return Arbiter(
         repository=SessionRepository(db),
-        sagas=OutboxSagaStarter(lambda: datetime.now(UTC)),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),

@@ -18,6 +18,7 @@ from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
 from kit.db import open_database
 from services.reservations.attempts_redis import RedisAttemptLog
+from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport, State
 from services.sessions.ports import Change
@@ -67,7 +68,7 @@ def repository(db: Database) -> SessionRepository:
 def arbiter(repository: SessionRepository, schedule: DeadlineSchedule) -> Arbiter:
     return Arbiter(
         repository=repository,
-        sagas=OutboxSagaStarter(utc_now),
+        sagas=OutboxSagaStarter(utc_now, saga_plans),
         deadlines=schedule,
         clock=utc_now,
         new_id=lambda: str(uuid.uuid4()),
@@ -88,7 +89,8 @@ async def all_deadlines(redis: Redis, schedule: DeadlineSchedule) -> list[tuple[
 def reconciler(
     repository: SessionRepository, redis: Redis, keys: BusKeys, schedule: DeadlineSchedule
 ) -> Reconciler:
-    return Reconciler(repository, RedisReconcileBus(redis, keys, schedule), CONFIG, utc_now)
+    bus = RedisReconcileBus(redis, keys, schedule, RedisAttemptLog(redis, keys))
+    return Reconciler(repository, bus, CONFIG, utc_now, saga_plans)
 
 
 async def test_one_sweep_restores_lost_deadlines_and_restarts_a_lost_confirmation(
@@ -159,7 +161,7 @@ async def test_a_saga_the_bus_still_remembers_is_left_alone_and_a_repeated_start
     # Were it started again anyway, the surviving start marker turns the publish into a no-op.
     session = await repository.get(confirming)
     assert session is not None
-    slip = owed_slip(session, utc_now())
+    slip = owed_slip(saga_plans, session, utc_now())
     assert slip is not None and slip.saga_id == saga
     await db.transaction(outbox_start(slip, utc_now()))
     assert await relay.relay_once() == 1

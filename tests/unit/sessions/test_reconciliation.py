@@ -9,6 +9,7 @@ from travel.saga.v1 import saga_pb2 as pb
 
 from kit.database import Connection
 from services.reservations.attempts import ReserveAttempt
+from services.sagas import definitions as saga_plans
 from services.sessions import reconciliation
 from services.sessions.domain import HotelStay, Money, Reason, Session, State
 from services.sessions.ports import TransactionalWrite
@@ -133,7 +134,7 @@ async def stored(*sessions: Session) -> FakeSessionStore:
 
 def reconciler(store: FakeSessionStore, bus: FakeReconcileBus, clock: Clock, starts: Starts) -> Reconciler:
     config = ReconcilerConfig(interval=timedelta(seconds=30), saga_after=BOUND)
-    return Reconciler(store, bus, config, clock, start_write=starts)
+    return Reconciler(store, bus, config, clock, saga_plans, start_write=starts)
 
 
 async def test_a_sweep_restores_lost_deadlines_and_restarts_forgotten_sagas() -> None:
