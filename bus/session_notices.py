@@ -40,18 +40,26 @@ def history_at(at_ms: str) -> datetime:
 
 
 def history_events(saga_id: str, history: Iterable[Sequence[str]]) -> list[pb.SessionEvent]:
-    """Timeline entries of history records given as flat field/value lists (`history_fields`)."""
+    """Timeline entries of history records given as flat field/value lists (`history_fields`).
+
+    The same entries as `saga_event` makes of the records read back, built without a datetime:
+    this runs twice on every hop (the notice and its duplicate form).
+    """
+    kind = saga_id.split("-", 1)[0]
     events = []
     for record in history:
         fields = dict(zip(record[0::2], record[1::2], strict=True))
+        millis = int(fields.get("at_ms") or "0")
+        step = fields.get("step", "")
         events.append(
-            saga_event(
-                saga_id,
-                history_at(fields.get("at_ms", "0")),
-                fields.get("event", ""),
-                fields.get("step", ""),
-                int(fields.get("attempt", "0")),
-                fields.get("detail", ""),
+            pb.SessionEvent(
+                time=Timestamp(seconds=millis // 1000, nanos=millis % 1000 * 1_000_000),
+                saga_id=saga_id,
+                kind=kind,
+                step=step or kind,
+                outcome=fields.get("event", "").upper(),
+                attempt=int(fields.get("attempt", "0")),
+                detail=fields.get("detail", ""),
             )
         )
     return events
