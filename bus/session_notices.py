@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from travel.sessions.v1 import sessions_pb2 as pb
 
+from bus.history import DUPLICATE_DETAIL, HistoryEvent
+
 # Past this size a notice only says to read again: notices are meant to be small, and a subscriber
 # that reads again loses nothing.
 MAX_NOTICE_BYTES = 8192
 
 # What a change that a notice does not carry (a stuck flag, a replay) publishes, uncounted.
 READ_AGAIN = pb.SessionNotice(read_again=True).SerializeToString()
+
+_DUPLICATE_OUTCOME = HistoryEvent.DUPLICATE_SKIPPED.value.upper()
 
 
 def saga_event(
@@ -63,6 +67,16 @@ def history_events(saga_id: str, history: Iterable[Sequence[str]]) -> list[pb.Se
             )
         )
     return events
+
+
+def as_duplicate_event(event: pb.SessionEvent) -> pb.SessionEvent:
+    """The timeline entry of a record as `bus.history.as_duplicate` rewrites it: the commit
+    script's record of a step it found already done."""
+    duplicate = pb.SessionEvent()
+    duplicate.CopyFrom(event)
+    duplicate.outcome = _DUPLICATE_OUTCOME
+    duplicate.detail = DUPLICATE_DETAIL
+    return duplicate
 
 
 def notice_body(events: Sequence[pb.SessionEvent], session: pb.Session | None = None) -> bytes:

@@ -112,15 +112,23 @@ def step_sequence(slip: pb.RoutingSlip) -> int:
     return len(slip.log)
 
 
-def step_marker(slip: pb.RoutingSlip) -> str:
-    """Name under which the current step's completion is recorded for duplicate detection."""
-    step = current_step(slip)
+def step_marker(slip: pb.RoutingSlip, step: pb.Step | None = None) -> str:
+    """Name under which the current step's completion is recorded for duplicate detection.
+
+    `step`: the slip's current step, when the caller has it already.
+    """
+    if step is None:
+        step = current_step(slip)
     return f"{step_sequence(slip)}:{step.name if step else ''}"
 
 
-def idempotency_key(slip: pb.RoutingSlip) -> str:
-    """Key a handler passes to the services it calls: the same for every delivery of the same step."""
-    step = current_step(slip)
+def idempotency_key(slip: pb.RoutingSlip, step: pb.Step | None = None) -> str:
+    """Key a handler passes to the services it calls: the same for every delivery of the same step.
+
+    `step`: the slip's current step, when the caller has it already.
+    """
+    if step is None:
+        step = current_step(slip)
     return f"{slip.saga_id}:{step.name if step else ''}"
 
 
