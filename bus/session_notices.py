@@ -55,17 +55,19 @@ def history_events(saga_id: str, history: Iterable[Sequence[str]]) -> list[pb.Se
         fields = dict(zip(record[0::2], record[1::2], strict=True))
         millis = int(fields.get("at_ms") or "0")
         step = fields.get("step", "")
-        events.append(
-            pb.SessionEvent(
-                time=Timestamp(seconds=millis // 1000, nanos=millis % 1000 * 1_000_000),
-                saga_id=saga_id,
-                kind=kind,
-                step=step or kind,
-                outcome=fields.get("event", "").upper(),
-                attempt=int(fields.get("attempt", "0")),
-                detail=fields.get("detail", ""),
-            )
+        event = pb.SessionEvent(
+            saga_id=saga_id,
+            kind=kind,
+            step=step or kind,
+            outcome=fields.get("event", "").upper(),
+            attempt=int(fields.get("attempt", "0")),
+            detail=fields.get("detail", ""),
         )
+        # Set in place: a Timestamp passed to the constructor would be built, then copied.
+        time = event.time
+        time.seconds = millis // 1000
+        time.nanos = millis % 1000 * 1_000_000
+        events.append(event)
     return events
 
 
