@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus import slip_json
 from bus.errors import UndecodableEntry
-from bus.slip import current_step
+from bus.slip import current_step, step_marker
 
 
 def kind_label(kind: pb.SagaKind.ValueType) -> str:
@@ -41,6 +41,15 @@ class Delivery:
     entry_id: str
     slip: pb.RoutingSlip
     sent_at: float
+    # The slip's current step and its marker, looked up once: a hop reads them several times, and
+    # each look into a protobuf's repeated field makes new wrapper objects.
+    step: pb.Step | None = field(init=False, repr=False, compare=False)
+    marker: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        step = current_step(self.slip)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "marker", step_marker(self.slip, step))
 
 
 def encode_slip(slip: pb.RoutingSlip) -> str:
@@ -90,10 +99,11 @@ def decode_entry(entry_id: str, fields: Mapping[str, str]) -> Delivery:
         slip = read_slip(fields)
     except UndecodableEntry as error:
         raise UndecodableEntry(f"entry {entry_id}: {error}") from error
-    if current_step(slip) is None:
-        raise UndecodableEntry(f"entry {entry_id} carries a slip with no step left")
     try:
         sent_at = int(fields.get("sent_us", "0")) / 1_000_000
     except ValueError:
         sent_at = 0.0
-    return Delivery(entry_id=entry_id, slip=slip, sent_at=sent_at)
+    delivery = Delivery(entry_id=entry_id, slip=slip, sent_at=sent_at)
+    if delivery.step is None:
+        raise UndecodableEntry(f"entry {entry_id} carries a slip with no step left")
+    return delivery

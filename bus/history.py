@@ -75,6 +75,10 @@ def history_fields(
     ]  # fmt: skip
 
 
+# The detail of a duplicate_skipped record the commit script writes (bus.scripts.COMMIT).
+DUPLICATE_DETAIL = "step already done"
+
+
 def as_duplicate(record: Sequence[str]) -> list[str]:
     """A history record as the commit script rewrites it for a step already done (bus.scripts.COMMIT)."""
     out = list(record)
@@ -82,7 +86,7 @@ def as_duplicate(record: Sequence[str]) -> list[str]:
         if out[j] == "event":
             out[j + 1] = HistoryEvent.DUPLICATE_SKIPPED.value
         elif out[j] == "detail":
-            out[j + 1] = "step already done"
+            out[j + 1] = DUPLICATE_DETAIL
     return out
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from travel.saga.v1 import saga_pb2 as pb
@@ -13,9 +14,9 @@ from travel.saga.v1 import saga_pb2 as pb
 from bus.backoff import RetryPolicy
 from bus.entries import KIND_LABELS, Delivery, entry_fields, phase_label
 from bus.errors import FailureKind, StepFailure
-from bus.history import HistoryEvent, as_duplicate, history_fields, next_step_detail
+from bus.history import HistoryEvent, history_fields, next_step_detail
 from bus.keys import BusKeys
-from bus.session_notices import READ_AGAIN, history_events, notice_body
+from bus.session_notices import READ_AGAIN, as_duplicate_event, history_events, notice_body
 from bus.settings import ConsumerSettings
 from bus.slip import (
     COMPENSATING,
@@ -24,7 +25,6 @@ from bus.slip import (
     current_step,
     next_attempt,
     start_compensation,
-    step_marker,
 )
 
 
@@ -89,19 +89,26 @@ class CommitBuilder:
         counted = bool(channel) and self.keys.partition_of(session_id) == self.partition
         # Without a counter the fifth key is never touched; the history's stands in to keep five.
         counter = self.keys.session_notices(session_id) if counted else history_key
-        notice = notice_body(history_events(saga_id, history)) if counted else READ_AGAIN
-        skipped = READ_AGAIN
-        if counted and marker:
-            skipped = notice_body(history_events(saga_id, [as_duplicate(history[0])]))
+        notice = skipped = READ_AGAIN
+        if counted:
+            events = history_events(saga_id, history)
+            notice = notice_body(events)
+            if marker:
+                skipped = notice_body([as_duplicate_event(events[0])])
         keys = [
             self.keys.saga_steps(self.partition, saga_id),
             history_key,
-            self.keys.stream(self.partition, self.participant),
+            self._source,
             target,
             counter,
         ]
         item = [marker, mode, entry_id, payload, history, channel, 1 if counted else 0]
         return Commit(keys, item, HistoryEvent(history[0][1]), notice=notice, skipped_notice=skipped)
+
+    @cached_property
+    def _source(self) -> str:
+        """The stream the builder's partition consumer reads."""
+        return self.keys.stream(self.partition, self.participant)
 
     def _changes_channel(self, session_id: str) -> str:
         """Where the session's watchers hear that its saga history grew; '' for no session."""
@@ -110,8 +117,10 @@ class CommitBuilder:
         except ValueError:  # an id no key may carry (an undecodable entry's): nobody watches it
             return ""
 
-    def _event(self, slip: pb.RoutingSlip, event: HistoryEvent, now: float, detail: str = "") -> list[str]:
-        step = current_step(slip)
+    def _event(
+        self, slip: pb.RoutingSlip, step: pb.Step | None, event: HistoryEvent, now: float, detail: str = ""
+    ) -> list[str]:
+        """A history record of `slip`, whose current step is `step` (looked up once by the caller)."""
         return history_fields(
             event=event,
             at=now,
@@ -124,17 +133,22 @@ class CommitBuilder:
         )
 
     def _route(
-        self, delivery: Delivery, moved: pb.RoutingSlip, history: list[list[str]], now: float
+        self,
+        delivery: Delivery,
+        moved: pb.RoutingSlip,
+        following: pb.Step | None,
+        history: list[list[str]],
+        now: float,
     ) -> Commit:
-        """Forward `moved` to its next participant, or close the saga if nothing is left."""
+        """Forward `moved` to its next participant (its current step, `following`), or close the saga
+        if nothing is left."""
         slip = delivery.slip
-        following = current_step(moved)
         end = None
         if following is None:
             done = (
                 HistoryEvent.SAGA_COMPENSATED if moved.phase == COMPENSATING else HistoryEvent.SAGA_COMPLETED
             )
-            history.append(self._event(moved, done, now, moved.failure_reason))
+            history.append(self._event(moved, None, done, now, moved.failure_reason))
             target, mode, payload = self.keys.saga_history(self.partition, slip.saga_id), "finish", []
             outcome = "compensated" if done == HistoryEvent.SAGA_COMPENSATED else "completed"
             end = SagaEnd(KIND_LABELS.get(slip.kind, "unspecified"), outcome, slip.create_time.ToSeconds())
@@ -142,7 +156,7 @@ class CommitBuilder:
             target, mode = self.keys.stream(self.partition, following.participant), "forward"
             payload = entry_fields(moved, now)
         commit = self._commit(
-            slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode=mode,
+            slip.saga_id, delivery.entry_id, marker=delivery.marker, mode=mode,
             target=target, payload=payload, history=history, session_id=slip.session_id,
         )  # fmt: skip
         return replace(commit, finished=end) if end else commit
@@ -152,8 +166,8 @@ class CommitBuilder:
         # Names the step the saga waits for next, so a saga that stops here says where it stopped.
         following = current_step(moved)
         detail = next_step_detail(following.name, following.participant) if following else ""
-        history = [self._event(delivery.slip, HistoryEvent.COMPLETED, now, detail)]
-        return self._route(delivery, moved, history, now)
+        history = [self._event(delivery.slip, delivery.step, HistoryEvent.COMPLETED, now, detail)]
+        return self._route(delivery, moved, following, history, now)
 
     def refused(
         self,
@@ -168,11 +182,12 @@ class CommitBuilder:
             why = "compensation cannot refuse" if slip.phase == COMPENSATING else "past the pivot"
             return self.dead(delivery, f"refused ({why}): {reason}", now, failure=failure)
         moved = start_compensation(slip, reason, _utc(now), refusal_reason)
+        following = current_step(moved)
         history = [
-            self._event(slip, HistoryEvent.REFUSED, now, reason),
-            self._event(moved, HistoryEvent.COMPENSATING, now, f"{len(moved.itinerary)} steps"),
+            self._event(slip, delivery.step, HistoryEvent.REFUSED, now, reason),
+            self._event(moved, following, HistoryEvent.COMPENSATING, now, f"{len(moved.itinerary)} steps"),
         ]
-        return self._route(delivery, moved, history, now)
+        return self._route(delivery, moved, following, history, now)
 
     def failed(
         self, delivery: Delivery, failure: StepFailure, policy: RetryPolicy, now: float, random_unit: float
@@ -197,10 +212,10 @@ class CommitBuilder:
         member = json.dumps(entry_fields(retried, due), separators=(",", ":"))
         detail = f"{'unexpected ' if unexpected else ''}{failure}; retry in {delay:.3f}s"
         commit = self._commit(
-            slip.saga_id, delivery.entry_id, marker=step_marker(slip), mode="retry",
+            slip.saga_id, delivery.entry_id, marker=delivery.marker, mode="retry",
             target=self.keys.delayed(self.partition, self.participant),
             payload=[str(int(due * 1000)), member],
-            history=[self._event(slip, HistoryEvent.RETRY_SCHEDULED, now, detail)],
+            history=[self._event(slip, delivery.step, HistoryEvent.RETRY_SCHEDULED, now, detail)],
             session_id=slip.session_id,
         )  # fmt: skip
         return replace(commit, retry_at=due)
@@ -218,9 +233,9 @@ class CommitBuilder:
             *self._dead_fields(delivery.entry_id, error, deliveries, now, failure),
         ]
         return self._commit(
-            delivery.slip.saga_id, delivery.entry_id, marker=step_marker(delivery.slip), mode="dead",
+            delivery.slip.saga_id, delivery.entry_id, marker=delivery.marker, mode="dead",
             target=self.keys.dead_letters(self.partition), payload=payload,
-            history=[self._event(delivery.slip, HistoryEvent.DEAD_LETTERED, now, error)],
+            history=[self._event(delivery.slip, delivery.step, HistoryEvent.DEAD_LETTERED, now, error)],
             session_id=delivery.slip.session_id,
         )  # fmt: skip
 
@@ -249,7 +264,8 @@ class CommitBuilder:
         return self._commit(
             delivery.slip.saga_id, delivery.entry_id, marker="", mode="ack",
             target=self.keys.saga_history(self.partition, delivery.slip.saga_id),
-            payload=[], history=[self._event(delivery.slip, HistoryEvent.DUPLICATE_SKIPPED, now)],
+            payload=[],
+            history=[self._event(delivery.slip, delivery.step, HistoryEvent.DUPLICATE_SKIPPED, now)],
             session_id=delivery.slip.session_id,
         )  # fmt: skip
 

@@ -34,7 +34,7 @@ from bus.replies import (
 )
 from bus.scripts import APPLIED_SCRIPT, COMMIT_SCRIPT, PROMOTE_SCRIPT, load_all
 from bus.settings import ConsumerSettings
-from bus.slip import COMPENSATING, current_step, idempotency_key, step_marker
+from bus.slip import COMPENSATING, idempotency_key
 from bus.slip_trace import StepSource, step_scope
 from bus.stoppable import StoppableWait
 from bus.trimming import trim_stream
@@ -309,7 +309,7 @@ class PartitionConsumer:
         self, deliveries: list[Delivery], commits: list[Commit], now: float
     ) -> list[Delivery]:
         keys = [self.keys.saga_steps(self.partition, d.slip.saga_id) for d in deliveries]
-        markers = [step_marker(d.slip) for d in deliveries]
+        markers = [d.marker for d in deliveries]
         applied = await APPLIED_SCRIPT.call(self.redis, keys, markers)
         fresh = []
         for delivery, done in zip(deliveries, applied, strict=True):
@@ -320,8 +320,7 @@ class PartitionConsumer:
         return fresh
 
     async def _run_step(self, delivery: Delivery) -> Commit:
-        slip = delivery.slip
-        step = current_step(slip)
+        slip, step = delivery.slip, delivery.step
         assert step is not None  # decode_entry rejects finished slips
         handler = self.handlers.get(step.name)
         if handler is None or step.participant != self.participant:
@@ -336,7 +335,7 @@ class PartitionConsumer:
             phase=slip.phase,
             arguments=step.arguments,
             undo_log=tuple(slip.log),
-            idempotency_key=idempotency_key(slip),
+            idempotency_key=idempotency_key(slip, step),
             attempt=slip.attempt,
             published_at=delivery.sent_at,
             entry_id=delivery.entry_id,

@@ -17,6 +17,12 @@ def text(value: Any) -> str:
 def _fields(raw: Any) -> dict[str, str] | None:
     if raw is None:
         return None  # entry deleted (trimmed or XDEL) while still pending
+    if isinstance(raw, dict):
+        # A client decoding replies gives str throughout: the dict redis-py made is kept as is.
+        for key, value in raw.items():
+            if type(key) is str and type(value) is str:
+                return raw
+            break
     if isinstance(raw, Mapping):
         return {text(k): text(v) for k, v in raw.items()}
     items = list(raw)

@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from travel.sessions.v1 import sessions_pb2 as pb
 
+from bus.history import DUPLICATE_DETAIL, HistoryEvent
+
 # Past this size a notice only says to read again: notices are meant to be small, and a subscriber
 # that reads again loses nothing.
 MAX_NOTICE_BYTES = 8192
 
 # What a change that a notice does not carry (a stuck flag, a replay) publishes, uncounted.
 READ_AGAIN = pb.SessionNotice(read_again=True).SerializeToString()
+
+_DUPLICATE_OUTCOME = HistoryEvent.DUPLICATE_SKIPPED.value.upper()
 
 
 def saga_event(
@@ -40,21 +44,41 @@ def history_at(at_ms: str) -> datetime:
 
 
 def history_events(saga_id: str, history: Iterable[Sequence[str]]) -> list[pb.SessionEvent]:
-    """Timeline entries of history records given as flat field/value lists (`history_fields`)."""
+    """Timeline entries of history records given as flat field/value lists (`history_fields`).
+
+    The same entries as `saga_event` makes of the records read back, built without a datetime:
+    this runs twice on every hop (the notice and its duplicate form).
+    """
+    kind = saga_id.split("-", 1)[0]
     events = []
     for record in history:
         fields = dict(zip(record[0::2], record[1::2], strict=True))
-        events.append(
-            saga_event(
-                saga_id,
-                history_at(fields.get("at_ms", "0")),
-                fields.get("event", ""),
-                fields.get("step", ""),
-                int(fields.get("attempt", "0")),
-                fields.get("detail", ""),
-            )
+        millis = int(fields.get("at_ms") or "0")
+        step = fields.get("step", "")
+        event = pb.SessionEvent(
+            saga_id=saga_id,
+            kind=kind,
+            step=step or kind,
+            outcome=fields.get("event", "").upper(),
+            attempt=int(fields.get("attempt", "0")),
+            detail=fields.get("detail", ""),
         )
+        # Set in place: a Timestamp passed to the constructor would be built, then copied.
+        time = event.time
+        time.seconds = millis // 1000
+        time.nanos = millis % 1000 * 1_000_000
+        events.append(event)
     return events
+
+
+def as_duplicate_event(event: pb.SessionEvent) -> pb.SessionEvent:
+    """The timeline entry of a record as `bus.history.as_duplicate` rewrites it: the commit
+    script's record of a step it found already done."""
+    duplicate = pb.SessionEvent()
+    duplicate.CopyFrom(event)
+    duplicate.outcome = _DUPLICATE_OUTCOME
+    duplicate.detail = DUPLICATE_DETAIL
+    return duplicate
 
 
 def notice_body(events: Sequence[pb.SessionEvent], session: pb.Session | None = None) -> bytes:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.errors import InvalidSlip
@@ -111,22 +112,42 @@ def step_sequence(slip: pb.RoutingSlip) -> int:
     return len(slip.log)
 
 
-def step_marker(slip: pb.RoutingSlip) -> str:
-    """Name under which the current step's completion is recorded for duplicate detection."""
-    step = current_step(slip)
+def step_marker(slip: pb.RoutingSlip, step: pb.Step | None = None) -> str:
+    """Name under which the current step's completion is recorded for duplicate detection.
+
+    `step`: the slip's current step, when the caller has it already.
+    """
+    if step is None:
+        step = current_step(slip)
     return f"{step_sequence(slip)}:{step.name if step else ''}"
 
 
-def idempotency_key(slip: pb.RoutingSlip) -> str:
-    """Key a handler passes to the services it calls: the same for every delivery of the same step."""
-    step = current_step(slip)
+def idempotency_key(slip: pb.RoutingSlip, step: pb.Step | None = None) -> str:
+    """Key a handler passes to the services it calls: the same for every delivery of the same step.
+
+    `step`: the slip's current step, when the caller has it already.
+    """
+    if step is None:
+        step = current_step(slip)
     return f"{slip.saga_id}:{step.name if step else ''}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def stamp(timestamp: Timestamp, now: datetime) -> None:
+    """`timestamp.FromDatetime(now)` (a naive `now` taken as UTC) in integer arithmetic: every hop
+    stamps the slip twice, and FromDatetime's time tuple costs more than the rest of the copy."""
+    since = now - (_EPOCH if now.tzinfo is not None else _NAIVE_EPOCH)
+    timestamp.seconds = since.days * 86_400 + since.seconds
+    timestamp.nanos = since.microseconds * 1000
 
 
 def _copy(slip: pb.RoutingSlip, now: datetime) -> pb.RoutingSlip:
     copy = pb.RoutingSlip()
     copy.CopyFrom(slip)
-    copy.update_time.FromDatetime(now)
+    stamp(copy.update_time, now)
     return copy
 
 
@@ -144,7 +165,7 @@ def complete_current(slip: pb.RoutingSlip, undo: Mapping[str, str] | None, now: 
         undo=dict(undo or {}),
         phase=slip.phase,
     )
-    entry.complete_time.FromDatetime(now)
+    stamp(entry.complete_time, now)
     del done.itinerary[0]
     done.attempt = 0
     done.unexpected_failures = 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.errors import InvalidSlip
@@ -22,6 +23,7 @@ from bus.slip import (
     idempotency_key,
     is_finished,
     next_attempt,
+    stamp,
     start_compensation,
     step_marker,
 )
@@ -143,3 +145,19 @@ def test_slip_finishes_when_itinerary_is_empty() -> None:
     assert is_finished(complete_current(slip, None, NOW))
     with pytest.raises(InvalidSlip):
         complete_current(complete_current(slip, None, NOW), None, NOW)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 6, 23, 30, 1, 123456, tzinfo=UTC),
+        datetime(2026, 12, 7, 1, 30, 1, 999999, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 12, 6, 23, 30, 1, 5),  # naive: taken as UTC, as FromDatetime does
+        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+    ],
+)
+def test_stamp_sets_what_from_datetime_sets(now: datetime) -> None:
+    expected, stamped = Timestamp(), Timestamp()
+    expected.FromDatetime(now)
+    stamp(stamped, now)
+    assert (stamped.seconds, stamped.nanos) == (expected.seconds, expected.nanos)
