@@ -551,9 +551,9 @@ async def _dead_letters(
     return await replay_one(out, redis, keys, command.entry_id or "", acting)
 
 
-def run() -> None:
-    """The `travel-ops` command: the CLI with the sagas' step labels."""
-    sys.exit(asyncio.run(main(step_labels=step_labels(), prog="travel-ops")))
+def run() -> int:
+    """The `travel-ops` command ([project.scripts]): the CLI with the sagas' step labels."""
+    return asyncio.run(main(step_labels=step_labels(), prog="travel-ops"))
 
 
 if __name__ == "__main__":
