@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
@@ -29,6 +31,7 @@ from bus.keys import DEFAULT_PARTITIONS, BusKeys, entry_name
 from bus.monitoring import group_figures
 from bus.operator_actions import Audit, OperatorAction, list_operator_actions
 from bus.replies import parse_entries
+from bus.session_notices import READ_AGAIN
 from kit.redis_connection import RedisSettings, check_access, redis_client
 from kit.settings import ConfigError, Env
 from services.sagas.vocabulary import step_labels
@@ -146,6 +149,14 @@ def session_keys(out: Out, keys: BusKeys, session_id: str) -> int:
     return 0
 
 
+async def announce(redis: Redis, keys: BusKeys, session_id: str) -> None:
+    """Tell whoever watches the session (the console's live overview) to read again; a lost notice
+    only delays the console until its next read."""
+    if session_id:
+        with contextlib.suppress(RedisError, OSError):
+            await redis.publish(keys.session_changes(session_id), READ_AGAIN)
+
+
 @dataclass(frozen=True)
 class LetterCommand:
     """One `dead-letters` command as parsed."""
@@ -199,6 +210,8 @@ async def show_letter(out: Out, redis: Redis, keys: BusKeys, entry_id: str) -> i
 async def replay_one(out: Out, redis: Redis, keys: BusKeys, entry_id: str, audit: Audit) -> int:
     letter = await get_dead_letter(redis, keys, entry_id)
     new_id = None if letter is None else await replay_dead_letter(redis, keys, entry_id, audit=audit)
+    if letter is not None and new_id is not None:
+        await announce(redis, keys, letter.session_id)
     if out.json:
         out.document(None if letter is None or new_id is None else replay_document(letter, new_id))
     if letter is None or new_id is None:
@@ -222,6 +235,8 @@ async def replay_matching(out: Out, redis: Redis, keys: BusKeys, command: Letter
         if not command.dry_run:
             new_id = await replay_dead_letter(redis, keys, letter.entry_id, audit=audit)
             missed += new_id is None
+            if new_id is not None:
+                await announce(redis, keys, letter.session_id)
         done.append(replay_document(letter, new_id, dry_run=command.dry_run))
     if out.json:
         out.document(done)
@@ -242,6 +257,8 @@ async def replay_matching(out: Out, redis: Redis, keys: BusKeys, command: Letter
 
 async def discard(out: Out, redis: Redis, keys: BusKeys, entry_id: str, audit: Audit) -> int:
     letter = await discard_dead_letter(redis, keys, entry_id, audit)
+    if letter is not None:
+        await announce(redis, keys, letter.session_id)
     if out.json:
         out.document(None if letter is None else dead_letter_document(letter))
     if letter is None:
