@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GEN_STAMP := gen/.generated
+COMMANDS_STAMP := $(VENV)/.commands
 PROTOS := $(shell find protos -name '*.proto')
 LOCK := requirements/dev.lock
 # What `make buf-breaking` compares the protos with: the image of the published protos (made by
@@ -16,7 +17,7 @@ OPENAPI_URL ?= http://localhost:8080/openapi.json
   buf-publish client rest-client \
   browser lock secrets bench bench-bus bench-expiry demo load clean
 
-setup: $(STAMP) $(GEN_STAMP)
+setup: $(STAMP) $(GEN_STAMP) $(COMMANDS_STAMP)
 
 # Installs exactly what the lock file pins, hashes checked; the project itself runs from the
 # checkout (a .pth file puts it and gen/ on the path), so nothing is built or installed from it.
@@ -24,6 +25,12 @@ $(STAMP): $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "travel_paths.pth").write_text("$(CURDIR)\n$(CURDIR)/gen\n")'
+	touch $@
+
+# The project's commands ([project.scripts], e.g. travel-ops) as small scripts in .venv/bin: the
+# project itself is not installed, so pip does not write them.
+$(COMMANDS_STAMP): $(STAMP) pyproject.toml tools/venv_commands.py
+	$(PY) tools/venv_commands.py $(VENV)
 	touch $@
 
 # Refresh the lock files from pyproject.toml (uv, hashes included): runtime only for the image's

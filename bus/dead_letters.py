@@ -1,4 +1,4 @@
-"""Dead letters: list them, show one, and replay it to its participant with a fresh budget.
+"""Dead letters: list them, show one, replay it to its participant with a fresh budget, or discard it.
 
 Each partition keeps its own dead-letter stream; a dead letter is named `p<partition>-<entry id>`,
 so the name alone says where it lives.
@@ -19,8 +19,9 @@ from bus.entries import entry_fields, read_slip
 from bus.errors import UndecodableEntry
 from bus.history import HistoryEvent, history_fields
 from bus.keys import BusKeys, entry_name
+from bus.operator_actions import ACTIONS_PER_PARTITION, ActionKind, Audit, action_fields
 from bus.replies import parse_entries
-from bus.scripts import REPLAY_SCRIPT
+from bus.scripts import DISCARD_SCRIPT, REPLAY_SCRIPT
 from bus.slip import reset_attempts
 
 # A dead letter's name, as `bus.keys.entry_name` makes it.
@@ -104,10 +105,25 @@ async def get_dead_letter(redis: Redis, keys: BusKeys, name: str) -> DeadLetter 
     return found[0] if found else None
 
 
+def _audited(letter: DeadLetter, kind: ActionKind, audit: Audit, now: float) -> list[str]:
+    return action_fields(
+        kind, audit, at=now, entry_id=letter.entry_id, saga_id=letter.saga_id,
+        session_id=letter.session_id, step=letter.step, participant=letter.participant, error=letter.error,
+    )  # fmt: skip
+
+
 async def replay_dead_letter(
-    redis: Redis, keys: BusKeys, entry_id: str, *, clock: Callable[[], float] = time.time
+    redis: Redis,
+    keys: BusKeys,
+    entry_id: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    audit: Audit | None = None,
 ) -> str | None:
-    """Send the dead letter's slip back to its participant; None if absent or already replayed."""
+    """Send the dead letter's slip back to its participant; None if absent or already replayed.
+
+    With `audit`, the replay is recorded among the partition's operator actions in the same step.
+    """
     letter = await get_dead_letter(redis, keys, entry_id)
     location = letter_location(keys, entry_id)
     if letter is None or letter.slip is None or location is None:
@@ -128,7 +144,38 @@ async def replay_dead_letter(
         keys.stream(partition, letter.participant),
         keys.saga_history(partition, letter.saga_id),
     ]
-    new_id = await REPLAY_SCRIPT.call(redis, script_keys, [stream_id, len(fields), *fields, *history])
+    action: list[str] = []
+    if audit is not None:
+        script_keys.append(keys.operator_actions(partition))
+        action = _audited(letter, ActionKind.REPLAY, audit, now)
+    new_id = await REPLAY_SCRIPT.call(
+        redis,
+        script_keys,
+        [stream_id, len(fields), len(history), ACTIONS_PER_PARTITION, *fields, *history, *action],
+    )
     if new_id is None:
         return None
     return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
+
+
+async def discard_dead_letter(
+    redis: Redis,
+    keys: BusKeys,
+    entry_id: str,
+    audit: Audit,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> DeadLetter | None:
+    """Take the dead letter off its stream for good, recording who did it and why; the letter as it
+    was, or None if absent (already replayed or discarded). Nothing is sent to any participant."""
+    if not audit.reason.strip():
+        raise ValueError("discarding a dead letter needs a reason")
+    letter = await get_dead_letter(redis, keys, entry_id)
+    location = letter_location(keys, entry_id)
+    if letter is None or location is None:
+        return None
+    partition, stream_id = location
+    action = _audited(letter, ActionKind.DISCARD, audit, clock())
+    script_keys = [keys.dead_letters(partition), keys.operator_actions(partition)]
+    recorded = await DISCARD_SCRIPT.call(redis, script_keys, [stream_id, ACTIONS_PER_PARTITION, *action])
+    return None if recorded is None else letter

@@ -75,6 +75,11 @@ class BusKeys:
         """The partition's dead letters; the tooling reads every partition's as one list."""
         return f"{self._tag(partition)}:dead-letters"
 
+    def operator_actions(self, partition: int) -> str:
+        """The partition's record of what operators did to its dead letters (replays, discards), in
+        the letters' slot so a replay or a discard and its record are one script."""
+        return f"{self._tag(partition)}:operator-actions"
+
     def participants(self) -> str:
         """Set of participants that ever started a consumer, for lag reports."""
         return f"{self.namespace}:participants"

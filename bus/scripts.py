@@ -145,17 +145,35 @@ local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {#due, head[2] or '-1'}
 """
 
-# Replay a dead letter: the XDEL guard makes two operators replaying at once publish it once.
+# A dead letter back to its participant (the XDEL guard makes two operators replaying at once
+# publish it once): KEYS the dead letters, the participant's stream, the saga's
+# history and, when an operator is named, the partition's operator actions. ARGV the letter's id, how
+# many slip fields and history fields follow, the actions' cap, then those fields, then the action's.
 REPLAY = """
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
-local n = tonumber(ARGV[2])
+local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 local fields = {}
-for j = 1, n do fields[j] = ARGV[2 + j] end
+for j = 1, n do fields[j] = ARGV[4 + j] end
 local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
 local h = {}
-for j = 3 + n, #ARGV do h[#h + 1] = ARGV[j] end
+for j = 1, m do h[j] = ARGV[4 + n + j] end
 redis.call('XADD', KEYS[3], '*', unpack(h))
+if KEYS[4] then
+  local a = {'replayed_entry_id', id}
+  for j = 5 + n + m, #ARGV do a[#a + 1] = ARGV[j] end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', unpack(a))
+end
 return id
+"""
+
+# A dead letter set aside for good: KEYS the dead letters and the partition's operator actions;
+# ARGV the letter's id, the actions' cap, then the action's fields. The action's id, or false when
+# the letter is gone already.
+DISCARD = """
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
+local a = {}
+for j = 3, #ARGV do a[#a + 1] = ARGV[j] end
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(a))
 """
 
 
@@ -182,8 +200,12 @@ APPLIED_SCRIPT = LuaScript(APPLIED)
 PUBLISH_SCRIPT = LuaScript(PUBLISH)
 PROMOTE_SCRIPT = LuaScript(PROMOTE)
 REPLAY_SCRIPT = LuaScript(REPLAY)
+DISCARD_SCRIPT = LuaScript(DISCARD)
 NOTICE_SCRIPT = LuaScript(NOTICE)
-ALL_SCRIPTS = (COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT, NOTICE_SCRIPT)
+ALL_SCRIPTS = (
+    COMMIT_SCRIPT, APPLIED_SCRIPT, PUBLISH_SCRIPT, PROMOTE_SCRIPT, REPLAY_SCRIPT, DISCARD_SCRIPT,
+    NOTICE_SCRIPT,
+)  # fmt: skip
 
 
 async def load_all(redis: Redis) -> None:

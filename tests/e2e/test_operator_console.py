@@ -140,10 +140,15 @@ def test_admin_replays_a_dead_letter_from_the_console(
         set_chaos(system, {"failureRate": 0.0, "latencyMs": 0}, kinds=("hotel",))
     expect(running).to_have_count(0, timeout=SAGA_TIMEOUT_MS)
 
+    letter_id = entry.locator(".dead-letter").get_attribute("data-entry")
     entry.get_by_role("button", name="Replay").click()
     expect(page.locator("#ops-replayed")).to_contain_text(session_id)
     # Live: the session leaves the attention list once the replayed saga confirms it.
     expect(entry).to_have_count(0, timeout=SAGA_TIMEOUT_MS)
+    # The replay is recorded, with the admin who did it.
+    action = page.locator(f"#ops-actions [data-entry='{letter_id}']")
+    expect(action).to_contain_text("Replayed", timeout=SAGA_TIMEOUT_MS)
+    expect(action).to_contain_text("via console")
     assert customer.wait_state(session_id, {"STATE_CONFIRMED"}, timeout=30)["state"] == "STATE_CONFIRMED"
     search = page.locator("#ops-search")
     search.get_by_label("Find a session").fill(session_id)
@@ -170,7 +175,8 @@ def test_admin_routes_name_bad_input(system: RunningSystem, tmp_path: Path) -> N
     assert http.get("/v1/customers:find?email=nobody@example.com", headers=headers).status_code == 404
     paths = http.get("/openapi.json").json()["paths"]
     operations = sorted(path for path in paths if path.startswith("/v1/operations/"))
-    assert len(operations) == 8, operations
+    assert len(operations) == 9, operations
+    assert http.get("/v1/operations/actions", headers=headers).status_code == 200
 
 
 def test_customer_gets_no_console(page: Page, system: RunningSystem) -> None:
@@ -179,6 +185,7 @@ def test_customer_gets_no_console(page: Page, system: RunningSystem) -> None:
         ("GET", "/v1/operations/overview"),
         ("GET", "/v1/operations/bus-lag"),
         ("GET", "/v1/operations/sagas"),
+        ("GET", "/v1/operations/actions"),
         ("POST", "/v1/operations/dead-letters/p0-1-0:replay"),
         ("GET", "/v1/customers:find?email=a@example.com"),
     ]:

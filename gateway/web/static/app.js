@@ -698,6 +698,16 @@ function renderOverview(overview) {
   $("#ops-lag").replaceChildren(...lag.map((p) => el("tr", { "data-participant": p.participant },
     el("td", {}, p.participant),
     ...[p.lag, p.pending, p.delayedRetries, p.stuckEntries, p.consumers].map((n) => el("td", { class: "number" }, String(n))))));
+
+  // Replays and discards, from this console and the travel-ops CLI: who, when, why.
+  const actions = overview.recentActions || [];
+  $("#ops-actions-empty").hidden = actions.length > 0;
+  $("#ops-actions").replaceChildren(...actions.map((a) => el("tr", { "data-action": a.actionId, "data-entry": a.entryId },
+    el("td", {}, dateTime(a.actionTime)),
+    el("td", {}, a.action === "discard" ? "Discarded" : "Replayed"),
+    el("td", {}, a.operator, el("br"), el("span", { class: "muted small" }, `via ${a.via}`)),
+    el("td", {}, stepLabel(a.step), el("br"), el("code", { class: "small" }, a.sessionId)),
+    el("td", { class: "small" }, a.action === "discard" ? a.reason : `sent as ${a.replayedEntryId}`))));
 }
 
 function attentionEntry(item) {
@@ -707,7 +717,7 @@ function attentionEntry(item) {
     el("div", {}, el("span", { class: stateClass(session.state) }, stateLabel(session.state)), " ",
       el("code", { class: "small" }, session.id)),
     el("p", { class: "muted small" }, `Customer ${session.customerId} · since ${dateTime(session.updateTime)}`),
-    letters.length ? null : el("p", { class: "muted small" }, "Its dead letter is not in the stream (replayed already?)."),
+    letters.length ? null : el("p", { class: "muted small" }, "Its dead letter is not in the stream (replayed or discarded: see Operator actions)."),
     ...letters.map((letter) => el("div", { class: "dead-letter", "data-entry": letter.entryId },
       el("div", {}, el("strong", {}, stepLabel(letter.step)), ` at ${letter.participant}, `,
         `given up ${dateTime(letter.deadTime)}`),

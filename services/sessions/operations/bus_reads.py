@@ -1,4 +1,4 @@
-"""The console's reads and writes on the saga bus in Redis: histories, dead letters, lag, replay."""
+"""The console's reads and writes on the saga bus in Redis: histories, dead letters, lag, replay, actions."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from bus.dead_letters import DeadLetter, get_dead_letter, list_dead_letters, rep
 from bus.history import HistoryRecord, read_sessions_history
 from bus.keys import BusKeys
 from bus.monitoring import GroupFigures, group_figures
+from bus.operator_actions import Audit, OperatorAction, list_operator_actions
 from bus.session_notices import READ_AGAIN
 from kit.errors import DependencyUnavailable
 
 # What a notice on a session's change channel says: an operator acted on one of its sagas.
 # Not counted: a replay is off a booking's path, and its watchers read the session again.
 REPLAYED_NOTICE = READ_AGAIN
+# How the console's replays are recorded among the operator actions.
+VIA = "console"
 
 
 class RedisBusReads:
@@ -47,11 +50,18 @@ class RedisBusReads:
         except (RedisError, OSError) as error:
             raise DependencyUnavailable(f"the dead letter cannot be read: {error}") from None
 
-    async def replay(self, entry_id: str) -> str | None:
+    async def replay(self, entry_id: str, operator: str) -> str | None:
+        audit = Audit(operator=operator, via=VIA)
         try:
-            return await replay_dead_letter(self._redis, self._keys, entry_id)
+            return await replay_dead_letter(self._redis, self._keys, entry_id, audit=audit)
         except (RedisError, OSError) as error:
             raise DependencyUnavailable(f"the dead letter cannot be replayed: {error}") from None
+
+    async def actions(self, count: int) -> list[OperatorAction]:
+        try:
+            return await list_operator_actions(self._redis, self._keys, count=count)
+        except (RedisError, OSError) as error:
+            raise DependencyUnavailable(f"operator actions cannot be read: {error}") from None
 
     async def lag(self) -> list[GroupFigures]:
         try:

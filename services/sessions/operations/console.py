@@ -1,4 +1,4 @@
-"""The operator console's use cases: read the system's state, replay a dead letter."""
+"""The operator console's use cases: read the system's state, replay a dead letter, list operator actions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Protocol
 from bus.dead_letters import DeadLetter
 from bus.history import HistoryRecord
 from bus.monitoring import GroupFigures
+from bus.operator_actions import OperatorAction
 from kit.error_reasons import ErrorReason
 from kit.errors import FailedPrecondition, NotFound
 from services.sessions.domain import TERMINAL, Session, State
@@ -24,6 +25,8 @@ from services.sessions.operations.progress import (
 MAX_WATCHED_SESSIONS = 500
 MAX_ATTENTION_SESSIONS = 100
 MAX_CUSTOMER_SESSIONS = 50
+MAX_ACTIONS = 100
+MAX_OVERVIEW_ACTIONS = 20
 # Where sagas run most: read first, so a backlog of open sessions cannot crowd them out.
 SAGA_STATES = frozenset({State.CONFIRMING, State.CANCELLING, State.NEEDS_ATTENTION})
 OTHER_UNSETTLED = frozenset(State) - TERMINAL - SAGA_STATES
@@ -40,7 +43,8 @@ class BusReads(Protocol):
     async def histories(self, session_ids: Sequence[str]) -> dict[str, dict[str, list[HistoryRecord]]]: ...
     async def dead_letters(self) -> list[DeadLetter]: ...
     async def dead_letter(self, entry_id: str) -> DeadLetter | None: ...
-    async def replay(self, entry_id: str) -> str | None: ...
+    async def replay(self, entry_id: str, operator: str) -> str | None: ...
+    async def actions(self, count: int) -> list[OperatorAction]: ...
     async def lag(self) -> list[GroupFigures]: ...
     async def announce(self, session_id: str) -> None: ...
 
@@ -58,6 +62,7 @@ class Overview:
     attention: list[tuple[Session, list[DeadLetter]]]
     lag: list[GroupFigures]
     read_at: datetime
+    actions: list[OperatorAction]
 
 
 class OperationsConsole:
@@ -99,9 +104,15 @@ class OperationsConsole:
             attention=await self.attention(),
             lag=await self.lag(),
             read_at=self._clock(),
+            actions=await self._bus.actions(MAX_OVERVIEW_ACTIONS),
         )
 
-    async def replay(self, entry_id: str) -> Replayed:
+    async def actions(self) -> list[OperatorAction]:
+        """What operators did to dead letters, newest first."""
+        return await self._bus.actions(MAX_ACTIONS)
+
+    async def replay(self, entry_id: str, operator: str) -> Replayed:
+        """Replay the dead letter, recorded among the operator actions as done by `operator`."""
         letter = await self._bus.dead_letter(entry_id)
         if letter is None:
             raise NotFound(
@@ -113,7 +124,7 @@ class OperationsConsole:
                 f"dead letter {entry_id} cannot be replayed: its slip cannot be read",
                 reason=ErrorReason.DEAD_LETTER_UNREADABLE,
             )
-        new_entry_id = await self._bus.replay(entry_id)
+        new_entry_id = await self._bus.replay(entry_id, operator)
         if new_entry_id is None:
             raise NotFound(
                 f"dead letter {entry_id} was replayed by someone else just now",

@@ -8,6 +8,7 @@ from travel.sessions.v1 import sessions_pb2
 
 from bus.dead_letters import DeadLetter
 from bus.monitoring import GroupFigures
+from bus.operator_actions import OperatorAction
 from kit.timestamps import timestamp
 from services.sessions.domain import Session, State
 from services.sessions.messages import session_message
@@ -73,6 +74,24 @@ def lag_message(figures: GroupFigures) -> pb.ParticipantLag:
     )
 
 
+def action_message(action: OperatorAction) -> pb.OperatorAction:
+    return pb.OperatorAction(
+        action_id=action.action_id,
+        action_time=timestamp(action.at),
+        action=action.action.value,
+        operator=action.operator,
+        via=action.via,
+        reason=action.reason,
+        entry_id=action.entry_id,
+        saga_id=action.saga_id,
+        session_id=action.session_id,
+        step=action.step,
+        participant=action.participant,
+        error=action.error,
+        replayed_entry_id=action.replayed_entry_id,
+    )
+
+
 def overview_message(overview: Overview) -> pb.GetOverviewResponse:
     return pb.GetOverviewResponse(
         counts=state_counts(overview.counts),
@@ -80,4 +99,5 @@ def overview_message(overview: Overview) -> pb.GetOverviewResponse:
         attention=[attention_message(session, letters) for session, letters in overview.attention],
         lag=[lag_message(figures) for figures in overview.lag],
         read_time=timestamp(overview.read_at),
+        recent_actions=[action_message(action) for action in overview.actions],
     )

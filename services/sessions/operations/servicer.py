@@ -7,10 +7,12 @@ from typing import Any
 from travel.operations.v1 import operations_pb2 as pb
 from travel.operations.v1 import operations_pb2_grpc
 
+from kit.auth import current_caller
 from services.sessions.domain import parse_session_id
 from services.sessions.messages import session_message
 from services.sessions.operations.console import OperationsConsole
 from services.sessions.operations.messages import (
+    action_message,
     attention_message,
     lag_message,
     overview_message,
@@ -56,7 +58,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     async def ReplayDeadLetter(
         self, request: pb.ReplayDeadLetterRequest, context: Any
     ) -> pb.ReplayDeadLetterResponse:
-        replayed = await self._console.replay(request.entry_id)
+        # The admin's customer id, as the verified token names it: who replayed, in the record.
+        replayed = await self._console.replay(request.entry_id, current_caller().subject)
         return pb.ReplayDeadLetterResponse(
             session_id=replayed.letter.session_id,
             saga_id=replayed.letter.saga_id,
@@ -66,3 +69,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
 
     async def GetBusLag(self, request: pb.GetBusLagRequest, context: Any) -> pb.GetBusLagResponse:
         return pb.GetBusLagResponse(participants=[lag_message(f) for f in await self._console.lag()])
+
+    async def ListOperatorActions(
+        self, request: pb.ListOperatorActionsRequest, context: Any
+    ) -> pb.ListOperatorActionsResponse:
+        actions = await self._console.actions()
+        return pb.ListOperatorActionsResponse(actions=[action_message(action) for action in actions])
