@@ -99,9 +99,10 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     database = await open_migrated_database(config.database_url, config.schema, "sessions")
     redis = await connect_redis(config.bus.redis)
     keys = config.bus.keys
-    # Woken by the commits of this process; the sweep finds rows a crash or another replica left.
+    # The notices publish the sagas this process's commits lease to the relay; the relay marks them
+    # sent and sweeps for the rows a crash or another replica left.
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
-    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
+    notices = ChangeNotices(redis, keys, relay)
     stuck_checks = StuckCheckBooking(
         DeadlineSchedule(redis, keys, name=STUCK_CHECKS), config.stuck_saga_after
     )

@@ -52,7 +52,7 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
 ) -> None:
     relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS)
     # As the sessions process does: the rows leased in a commit go to the relay after its notice.
-    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
+    notices = ChangeNotices(redis, keys, relay)
     arbiter = Arbiter(
         repository=SessionRepository(db, notices.committed),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC), relay),
