@@ -356,10 +356,11 @@ class OutboxRelay:
         self._stopping = True
         self._woken.set()
 
-    async def relay_once(self, *, sweep: bool = False) -> int:
+    async def relay_once(self, *, sweep: bool = False, mark_now: bool = True) -> int:
         """Publish and mark one batch: the rows handed to the relay, else (or when `sweep`) the rows
-        it claims; how many were sent. A failed publish raises, after giving the leases back."""
-        return await self._pass(sweep=sweep, mark_now=True)
+        it claims; how many were sent. A failed publish raises, after giving the leases back.
+        Without `mark_now` the marks ride the next write transaction of the database (`run` does so)."""
+        return await self._pass(sweep=sweep, mark_now=mark_now)
 
     async def _pass(self, *, sweep: bool, mark_now: bool) -> int:
         if self._handed and not sweep:

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
 from travel.sessions.v1 import sessions_pb2
 
 from bus.keys import BusKeys
-from bus.outbox import OutboxRelay
+from bus.outbox import OutboxRelay, outbox_table
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
+from kit.statements import Statement
 from services.sessions.arbiter import Arbiter
 from services.sessions.change_notices import ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
@@ -27,6 +29,7 @@ from tests.support.pubsub import bytes_client_like, next_notice
 # Far longer than any deadline below: only a commit's wake-up can publish within the test.
 SWEEP_SECONDS = 60.0
 DEADLINE_SECONDS = 15.0
+UNSENT = Statement(select(outbox_table.c.id).where(outbox_table.c.sent_at.is_(None)))
 STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))
 
 
@@ -121,3 +124,35 @@ def paid(session_id: str) -> PaymentReport:
 
 async def _sessions_in(redis: Redis, stream: str, expected: list[str]) -> bool:
     return [fields["session_id"] for _, fields in await redis.xrange(stream)] == expected
+
+
+async def test_the_notice_publishes_the_saga_its_commit_leased_and_a_later_write_marks_it_sent(
+    db: Database, redis: Redis, keys: BusKeys
+) -> None:
+    # The relay does not run: only the notice's pipeline can publish the saga.
+    relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS, mark_within_s=SWEEP_SECONDS)
+    notices = ChangeNotices(redis, keys, relay)
+    arbiter = Arbiter(
+        repository=SessionRepository(db, notices.committed),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), relay),
+        deadlines=Deadlines(),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
+    session_id = await checked_out(arbiter, "c1")
+    await arbiter.record_payment(session_id, paid(session_id))
+    try:
+        assert await notices.publish_pending() == 1
+        assert await _sessions_in(redis, keys.stream(0, "hotel"), [session_id])
+        assert await redis.get(keys.session_notices(session_id)) == "2"  # the payment's, then the saga's
+        assert db.riders_waiting == 1  # the mark, for the next write
+        await arbiter.get(session_id)  # a read does not carry it
+        assert db.riders_waiting == 1
+        await db.carry_riders()
+        assert db.riders_waiting == 0
+        assert await db.read(lambda conn: conn.rows(UNSENT)) == []
+    finally:
+        found = [key async for key in redis.scan_iter(match=keys.pattern())]
+        if found:
+            await redis.delete(*found)
