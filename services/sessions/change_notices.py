@@ -21,7 +21,7 @@ from services.sessions.domain import Session
 from services.sessions.events import change_entries
 from services.sessions.messages import session_message
 from services.sessions.ports import Change
-from services.sessions.saga_writes import leased_slips
+from services.sessions.saga_writes import leased_slips, queued_unleased
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,10 @@ class ChangeNotices:
     def committed(self, changes: Sequence[Change]) -> None:
         """Called after the commit, so the relay and the watchers see what was written."""
         if any(change.writes for change in changes):
-            # Leased to the relay in the transaction: no claim needed, so the relay is not woken.
+            # Rows leased to the relay in the transaction go out with the notice, without a claim.
             self._leased.extend(leased_slips(changes))
+            if queued_unleased(changes):
+                self._relay.wake()
         for change in changes:
             self._changed.setdefault(change.session.id, PendingNotice()).add(change)
         self._ready.set()
