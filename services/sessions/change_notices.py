@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -42,6 +42,15 @@ class PendingNotice:
         return notice_body(self.events, None if self.session is None else session_message(self.session))
 
 
+@dataclass(frozen=True)
+class Beside:
+    """Other script calls a burst's commits owe Redis (the stuck checks' bookings), sent in the
+    notices' pipeline: `take` gives them, `answered` hears their answers, errors in place."""
+
+    take: Callable[[], list[ScriptRun]]
+    answered: Callable[[Sequence[object]], None]
+
+
 class ChangeNotices:
     """Publishes each changed session's notice on its channel, a burst of commits in one pipeline,
     with the sagas those commits leased to `relay` in the same pipeline, after the notices."""
@@ -52,10 +61,12 @@ class ChangeNotices:
         keys: BusKeys,
         relay: OutboxRelay,
         retention_ms: int = DEFAULT_RETENTION_MS,
+        beside: Beside | None = None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._relay = relay
+        self._beside = beside
         self._leased: list[PendingSlip] = []
         self._retention_ms = retention_ms
         self._changed: dict[str, PendingNotice] = {}
@@ -98,14 +109,17 @@ class ChangeNotices:
             )
             for session_id, pending in changed.items()
         ]
+        extra = self._beside.take() if self._beside is not None else []
         try:
             if leased:
-                answers = await self._relay.publish_beside(leased, calls)
+                answers = await self._relay.publish_beside(leased, [*calls, *extra])
             else:
-                answers = await run_scripts(self._redis, calls)
+                answers = await run_scripts(self._redis, [*calls, *extra])
         except (RedisError, OSError) as error:
-            answers = [error]
-        failed = [answer for answer in answers if isinstance(answer, Exception)]
+            answers = [error] * (len(calls) + len(extra))
+        if self._beside is not None and extra:
+            self._beside.answered(answers[len(calls) :])
+        failed = [answer for answer in answers[: len(calls)] if isinstance(answer, Exception)]
         if failed:
             # A watcher that missed a notice reads again at its next notice (the count jumps) or heartbeat.
             log.warning("could not tell watchers of %d sessions: %s", len(changed), failed[0])

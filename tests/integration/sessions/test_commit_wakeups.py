@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,16 +12,19 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from travel.sessions.v1 import sessions_pb2
 
+from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.keys import BusKeys
 from bus.outbox import OutboxRelay, outbox_table
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
 from kit.statements import Statement
 from services.sessions.arbiter import Arbiter
-from services.sessions.change_notices import ChangeNotices
+from services.sessions.change_notices import Beside, ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
+from services.sessions.ports import Change
 from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
+from services.sessions.stuck_checks import StuckCheckBooking
 from tests.support.databases import opened_database
 from tests.support.polling import eventually
 from tests.support.pubsub import bytes_client_like, next_notice
@@ -131,9 +134,16 @@ async def test_the_notice_publishes_the_saga_its_commit_leased_and_a_later_write
 ) -> None:
     # The relay does not run: only the notice's pipeline can publish the saga.
     relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS, mark_within_s=SWEEP_SECONDS)
-    notices = ChangeNotices(redis, keys, relay)
+    checks = DeadlineSchedule(redis, keys, name=STUCK_CHECKS)
+    booking = StuckCheckBooking(checks, timedelta(minutes=2))
+    notices = ChangeNotices(redis, keys, relay, beside=Beside(booking.runs, booking.booked))
+
+    def committed(changes: Sequence[Change]) -> None:
+        notices.committed(changes)
+        booking.committed(changes)
+
     arbiter = Arbiter(
-        repository=SessionRepository(db, notices.committed),
+        repository=SessionRepository(db, committed),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC), relay),
         deadlines=Deadlines(),
         clock=lambda: datetime.now(UTC),
@@ -146,6 +156,7 @@ async def test_the_notice_publishes_the_saga_its_commit_leased_and_a_later_write
         assert await notices.publish_pending() == 1
         assert await _sessions_in(redis, keys.stream(0, "hotel"), [session_id])
         assert await redis.get(keys.session_notices(session_id)) == "2"  # the payment's, then the saga's
+        assert await checks.scheduled([session_id]) == {session_id}  # its stuck check, booked beside
         assert db.riders_waiting == 1  # the mark, for the next write
         await arbiter.get(session_id)  # a read does not carry it
         assert db.riders_waiting == 1
