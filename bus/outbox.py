@@ -6,22 +6,26 @@ A relay pass is three steps, and no transaction stays open across the Redis roun
    `bus_outbox_leases` per outbox row, upserted only where no other relay's lease is live), so
    replicas sharing one outbox on PostgreSQL publish different rows;
 2. publish: the slips go to Redis outside any transaction;
-3. mark: one short write transaction marks the rows sent and drops their leases. A failed publish
+3. mark: the rows are marked sent and their leases dropped, in the next write transaction of the
+   process (`Database.ride`), or in one of the relay's own if none comes soon. A failed publish
    drops the leases instead, so the rows stay pending for the next pass.
 
-A row may still be published twice: a relay that dies after XADD and before the mark leaves its
-lease to expire, and one slower than its lease shares the rows with whoever claims them next.
+A row may still be published twice: a relay that dies after XADD and before the mark (or whose
+mark failed) leaves its lease to expire, and one slower than its lease shares the rows with
+whoever claims them next.
 That costs nothing: a saga's id is deterministic (`confirm-<session>`, `cancel-<session>`, ...),
 and the PUBLISH script sets a per-saga-step marker in the saga's step hash with HSETNX before it
 XADDs, so a second publish of the same saga step is a no-op on the bus.
 
 A process whose commits start sagas can skip the claim: `lease_in` writes the rows with this
-relay's lease in the committing transaction, and `hand` gives the relay those rows once committed,
-so a pass publishes and marks them without a claim transaction. A process killed between that
-commit and the publish leaves rows whose lease runs out; the sweep of any relay then takes them.
+relay's lease in the committing transaction; once committed, `publish_beside` publishes them in
+the pipeline of the caller's own script calls (`hand` gives them to the relay's next pass
+instead). A process killed between that commit and the publish leaves rows whose lease runs out;
+the sweep of any relay then takes them.
 
-The relay sleeps until a commit of its own process wakes it; a slow sweep picks up the rows
-another replica or a crash left behind.
+The relay sleeps until a commit of its own process wakes it. Each sweep reads when the earliest
+live lease runs out and the next comes then, or after `sweep_interval_s` at the latest, for rows
+another replica or a crash left without a lease in sight.
 """
 
 from __future__ import annotations
