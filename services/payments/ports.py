@@ -20,6 +20,7 @@ class PaymentRecord:
     checkout_traceparent: str | None = None
 
 
+
 class PaymentStore(Protocol):
     async def for_session(self, session_id: str) -> PaymentRecord | None: ...
 

@@ -43,7 +43,8 @@ def test_every_setting_has_a_meaning_and_readers() -> None:
 
 def test_a_variable_declared_twice_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "twice_declared.py").write_text(
-        "from kit.settings import Text\nA = Text(name='TRAVEL_ENV', meaning='again', readers=('gateway',))\n"
+        "from kit.settings import Text\n"
+        "A = Text(name='TRAVEL_ENV', meaning='again', readers=('gateway',))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(DuplicateSetting, match="TRAVEL_ENV"):
