@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from bus.keys import BusKeys
 from kit.redis_connection import pubsub_client
+from kit.redis_scripts import ScriptRun
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +125,20 @@ class DeadlineSchedule:
 
     async def schedule_many(self, deadlines: dict[str, int], keep_earlier: bool = False) -> None:
         """Add deadlines; one already scheduled moves, or with `keep_earlier` stays if it is earlier."""
+        runs = self.schedule_runs(deadlines, keep_earlier)
+        await asyncio.gather(*(self._schedule(keys=keys, args=args) for _, keys, args in runs))
+
+    def schedule_runs(self, deadlines: dict[str, int], keep_earlier: bool = False) -> list[ScriptRun]:
+        """The script calls of `schedule_many`, one per partition, for a pipeline that carries others."""
         mode = "LT" if keep_earlier else ""
-        calls = [
-            self._schedule(
-                keys=[self.deadlines_key(partition)],
-                args=[self.earlier_channel, mode, *[part for sid in ids for part in (deadlines[sid], sid)]],
+        return [
+            (
+                _SCHEDULE,
+                [self.deadlines_key(partition)],
+                [self.earlier_channel, mode, *[part for sid in ids for part in (deadlines[sid], sid)]],
             )
             for partition, ids in self._by_partition(deadlines).items()
         ]
-        await asyncio.gather(*calls)
 
     async def claim_due(self, now_ms: int, lease_until_ms: int, limit: int) -> list[str]:
         """At most `limit` due deadlines, earliest first over all partitions, then at most `limit`

@@ -6,22 +6,26 @@ A relay pass is three steps, and no transaction stays open across the Redis roun
    `bus_outbox_leases` per outbox row, upserted only where no other relay's lease is live), so
    replicas sharing one outbox on PostgreSQL publish different rows;
 2. publish: the slips go to Redis outside any transaction;
-3. mark: one short write transaction marks the rows sent and drops their leases. A failed publish
+3. mark: the rows are marked sent and their leases dropped, in the next write transaction of the
+   process (`Database.ride`), or in one of the relay's own if none comes soon. A failed publish
    drops the leases instead, so the rows stay pending for the next pass.
 
-A row may still be published twice: a relay that dies after XADD and before the mark leaves its
-lease to expire, and one slower than its lease shares the rows with whoever claims them next.
+A row may still be published twice: a relay that dies after XADD and before the mark (or whose
+mark failed) leaves its lease to expire, and one slower than its lease shares the rows with
+whoever claims them next.
 That costs nothing: a saga's id is deterministic (`confirm-<session>`, `cancel-<session>`, ...),
 and the PUBLISH script sets a per-saga-step marker in the saga's step hash with HSETNX before it
 XADDs, so a second publish of the same saga step is a no-op on the bus.
 
 A process whose commits start sagas can skip the claim: `lease_in` writes the rows with this
-relay's lease in the committing transaction, and `hand` gives the relay those rows once committed,
-so a pass publishes and marks them without a claim transaction. A process killed between that
-commit and the publish leaves rows whose lease runs out; the sweep of any relay then takes them.
+relay's lease in the committing transaction; once committed, `publish_beside` publishes them in
+the pipeline of the caller's own script calls (`hand` gives them to the relay's next pass
+instead). A process killed between that commit and the publish leaves rows whose lease runs out;
+the sweep of any relay then takes them.
 
-The relay sleeps until a commit of its own process wakes it; a slow sweep picks up the rows
-another replica or a crash left behind.
+The relay sleeps until a commit of its own process wakes it. Each sweep reads when the earliest
+live lease runs out and the next comes then, or after `sweep_interval_s` at the latest, for rows
+another replica or a crash left without a lease in sight.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy import (
@@ -65,7 +69,7 @@ from bus.scripts import PUBLISH_SCRIPT
 from bus.slip import current_step
 from bus.slip_trace import stamp_current_trace
 from kit.database import Connection, Database
-from kit.redis_scripts import run_script_batch
+from kit.redis_scripts import ScriptRun, run_script_batch, run_scripts
 from kit.statements import Statement
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,14 @@ lease_table = Table(
 # A publish is one pipelined round trip, so a lease of seconds is ample; it is also how long the
 # rows of a relay killed mid-publish wait before another pass (of any process) takes them over.
 DEFAULT_LEASE_SECONDS = 5.0
+# A published row is marked sent by the next transaction of its process, or by one of its own
+# this long after: well inside the lease, past which another pass would publish it again.
+DEFAULT_MARK_WITHIN_SECONDS = 1.0
+# The longest a relay waits between sweeps: for rows whose lease it did not see run out (rows
+# another replica wrote unleased, or gave back after a failed publish and then died).
+DEFAULT_SWEEP_CAP_SECONDS = 30.0
+# After a failed pass (Redis or the database away), the next sweep comes this soon.
+RETRY_SECONDS = 1.0
 
 _ADD = Statement(
     outbox_table.insert().values(
@@ -157,6 +169,11 @@ _MARK_SENT = Statement(
 # Once a row is sent nobody needs its lease, whichever relay holds it now.
 _DROP_LEASES = Statement(
     delete(lease_table).where(lease_table.c.outbox_id.in_(bindparam("ids", expanding=True)))
+)
+_LIVE_LEASES = Statement(
+    select(lease_table.c.outbox_id, lease_table.c.expires_ms).where(
+        lease_table.c.expires_ms > bindparam("now_ms")
+    )
 )
 _RELEASE = Statement(
     delete(lease_table).where(
@@ -243,6 +260,14 @@ class RedisSlipPublisher:
         calls = [publish_call(self.keys, slip, now, self.retention_ms) for slip in slips_read]
         await run_script_batch(self.redis, PUBLISH_SCRIPT.source, calls)
 
+    def calls(self, slips: Sequence[PendingSlip]) -> list[ScriptRun]:
+        """The PUBLISH script runs of `slips`, for a pipeline that carries other calls too."""
+        now = self._clock()
+        return [
+            (PUBLISH_SCRIPT.source, *publish_call(self.keys, stored_slip(p.slip), now, self.retention_ms))
+            for p in slips
+        ]
+
 
 class OutboxRelay:
     """Publishes unsent outbox rows to Redis, oldest first, then marks them sent."""
@@ -254,9 +279,10 @@ class OutboxRelay:
         keys: BusKeys,
         *,
         batch_size: int = 100,
-        sweep_interval_s: float = 1.0,
+        sweep_interval_s: float = DEFAULT_SWEEP_CAP_SECONDS,
         retention_ms: int = DEFAULT_RETENTION_MS,
         lease_s: float = DEFAULT_LEASE_SECONDS,
+        mark_within_s: float = DEFAULT_MARK_WITHIN_SECONDS,
         clock: Callable[[], float] = time.time,
         publisher: SlipPublisher | None = None,
     ) -> None:
@@ -264,18 +290,26 @@ class OutboxRelay:
         self.redis = redis
         self.keys = keys
         self.batch_size = batch_size
+        # The longest wait between two sweeps; the sweep comes sooner when a lease it saw runs out.
         self.sweep_interval_s = sweep_interval_s
         self.lease_ms = int(lease_s * 1000)
+        self.mark_within_s = mark_within_s
         self.publisher = publisher or RedisSlipPublisher(redis, keys, retention_ms=retention_ms, clock=clock)
         # Names this relay's leases, so a failed publish drops its own and no other relay's.
         self.holder = uuid.uuid4().hex
         self._clock = clock
         self._stopping = False
         self._woken = asyncio.Event()
+        self._claim_asked = False
         self._handed: list[PendingSlip] = []
+        # When, on the relay's clock, the earliest lease the last claim saw runs out (None: none seen).
+        self._lease_ends_s: float | None = None
+        self._marks_due: float | None = None
 
     def wake(self) -> None:
-        """Rows were committed (call it after the commit): publish them now, not at the next sweep."""
+        """Rows were committed (call it after the commit): claim and publish them now, not at the
+        next sweep."""
+        self._claim_asked = True
         self._woken.set()
 
     def lease_in(
@@ -302,19 +336,44 @@ class OutboxRelay:
             self._handed.extend(pending)
             self._woken.set()
 
+    async def publish_beside(self, pending: Sequence[PendingSlip], before: Sequence[ScriptRun]) -> list[Any]:
+        """Publish committed rows `lease_in` wrote in the same pipeline as the caller's own script
+        calls `before` (one round trip for both), and have them marked sent; the answers of
+        `before`, errors in place. A row that did not publish goes to the relay's next pass."""
+        calls = self.publisher.calls(pending) if isinstance(self.publisher, RedisSlipPublisher) else None
+        if calls is None:
+            self.hand(pending)
+            return await run_scripts(self.redis, before)
+        try:
+            answers = await run_scripts(self.redis, [*before, *calls])
+        except Exception:
+            self.hand(pending)
+            raise
+        if any(isinstance(answer, Exception) for answer in answers[len(before) :]):
+            # Published twice at worst: the PUBLISH script's marker makes the second a no-op.
+            self.hand(pending)
+        else:
+            self._mark_later([slip.id for slip in pending])
+        return answers[: len(before)]
+
     def stop(self) -> None:
         self._stopping = True
         self._woken.set()
 
-    async def relay_once(self, *, sweep: bool = False) -> int:
+    async def relay_once(self, *, sweep: bool = False, mark_now: bool = True) -> int:
         """Publish and mark one batch: the rows handed to the relay, else (or when `sweep`) the rows
-        it claims; how many were sent. A failed publish raises, after giving the leases back."""
+        it claims; how many were sent. A failed publish raises, after giving the leases back.
+        Without `mark_now` the marks ride the next write transaction of the database (`run` does so)."""
+        return await self._pass(sweep=sweep, mark_now=mark_now)
+
+    async def _pass(self, *, sweep: bool, mark_now: bool) -> int:
         if self._handed and not sweep:
             # Leased in the transactions that wrote them: nothing to claim.
             claimed, self._handed = self._handed[: self.batch_size], self._handed[self.batch_size :]
         else:
             now_ms = int(self._clock() * 1000)
-            claimed = await self.database.transaction(lambda conn: self._claim(conn, now_ms))
+            claimed, lease_ends_ms = await self.database.transaction(lambda conn: self._claim(conn, now_ms))
+            self._lease_ends_s = None if lease_ends_ms is None else lease_ends_ms / 1000
         if not claimed:
             return 0
         ids = [pending.id for pending in claimed]
@@ -323,22 +382,42 @@ class OutboxRelay:
         except Exception:
             await self._release(ids)
             raise
-        sent_at = datetime.fromtimestamp(self._clock(), tz=UTC)
-        await self.database.transaction(lambda conn: _mark_sent(conn, ids, sent_at))
+        if mark_now:
+            sent_at = datetime.fromtimestamp(self._clock(), tz=UTC)
+            await self.database.transaction(lambda conn: _mark_sent(conn, ids, sent_at))
+        else:
+            self._mark_later(ids)
         return len(claimed)
 
-    def _claim(self, conn: Connection, now_ms: int) -> list[PendingSlip]:
+    def _mark_later(self, ids: list[int]) -> None:
+        """Mark the rows sent in the next write transaction of this process, or in one of its own
+        within `mark_within_s`: well inside the lease, so no other pass publishes them again."""
+        sent_at = datetime.fromtimestamp(self._clock(), tz=UTC)
+        self.database.ride(lambda conn: _mark_sent(conn, ids, sent_at))
+        if self._marks_due is None:
+            self._marks_due = asyncio.get_running_loop().time() + self.mark_within_s
+            self._woken.set()  # a sleeping relay shortens its sleep to the marks' deadline
+
+    def _claim(self, conn: Connection, now_ms: int) -> tuple[list[PendingSlip], int | None]:
+        """The rows leased to this relay now, and when the earliest lease left (any relay's) runs out."""
         rows = conn.rows(_CLAIMABLE, {"limit": self.batch_size, "now_ms": now_ms})
-        if not rows:
-            return []
-        params = {
-            "ids": [row.id for row in rows],
-            "holder": self.holder,
-            "expires_ms": now_ms + self.lease_ms,
-            "now_ms": now_ms,
-        }
-        leased = {row[0] for row in conn.rows(_TAKE_LEASES, params)}
-        return [PendingSlip(row.id, row.saga_id, row.slip) for row in rows if row.id in leased]
+        claimed: list[PendingSlip] = []
+        if rows:
+            params = {
+                "ids": [row.id for row in rows],
+                "holder": self.holder,
+                "expires_ms": now_ms + self.lease_ms,
+                "now_ms": now_ms,
+            }
+            leased = {row[0] for row in conn.rows(_TAKE_LEASES, params)}
+            claimed = [PendingSlip(row.id, row.saga_id, row.slip) for row in rows if row.id in leased]
+        taken = {pending.id for pending in claimed}
+        ends = [
+            int(row.expires_ms)
+            for row in conn.rows(_LIVE_LEASES, {"now_ms": now_ms})
+            if row.outbox_id not in taken
+        ]
+        return claimed, min(ends, default=None)
 
     async def _release(self, ids: list[int]) -> None:
         """Give the leases back so the next pass (of any replica) retries the rows at once; if even
@@ -356,26 +435,58 @@ class OutboxRelay:
         await PUBLISH_SCRIPT.load(self.redis)
         loop = asyncio.get_running_loop()
         sweep_at = loop.time()
-        while not self._stopping:
-            # Cleared before the pass: a commit that lands while it runs wakes the next one.
-            self._woken.clear()
-            # Handed rows alone would starve the rows a crash or another replica left: claim too
-            # once a sweep interval has passed since the last claim.
-            sweep = not self._handed or loop.time() >= sweep_at
-            if sweep:
-                sweep_at = loop.time() + self.sweep_interval_s
-            try:
-                handled = await self.relay_once(sweep=sweep)
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                handled = 0
-            if handled < self.batch_size and not self._handed:
-                await self._sleep()
-
-    async def _sleep(self) -> None:
-        """Until a commit wakes the relay, or the safety sweep is due."""
         try:
-            async with asyncio.timeout(self.sweep_interval_s):
+            while not self._stopping:
+                # Cleared before the pass: a commit that lands while it runs wakes the next one.
+                self._woken.clear()
+                # Handed rows alone would starve the rows a crash or another replica left: claim
+                # too once the sweep is due.
+                sweep = self._claim_asked or loop.time() >= sweep_at
+                handled = 0
+                if sweep or self._handed:
+                    self._claim_asked = False
+                    try:
+                        handled = await self._pass(sweep=sweep, mark_now=False)
+                    except Exception:
+                        log.exception("outbox relay pass failed; retrying")
+                        sweep_at = loop.time() + min(RETRY_SECONDS, self.sweep_interval_s)
+                    else:
+                        if sweep:
+                            sweep_at = self._next_sweep(loop.time())
+                await self._carry_due_marks(loop.time())
+                if handled < self.batch_size and not self._handed:
+                    await self._sleep(sweep_at)
+        finally:
+            await self._carry_marks()
+
+    def _next_sweep(self, now: float) -> float:
+        """At the latest after the sweep interval; sooner when a lease seen in the claim runs out, so
+        the rows of a relay that died go out a lease after it died."""
+        latest = now + self.sweep_interval_s
+        if self._lease_ends_s is None:
+            return latest
+        # A hair past the end: a timer that fires early would find the lease still live.
+        return min(latest, now + max(0.0, self._lease_ends_s - self._clock()) + 0.01)
+
+    async def _carry_due_marks(self, now: float) -> None:
+        if self._marks_due is not None and (now >= self._marks_due or self._stopping):
+            await self._carry_marks()
+
+    async def _carry_marks(self) -> None:
+        """The marks no other transaction took yet, in a transaction of their own."""
+        self._marks_due = None
+        try:
+            await self.database.carry_riders()
+        except Exception:
+            # Their rows go out again once their leases run out; the bus drops the duplicates.
+            log.warning("could not mark published outbox rows sent", exc_info=True)
+
+    async def _sleep(self, sweep_at: float) -> None:
+        """Until a commit wakes the relay, or the sweep or the marks are due."""
+        loop = asyncio.get_running_loop()
+        wake_at = sweep_at if self._marks_due is None else min(sweep_at, self._marks_due)
+        try:
+            async with asyncio.timeout(max(0.0, wake_at - loop.time())):
                 await self._woken.wait()
         except TimeoutError:
             pass

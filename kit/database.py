@@ -3,6 +3,7 @@
 The event loop hands a unit of work `work(connection)` to the database's thread and awaits its
 result: one hop per transaction, however many statements it runs. The work runs on the DBAPI
 connection SQLAlchemy's engine opened (sqlite3 or psycopg), with statements compiled once.
+Bookkeeping nobody awaits (`ride`) joins the next write transaction instead of paying for its own.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextvars
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -86,6 +88,8 @@ class Database:
         self.dialect = engine.dialect.name
         self._tracer = recording_tracer(__name__)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Appended on the event loop, taken on a database thread: deque's append and popleft are atomic.
+        self._riders: deque[Work[None]] = deque()
         self._threads = [
             threading.Thread(target=self._serve, name=f"db-{name}-{n}", daemon=True) for n in range(threads)
         ]
@@ -95,6 +99,26 @@ class Database:
     async def transaction(self, work: Work[T]) -> T:
         """Run `work` in one write transaction: committed if it returns, rolled back if it raises."""
         return await self._submit(work, "write")
+
+    def ride(self, work: Work[None]) -> None:
+        """Run `work` first in the next write transaction, whoever's it is, and commit it with it.
+
+        For writes whose loss is harmless and whose timing is loose (the outbox relay's "sent"
+        marks): they cost no transaction of their own. Put back if that transaction rolls back;
+        dropped, and logged, if `work` itself fails (the caller's transaction then runs without it).
+        Nothing runs them unless a write transaction comes: see `carry_riders`.
+        """
+        self._riders.append(work)
+
+    @property
+    def riders_waiting(self) -> int:
+        """How many `ride` works wait for a write transaction."""
+        return len(self._riders)
+
+    async def carry_riders(self) -> None:
+        """A write transaction of its own for the `ride` works still waiting, if any."""
+        if self._riders:
+            await self.transaction(_nothing)
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` in one read transaction (on SQLite it takes no write lock)."""
@@ -113,6 +137,10 @@ class Database:
         await self._submit(create, "schema")
 
     async def close(self) -> None:
+        try:
+            await self.carry_riders()
+        except Exception:
+            log.warning("could not run %d writes riding a transaction", len(self._riders), exc_info=True)
         for _ in self._threads:
             self._jobs.put(None)
         await asyncio.get_running_loop().run_in_executor(None, self._join)
@@ -176,19 +204,51 @@ class Database:
     def _run(self, conn: Connection, work: Work[T], mode: str) -> T:
         count_db_transaction(self.name)
         raw = conn.raw
+        self._begin(raw, mode)
+        riders = self._take_riders() if mode == "write" else []
+        if riders and not self._run_riders(conn, riders):
+            riders = []
+            self._begin(raw, mode)
+        try:
+            result = work(conn)
+            if self.dialect == "sqlite":
+                raw.execute("COMMIT")
+            else:
+                raw.commit()
+        except BaseException:
+            _roll_back(raw, self.dialect)
+            # Not the riders' fault: the next write transaction takes them.
+            self._riders.extendleft(reversed(riders))
+            raise
+        return result
+
+    def _begin(self, raw: Any, mode: str) -> None:
         if self.dialect == "sqlite":
             # IMMEDIATE takes the write lock up front, so a read-then-write never fails to upgrade.
             raw.execute("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")
+
+    def _take_riders(self) -> list[Work[None]]:
+        riders = []
+        while True:
+            try:
+                riders.append(self._riders.popleft())
+            except IndexError:
+                return riders
+
+    def _run_riders(self, conn: Connection, riders: list[Work[None]]) -> bool:
+        """Run the riders; False, with the transaction rolled back and the riders dropped, if one failed."""
         try:
-            result = work(conn)
-        except BaseException:
-            _roll_back(raw, self.dialect)
-            raise
-        if self.dialect == "sqlite":
-            raw.execute("COMMIT")
-        else:
-            raw.commit()
-        return result
+            for rider in riders:
+                rider(conn)
+        except Exception:
+            _roll_back(conn.raw, self.dialect)
+            log.warning("dropped %d writes riding a transaction", len(riders), exc_info=True)
+            return False
+        return True
+
+
+def _nothing(_: Connection) -> None:
+    pass
 
 
 def _roll_back(raw: Any, dialect: str) -> None:

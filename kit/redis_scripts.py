@@ -16,6 +16,8 @@ from kit.redis_connection import AnyRedis
 
 # (keys, args) of one script call.
 ScriptCall = tuple[Sequence[str], Sequence[Any]]
+# (source, keys, args) of one call in a pipeline of several scripts.
+ScriptRun = tuple[str, Sequence[str], Sequence[Any]]
 
 
 def script_sha(source: str) -> str:
@@ -68,8 +70,32 @@ async def run_script_batch(client: AnyRedis, source: str, calls: Sequence[Script
 
 
 async def _pipelined(client: AnyRedis, sha: str, calls: Sequence[ScriptCall]) -> list[Any]:
+    return await _pipelined_shas(client, [(sha, keys, args) for keys, args in calls])
+
+
+async def run_scripts(client: AnyRedis, runs: Sequence[ScriptRun]) -> list[Any]:
+    """One pipeline of EVALSHA calls of several scripts (source, keys, args); the answers in order,
+    each error in its call's place rather than raised. Calls refused NOSCRIPT are sent again, alone,
+    once their scripts are loaded, as in `run_script_batch`."""
+    if not runs:
+        return []
+    calls = [(script_sha(source), keys, args) for source, keys, args in runs]
+    results = await _pipelined_shas(client, calls)
+    missing = [index for index, result in enumerate(results) if isinstance(result, NoScriptError)]
+    if missing:
+        for source in {runs[index][0] for index in missing}:
+            await load_script(client, source)
+        again = await _pipelined_shas(client, [calls[index] for index in missing])
+        for index, result in zip(missing, again, strict=True):
+            results[index] = result
+    return results
+
+
+async def _pipelined_shas(
+    client: AnyRedis, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
+) -> list[Any]:
     pipe = client.pipeline(transaction=False)
-    for keys, args in calls:
+    for sha, keys, args in calls:
         # redis-py's cluster pipeline refuses `pipe.evalsha(...)` (EVALSHA is on its list of
         # blocked pipeline methods) but routes the same command sent by name, by its keys' slot.
         pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)

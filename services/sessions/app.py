@@ -31,7 +31,7 @@ from services.sagas.session_steps import session_handlers
 from services.sessions.access import ACCESS
 from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
-from services.sessions.change_notices import ChangeNotices
+from services.sessions.change_notices import Beside, ChangeNotices
 from services.sessions.config import SessionsConfig
 from services.sessions.domain import EXPIRABLE
 from services.sessions.events import SessionTimeline
@@ -101,12 +101,14 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     database = await open_migrated_database(config.database_url, config.schema, "sessions")
     redis = await connect_redis(config.bus.redis)
     keys = config.bus.keys
-    # Woken by the commits of this process; the sweep finds rows a crash or another replica left.
+    # The notices publish the sagas this process's commits lease to the relay; the relay marks them
+    # sent and sweeps for the rows a crash or another replica left.
     relay = OutboxRelay(database, redis, keys, sweep_interval_s=config.outbox_sweep_seconds)
-    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
     stuck_checks = StuckCheckBooking(
         DeadlineSchedule(redis, keys, name=STUCK_CHECKS), config.stuck_saga_after
     )
+    # The stuck checks a commit books go in its notices' pipeline too: no round trip of their own.
+    notices = ChangeNotices(redis, keys, relay, beside=Beside(stuck_checks.runs, stuck_checks.booked))
 
     def committed(changes: Sequence[Change]) -> None:
         notices.committed(changes)
@@ -166,7 +168,6 @@ async def start(config: SessionsConfig) -> SessionsProcess:
         asyncio.create_task(reconciler.run()),
         asyncio.create_task(relay.run()),
         asyncio.create_task(notices.run()),
-        asyncio.create_task(stuck_checks.run()),
         asyncio.create_task(watcher.run()),
     ]
     return process

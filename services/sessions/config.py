@@ -50,9 +50,10 @@ RECONCILE_SAGA_AFTER_SECONDS = Number(
 )
 OUTBOX_SWEEP_SECONDS = Number(
     name="OUTBOX_SWEEP_SECONDS",
-    default=1.0,
+    default=30.0,
     minimum=0.05,
-    meaning="safety sweep of the outbox for rows a crash left behind (commits wake the relay at once)",
+    meaning="longest wait between two sweeps of the outbox for rows a crash or another replica left "
+    "(a sweep also comes when a lease it saw runs out; commits publish at once)",
     readers=("sessions",),
 )
 

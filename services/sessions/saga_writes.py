@@ -42,6 +42,16 @@ def leased_slips(changes: Sequence[Change]) -> list[PendingSlip]:
     ]
 
 
+def queued_unleased(changes: Sequence[Change]) -> bool:
+    """Whether committed changes queued outbox rows no relay holds (the reconciler's restarts): the
+    relay must claim them."""
+    return any(
+        not (isinstance(write, _OutboxWrite) and write.leased)
+        for change in changes
+        for write in change.writes
+    )
+
+
 class OutboxSagaStarter:
     """With `relay`, each saga's rows are leased to it in the transaction, so it need not claim them."""
 

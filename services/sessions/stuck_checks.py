@@ -7,21 +7,30 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
 from bus.ports import CheckSchedule
+from kit.redis_scripts import ScriptRun
 from services.sessions.ports import Change
 
 log = logging.getLogger(__name__)
 
 
+class BatchedCheckSchedule(CheckSchedule, Protocol):
+    """A check schedule whose bookings can go in a pipeline with other script calls."""
+
+    def schedule_runs(self, deadlines: dict[str, int], keep_earlier: bool = False) -> list[ScriptRun]: ...
+
+
 class StuckCheckBooking:
-    """Collects the sessions whose commits started sagas, and books their checks in one call per burst."""
+    """Collects the sessions whose commits started sagas, and books their checks in one call per burst:
+    on its own (`run`), or in the pipeline of the burst's change notices (`runs`)."""
 
     def __init__(
         self,
-        schedule: CheckSchedule,
+        schedule: BatchedCheckSchedule,
         bound: timedelta,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
@@ -49,6 +58,19 @@ class StuckCheckBooking:
             await self._ready.wait()
             self._ready.clear()
             await self.book_pending()
+
+    def runs(self) -> list[ScriptRun]:
+        """The script calls booking the checks collected since the last call, for another pipeline;
+        give their answers to `booked`."""
+        due, self._due = self._due, {}
+        # A check the session already has, for an earlier saga, stays: that saga's bound runs first.
+        return self._schedule.schedule_runs(due, keep_earlier=True) if due else []
+
+    def booked(self, answers: Sequence[Any]) -> None:
+        """The answers of `runs`' calls: a lost booking leaves its saga unwatched, so it is logged."""
+        failed = [answer for answer in answers if isinstance(answer, Exception)]
+        if failed:
+            log.warning("could not book stuck checks in %d partitions: %s", len(failed), failed[0])
 
     async def book_pending(self) -> int:
         due, self._due = self._due, {}

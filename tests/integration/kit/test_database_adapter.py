@@ -1,11 +1,12 @@
 """The database adapter's contract on SQLite and PostgreSQL: commit, roll back, one compare-and-set
-winner among real concurrent transactions, the durability settings, one count per transaction."""
+winner among real concurrent transactions, the durability settings, one count per transaction, and
+the writes that ride the next write transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 
 import psycopg
@@ -145,6 +146,72 @@ async def test_every_transaction_is_counted_once(replicas: list[Database]) -> No
     with pytest.raises(Refused):
         await db.transaction(lambda conn: (_ for _ in ()).throw(Refused()))
     assert transactions_counted(db) - before == 3
+
+
+def bump(counter_id: str) -> Callable[[Connection], None]:
+    def work(conn: Connection) -> None:
+        current = conn.first(GET, {"id": counter_id})
+        assert current is not None
+        conn.execute(CAS, {"id": counter_id, "expected": current.version, "version": current.version + 1})
+
+    return work
+
+
+async def version_of(db: Database, counter_id: str) -> int:
+    found = await db.read(lambda conn: conn.first(GET, {"id": counter_id}))
+    assert found is not None
+    return int(found.version)
+
+
+async def test_a_ride_commits_with_the_next_write_transaction_at_no_cost(replicas: list[Database]) -> None:
+    db, other = replicas
+    await db.transaction(lambda conn: conn.first(INSERT, row("rider")))
+    before = transactions_counted(db)
+    db.ride(bump("rider"))
+    await db.read(lambda conn: conn.first(GET, {"id": "rider"}))
+    assert db.riders_waiting == 1  # a read transaction does not take it
+    await db.transaction(lambda conn: conn.first(INSERT, row("carrier")))
+    assert db.riders_waiting == 0
+    assert transactions_counted(db) - before == 2  # the read and the carrier
+    assert await version_of(other, "rider") == 1
+
+
+async def test_a_ride_whose_carrier_rolls_back_waits_for_the_next_one(replicas: list[Database]) -> None:
+    db, other = replicas
+    await db.transaction(lambda conn: conn.first(INSERT, row("again")))
+    db.ride(bump("again"))
+
+    def refuse(conn: Connection) -> None:
+        raise Refused
+
+    with pytest.raises(Refused):
+        await db.transaction(refuse)
+    assert await version_of(other, "again") == 0
+    assert db.riders_waiting == 1
+    await db.carry_riders()
+    assert db.riders_waiting == 0
+    assert await version_of(other, "again") == 1
+
+
+async def test_a_failing_ride_is_dropped_and_its_carrier_commits(replicas: list[Database]) -> None:
+    db, other = replicas
+    db.ride(lambda conn: (_ for _ in ()).throw(Refused()))
+    await db.transaction(lambda conn: conn.first(INSERT, row("carried")))
+    assert db.riders_waiting == 0
+    assert await version_of(other, "carried") == 0
+
+
+async def test_closing_a_database_runs_the_rides_still_waiting(database: tuple[str, str | None]) -> None:
+    url, schema = database
+    name = f"contract_{uuid.uuid4().hex[:8]}"
+    db, other = [await open_database(url, schema, name, metadata) for _ in range(2)]
+    try:
+        await db.transaction(lambda conn: conn.first(INSERT, row("closing")))
+        db.ride(bump("closing"))
+        await db.close()
+        assert await version_of(other, "closing") == 1
+    finally:
+        await other.close()
 
 
 async def test_a_dropped_postgresql_connection_is_replaced(

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
 from travel.sessions.v1 import sessions_pb2
 
+from bus.deadlines import STUCK_CHECKS, DeadlineSchedule
 from bus.keys import BusKeys
-from bus.outbox import OutboxRelay
+from bus.outbox import OutboxRelay, outbox_table
 from bus.outbox import metadata as outbox_metadata
 from kit.database import Database
+from kit.statements import Statement
 from services.sagas import definitions as saga_plans
 from services.sessions.arbiter import Arbiter
-from services.sessions.change_notices import ChangeNotices
+from services.sessions.change_notices import Beside, ChangeNotices
 from services.sessions.domain import HotelStay, Money, PaymentOutcome, PaymentReport
+from services.sessions.ports import Change
 from services.sessions.repository import SessionRepository, metadata
 from services.sessions.saga_writes import OutboxSagaStarter
+from services.sessions.stuck_checks import StuckCheckBooking
 from tests.support.databases import opened_database
 from tests.support.polling import eventually
 from tests.support.pubsub import bytes_client_like, next_notice
@@ -28,6 +33,7 @@ from tests.support.pubsub import bytes_client_like, next_notice
 # Far longer than any deadline below: only a commit's wake-up can publish within the test.
 SWEEP_SECONDS = 60.0
 DEADLINE_SECONDS = 15.0
+UNSENT = Statement(select(outbox_table.c.id).where(outbox_table.c.sent_at.is_(None)))
 STAY = HotelStay("h1", "HTL-LIS-01", "Hotel", "LIS", "2031-01-01", "2031-01-03", 1, Money(12_000, "EUR"))
 
 
@@ -53,7 +59,7 @@ async def test_a_paid_session_starts_its_saga_at_once_and_tells_its_watchers(
 ) -> None:
     relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS)
     # As the sessions process does: the rows leased in a commit go to the relay after its notice.
-    notices = ChangeNotices(redis, keys, relay.wake, hand_relay=relay.hand)
+    notices = ChangeNotices(redis, keys, relay)
     arbiter = Arbiter(
         repository=SessionRepository(db, notices.committed),
         sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans, relay),
@@ -122,3 +128,43 @@ def paid(session_id: str) -> PaymentReport:
 
 async def _sessions_in(redis: Redis, stream: str, expected: list[str]) -> bool:
     return [fields["session_id"] for _, fields in await redis.xrange(stream)] == expected
+
+
+async def test_the_notice_publishes_the_saga_its_commit_leased_and_a_later_write_marks_it_sent(
+    db: Database, redis: Redis, keys: BusKeys
+) -> None:
+    # The relay does not run: only the notice's pipeline can publish the saga.
+    relay = OutboxRelay(db, redis, keys, sweep_interval_s=SWEEP_SECONDS, mark_within_s=SWEEP_SECONDS)
+    checks = DeadlineSchedule(redis, keys, name=STUCK_CHECKS)
+    booking = StuckCheckBooking(checks, timedelta(minutes=2))
+    notices = ChangeNotices(redis, keys, relay, beside=Beside(booking.runs, booking.booked))
+
+    def committed(changes: Sequence[Change]) -> None:
+        notices.committed(changes)
+        booking.committed(changes)
+
+    arbiter = Arbiter(
+        repository=SessionRepository(db, committed),
+        sagas=OutboxSagaStarter(lambda: datetime.now(UTC), saga_plans, relay),
+        deadlines=Deadlines(),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        ttl=timedelta(minutes=10),
+    )
+    session_id = await checked_out(arbiter, "c1")
+    await arbiter.record_payment(session_id, paid(session_id))
+    try:
+        assert await notices.publish_pending() == 1
+        assert await _sessions_in(redis, keys.stream(0, "hotel"), [session_id])
+        assert await redis.get(keys.session_notices(session_id)) == "2"  # the payment's, then the saga's
+        assert await checks.scheduled([session_id]) == {session_id}  # its stuck check, booked beside
+        assert db.riders_waiting == 1  # the mark, for the next write
+        await arbiter.get(session_id)  # a read does not carry it
+        assert db.riders_waiting == 1
+        await db.carry_riders()
+        assert db.riders_waiting == 0
+        assert await db.read(lambda conn: conn.rows(UNSENT)) == []
+    finally:
+        found = [key async for key in redis.scan_iter(match=keys.pattern())]
+        if found:
+            await redis.delete(*found)
