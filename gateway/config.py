@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gateway.open_streams import StreamCaps
+from kit.open_streams import StreamCaps
 from kit.grpc_tls import GrpcTls
 from kit.http_server import HttpServerLimits
 from kit.redis_connection import RedisSettings

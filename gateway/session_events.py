@@ -27,7 +27,7 @@ from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 from bus.history import HistoryEvent
 from gateway.errors import GatewayError, rpc_error_response
-from gateway.open_streams import OpenStreams, StreamCaps
+from kit.open_streams import OpenStreams, StreamCaps
 from gateway.request_id import request_id_of
 from gateway.session_changes import ChangeWatch, SessionChanges
 from kit.trace_context import current_headers

@@ -14,7 +14,7 @@ from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 from gateway.app import build_app
 from gateway.config import GatewayConfig
-from gateway.open_streams import StreamCaps
+from kit.open_streams import StreamCaps
 from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
 from kit import errors
