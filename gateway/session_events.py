@@ -228,8 +228,8 @@ async def stream_session_events(request: Request, streams: OpenStreams, stubs: I
         raise
     if first is None:
         watch.close()
-        refusal = GatewayError(503, "the sessions service ended the stream before it began")
-        return JSONResponse(refusal.body(), status_code=503)
+        ended = GatewayError(503, "the sessions service ended the stream before it began")
+        return JSONResponse(ended.body(), status_code=503)
     # The sessions service answered with the caller's own session: its owner is the caller.
     owner = first.session.customer_id
     refused = streams.acquire(owner)
