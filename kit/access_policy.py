@@ -26,6 +26,7 @@ class AccessPolicy:
     public: frozenset[str]
     internal: Mapping[str, frozenset[str]]
     admin: frozenset[str] = frozenset()
+    customer_streams: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -63,7 +64,7 @@ class AccessPolicy:
         ]
         if problems:
             raise ValueError(f"access policy of {service}: " + "; ".join(problems))
-        return cls(service, public_names, MappingProxyType(allowed), admin_names)
+        return cls(service, public_names, MappingProxyType(allowed), admin_names, streams)
 
     def callers(self) -> frozenset[str]:
         """Every service some internal method accepts: the public keys this process must trust."""
