@@ -32,7 +32,8 @@ def auth(token: str) -> tuple[tuple[str, str], ...]:
 async def until_end(call: grpc.aio.UnaryStreamCall) -> list[pb.WatchSessionResponse]:  # type: ignore[type-arg]
     responses: list[pb.WatchSessionResponse] = []
     async with asyncio.timeout(DEADLINE_SECONDS):
-        async for response in call:
+        while (response := await call.read()) is not grpc.aio.EOF:
+            assert isinstance(response, pb.WatchSessionResponse)
             responses.append(response)
     return responses
 
