@@ -34,7 +34,7 @@ def paid(system: RunningSystem, customer: Customer) -> str:
 
 
 def json_messages(text: str) -> list[dict]:
-    """grpcurl prints each response as an indented JSON object, one after the other."""
+    """grpcurl prints each response as an indented JSON object (proto field names), one after the other."""
     decoder, found, at = json.JSONDecoder(), [], 0
     while at < len(text):
         if text[at].isspace():
@@ -57,10 +57,11 @@ def test_grpcurl_follows_a_session_until_it_settles(system: RunningSystem) -> No
     assert done.returncode == 0, done.stderr
     responses = json_messages(done.stdout)
     assert responses[0]["session"]["id"] == session_id
-    assert responses[-1]["endState"] == "STATE_CONFIRMED", "the stream ends after its terminal response"
+    assert responses[-1].get("end_state") == "STATE_CONFIRMED", f"no terminal response last: {responses[-3:]}"
     states = [r["session"]["state"] for r in responses if "session" in r]
     assert states[-1] == "STATE_CONFIRMED"
-    outcomes = [e["outcome"] for r in responses for e in r.get("events", [])]
+    events = [e for r in responses for e in r.get("events", [])]
+    outcomes = [e["outcome"] for e in events]
     assert "SAGA_COMPLETED" in outcomes
     sequences = [int(r.get("sequence", "0")) for r in responses]
     assert sequences == sorted(sequences)
@@ -70,7 +71,9 @@ def test_grpcurl_follows_a_session_until_it_settles(system: RunningSystem) -> No
         capture_output=True, text=True, timeout=DEADLINE_SECONDS, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert json_messages(again.stdout) == [{"sequence": str(sequences[-1]), "endState": "STATE_CONFIRMED"}]
+    resumed = json_messages(again.stdout)
+    assert resumed[-1]["end_state"] == "STATE_CONFIRMED"
+    assert all(e in events for r in resumed for e in r.get("events", [])), "nothing the client had not seen"
 
 
 def test_grpcurl_without_a_token_is_refused(system: RunningSystem) -> None:
@@ -100,4 +103,8 @@ def test_the_client_yields_each_change_until_the_session_settles(system: Running
             e.SerializeToString() for e in final.events
         )
         resumed = list(client.watch_session(session_id, after_sequence=responses[-1].sequence))
-        assert [(r.end_state, len(r.events)) for r in resumed] == [(sessions_pb2.STATE_CONFIRMED, 0)]
+        # Just the end, unless a notice was counted after the watch's read (its change already in
+        # the read): then the session again, which holds nothing the client has not seen.
+        assert resumed[-1].end_state == sessions_pb2.STATE_CONFIRMED
+        seen = {e.SerializeToString() for e in events}
+        assert all(e.SerializeToString() in seen for r in resumed for e in r.events)
