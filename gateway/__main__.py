@@ -13,7 +13,6 @@ from gateway.config import GatewayConfig
 from gateway.descriptors import load_generated_files, service_key
 from gateway.operations_events import operations_events_route
 from gateway.payment_webhooks import payment_webhook_route
-from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
 from gateway.web import web_routes
 from kit.http_server import serve
@@ -47,7 +46,7 @@ def main() -> None:
             channel=payments_channel,
             tolerance_seconds=config.webhook_tolerance_seconds,
         )
-        changes = session_changes_hook(config.require_redis(), config.namespace)
+        config.require_redis()
         serve_metrics(env)
     except ConfigError as error:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
@@ -63,7 +62,6 @@ def main() -> None:
         routes,
         files=files,
         forwarding=ClientForwarding(credentials),
-        lifespan_hooks=[changes],
     )
     try:
         # log_config=None: uvicorn's own lines go through the process's handler and format.

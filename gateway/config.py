@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gateway.open_streams import StreamCaps
 from kit.grpc_tls import GrpcTls
 from kit.http_server import HttpServerLimits
+from kit.open_streams import StreamCaps
 from kit.redis_connection import RedisSettings
 from kit.settings import ConfigError, Env, Number, Text, Whole
 from kit.shared_settings import REDIS_URL, TRAVEL_NAMESPACE
@@ -106,7 +106,7 @@ class GatewayConfig:
 
     def require_redis(self) -> RedisSettings:
         if self.redis is None:
-            raise ConfigError("REDIS_URL is required: the gateway's event streams are pushed from Redis")
+            raise ConfigError("REDIS_URL is required: the operators' event stream is pushed from Redis")
         return self.redis
 
     @classmethod

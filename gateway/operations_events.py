@@ -26,7 +26,6 @@ from travel.operations.v1 import operations_pb2, operations_pb2_grpc
 
 from bus.keys import BusKeys
 from gateway.errors import GatewayError, rpc_error_response
-from gateway.open_streams import OpenStreams, StreamCaps
 from gateway.request_id import request_id_of
 from gateway.session_events import (
     CLIENT_RETRY_MS,
@@ -40,6 +39,7 @@ from gateway.session_events import (
     sse_frame,
     too_many_streams,
 )
+from kit.open_streams import OpenStreams, StreamCaps
 from kit.redis_connection import pubsub_client, redis_client
 
 OPERATIONS_PACKAGE = "travel.operations.v1"

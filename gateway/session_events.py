@@ -1,7 +1,8 @@
 """`GET /v1/sessions/{id}/events:stream`: a session's saga timeline and state as Server-Sent Events.
 
-Pushed, not polled: the stream reads the session once when it opens, then forwards what each
-notice on the session's change channel carries; only a notice it missed makes it read again.
+Following a session is the sessions service's WatchSession: this route calls it and writes each
+response as SSE frames (one `saga` per event, then `session`; `end` last). When the call breaks
+(a replica restarting), the route calls again from the last sequence it got, on another replica.
 """
 
 from __future__ import annotations
@@ -10,56 +11,33 @@ import asyncio
 import itertools
 import json
 import re
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
-from bus.history import HistoryEvent
-from gateway.errors import GatewayError, rpc_error_response
-from gateway.open_streams import OpenStreams, StreamCaps
+from gateway.errors import GatewayError, retry_after, rpc_error_response
 from gateway.request_id import request_id_of
-from gateway.session_changes import ChangeWatch, SessionChanges
+from kit.open_streams import OpenStreams, StreamCaps
 from kit.trace_context import current_headers
 
 SESSIONS_PACKAGE = "travel.sessions.v1"
 SESSIONS_SERVICE = "travel.sessions.v1.SessionsService"
 STREAM_PATH = "/v1/sessions/{id}/events:stream"
 
-# With nothing to say for this long, the stream writes a comment (a vanished client that sent no
-# FIN gets noticed) and reads the session once more, in case its last notice was lost.
+# With nothing to say for this long, the stream writes a comment: a vanished client that sent no
+# FIN gets noticed. WatchSession itself sends nothing while nothing changes.
 HEARTBEAT_SECONDS = 15.0
-# The last saga records land a moment after the end state they caused: wait for them this long at most.
-SETTLE_SECONDS = 2.0
-# After a transient backend error, read again after this long even without a notice.
+# After a transient backend error, call again after this long.
 TRANSIENT_RETRY_SECONDS = 1.0
 CLIENT_RETRY_MS = 2000
-# NEEDS_ATTENTION waits for an operator, possibly for hours: the stream ends there too.
-STREAM_END_STATES = frozenset(
-    {
-        sessions_pb2.STATE_CONFIRMED,
-        sessions_pb2.STATE_CANCELLED,
-        sessions_pb2.STATE_EXPIRED,
-        sessions_pb2.STATE_NEEDS_ATTENTION,
-    }
-)
-# The last record of a saga: once every saga of an ended session has one, nothing more will come.
-# A saga step's outcome is its history event, upper-cased (services/sessions/events.py).
-SAGA_END_OUTCOMES = frozenset(
-    event.value.upper()
-    for event in (HistoryEvent.SAGA_COMPLETED, HistoryEvent.SAGA_COMPENSATED, HistoryEvent.DEAD_LETTERED)
-)
-# Worth another read: the backend is restarting, slow or briefly overloaded.
+# Worth another call: the backend is restarting, slow or briefly overloaded.
 TRANSIENT_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 )
@@ -99,195 +77,107 @@ def refused_token(error: GatewayError) -> Response:
     return JSONResponse(error.body(), status_code=error.http_status, headers=error.headers)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A session and its whole timeline, and how many of its notices the read covers."""
+class SessionWatch:
+    """WatchSession calls for one stream, over the replicas: a broken call resumes where it stopped."""
 
-    session: sessions_pb2.Session
-    events: list[sessions_pb2.SessionEvent]
-    covered: int = 0  # every notice numbered up to this is in the read
+    def __init__(self, stubs: Iterator[Any], session_id: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._stubs = stubs
+        self._session_id = session_id
+        self._metadata = metadata
+        self._call: Any = None
+        self.sequence = 0
 
+    def open(self) -> None:
+        self.close()
+        request = sessions_pb2.WatchSessionRequest(id=self._session_id, after_sequence=self.sequence)
+        # No deadline: the call lasts until the session settles or the client leaves.
+        self._call = next(self._stubs).WatchSession(request, metadata=self._metadata)
 
-class NoticesUnavailable(Exception):
-    """The notice count could not be read: the read is retried like a backend that is restarting."""
+    async def read(self) -> sessions_pb2.WatchSessionResponse | None:
+        """The next response; None when the call ended without the session's end."""
+        response = await self._call.read()
+        if response is grpc.aio.EOF:
+            return None
+        assert isinstance(response, sessions_pb2.WatchSessionResponse)
+        self.sequence = max(self.sequence, response.sequence)
+        return response
 
-
-class SessionReader(Protocol):
-    async def read(self) -> Snapshot: ...
-
-
-class ChangeSignal(Protocol):
-    async def take(self, timeout: float) -> list[sessions_pb2.SessionNotice]: ...
-
-
-class NoticeCount(Protocol):
-    async def published(self) -> int: ...
-
-
-@dataclass
-class SessionEventsReader:
-    """Reads one session with its events in one call, with the caller's token, over the replicas."""
-
-    channels: list[grpc.aio.Channel]
-    session_id: str
-    metadata: tuple[tuple[str, str], ...]
-    timeout: float
-    notices: NoticeCount
-    _stubs: Any = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._stubs = itertools.cycle([sessions_pb2_grpc.SessionsServiceStub(c) for c in self.channels])
-
-    async def read(self) -> Snapshot:
-        # The count first: a notice counted before it describes a change the read already sees.
-        try:
-            async with asyncio.timeout(self.timeout):
-                covered = await self.notices.published()
-        except (RedisError, OSError, TimeoutError) as error:
-            raise NoticesUnavailable(str(error)) from error
-        reply = await next(self._stubs).ListSessionEvents(
-            sessions_pb2.ListSessionEventsRequest(id=self.session_id),
-            metadata=self.metadata,
-            timeout=self.timeout,
-        )
-        return Snapshot(reply.session, list(reply.events), covered)
+    def close(self) -> None:
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
 
 
-@dataclass
-class StreamState:
-    """What this stream already told the client, so each read or notice pushes only what is new."""
+class SentFrames:
+    """What the stream wrote, so the first response of a resumed call repeats nothing."""
 
-    seen_events: set[bytes] = field(default_factory=set)
-    last_session: dict[str, Any] | None = None
-    session: sessions_pb2.Session | None = None
-    covered: int = 0
-    sagas: set[str] = field(default_factory=set)
-    ended_sagas: set[str] = field(default_factory=set)
-    settle_until: float | None = None
+    def __init__(self) -> None:
+        self.events: list[sessions_pb2.SessionEvent] = []
+        self.session: sessions_pb2.Session | None = None
 
-    def read_frames(self, snapshot: Snapshot) -> list[str]:
-        """Frames of a read: every event not sent yet, and the session if it changed."""
-        self.covered = snapshot.covered
-        frames = self._event_frames(snapshot.events)
-        current = as_json(snapshot.session)
-        if current != self.last_session:
-            frames.append(self._session_frame(snapshot.session, current))
-        return frames
-
-    def needs_read(self, notice: sessions_pb2.SessionNotice) -> bool:
-        """The notice does not carry its change, or a notice before it never came."""
-        if notice.seq and notice.seq <= self.covered:
-            return False  # in what the stream already read or was told
-        return notice.read_again or not notice.seq or notice.seq > self.covered + 1
-
-    def notice_frames(self, notice: sessions_pb2.SessionNotice) -> list[str]:
-        """Frames of the next notice in order (`needs_read` said no): what it carries that is new."""
-        if notice.seq <= self.covered:
-            return []
-        self.covered = notice.seq
-        frames = self._event_frames(notice.events)
-        # A read may already have shown this state or a later one.
-        if notice.HasField("session") and (
-            self.session is None or notice.session.version > self.session.version
-        ):
-            frames.append(self._session_frame(notice.session, as_json(notice.session)))
-        return frames
-
-    def _event_frames(self, events: Iterable[sessions_pb2.SessionEvent]) -> list[str]:
-        frames: list[str] = []
-        for event in events:
-            if event.saga_id and event.kind != "session":
-                self.sagas.add(event.saga_id)
-            if event.outcome in SAGA_END_OUTCOMES:
-                self.ended_sagas.add(event.saga_id)
-            # A read re-sorts the timeline, and a read and a notice may both carry an event:
-            # an event is known by its content, not its index.
-            key = event.SerializeToString(deterministic=True)
-            if key not in self.seen_events:
-                self.seen_events.add(key)
-                frames.append(sse_frame("saga", as_json(event)))
-        return frames
-
-    def _session_frame(self, session: sessions_pb2.Session, current: dict[str, Any]) -> str:
-        self.session = session
-        self.last_session = current
-        return sse_frame("session", current)
-
-    def finished(self, now: float) -> bool:
-        """The session ended and its sagas wrote their last records, or waited long enough for them."""
-        if self.session is None or self.session.state not in STREAM_END_STATES:
-            return False
-        if self.settle_until is None:
-            self.settle_until = now + SETTLE_SECONDS
-        return self.sagas <= self.ended_sagas or now >= self.settle_until
-
-    def next_wake(self, now: float, last_write: float, failed: bool) -> float:
-        """Seconds to wait for a notice before reading anyway."""
-        wake = last_write + HEARTBEAT_SECONDS
-        if self.settle_until is not None:
-            wake = min(wake, self.settle_until)
-        if failed:
-            wake = min(wake, now + TRANSIENT_RETRY_SECONDS)
-        return max(0.0, wake - now)
+    def frames(self, response: sessions_pb2.WatchSessionResponse, resumed: bool = False) -> str:
+        if response.end_state:
+            return sse_frame("end", {"state": sessions_pb2.State.Name(response.end_state)})
+        events = list(response.events)
+        if resumed:
+            # An event is known by its content: a resumed call may send the whole timeline again.
+            seen = {event.SerializeToString(deterministic=True) for event in self.events}
+            events = [e for e in events if e.SerializeToString(deterministic=True) not in seen]
+        self.events.extend(events)
+        parts = [sse_frame("saga", as_json(event)) for event in events]
+        if response.HasField("session") and not (resumed and response.session == self.session):
+            self.session = response.session
+            parts.append(sse_frame("session", as_json(response.session)))
+        return "".join(parts)
 
 
 async def event_frames(
-    request: Request, reader: SessionReader, changes: ChangeSignal, first: Snapshot | None = None
+    request: Request, watch: SessionWatch, first: sessions_pb2.WatchSessionResponse
 ) -> AsyncIterator[str]:
-    """Frames of the stream: one read, then what each notice carries; a missed notice costs a read.
-
-    `first` is a snapshot already read (after `changes` began listening), so nothing is missed.
-    """
+    """Frames of the stream: each WatchSession response as it comes; a keep-alive comment when quiet."""
     yield f"retry: {CLIENT_RETRY_MS}\n\n"
-    state = StreamState()
-    last_write = time.monotonic()
-    pending: deque[sessions_pb2.SessionNotice] = deque()
-    snapshot, read_due, failed = first, first is None, False
-    while True:
-        frames: list[str] = []
-        if read_due:
+    sent = SentFrames()
+    pending: asyncio.Task[sessions_pb2.WatchSessionResponse | None] | None = None
+    response: sessions_pb2.WatchSessionResponse | None = first
+    resumed = False
+    try:
+        while True:
+            if response is not None:
+                frames = sent.frames(response, resumed)
+                resumed = False
+                if frames:
+                    yield frames
+                if response.end_state:
+                    return
+                response = None
+            if pending is None:
+                pending = asyncio.ensure_future(watch.read())
+            done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
+            if not done:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
             try:
-                snapshot = await reader.read()
-                read_due = failed = False
-            except NoticesUnavailable:
-                failed = True
+                response = pending.result()
             except grpc.aio.AioRpcError as error:
                 if error.code() not in TRANSIENT_CODES:
                     _, body = rpc_error_response(error, SESSIONS_SERVICE)
                     yield sse_frame("problem", body)
                     return
-                failed = True
-        if snapshot is not None:
-            frames += state.read_frames(snapshot)
-            snapshot = None
-        while pending and not read_due:
-            notice = pending.popleft()
-            if state.needs_read(notice):
-                # The read counts at least this notice: it was published before the read began.
-                read_due = True
-            else:
-                frames += state.notice_frames(notice)
-        if frames:
-            yield "".join(frames)
-            last_write = time.monotonic()
-        if read_due and not failed:
-            continue
-        if not read_due and state.finished(time.monotonic()):
-            assert state.session is not None
-            yield sse_frame("end", {"state": sessions_pb2.State.Name(state.session.state)})
-            return
-        if await request.is_disconnected():
-            return
-        notices = await changes.take(state.next_wake(time.monotonic(), last_write, failed))
-        if notices:
-            pending.extend(notices)
-            continue
-        # Nothing came in time: the heartbeat, the end of settling, or a retry after a failed read.
-        if time.monotonic() - last_write >= HEARTBEAT_SECONDS:
-            # A write is also how a vanished client that sent no FIN gets noticed.
-            yield ": keep-alive\n\n"
-            last_write = time.monotonic()
-        read_due = True  # and a read, in case the last notice was lost
+                response = None
+            pending = None
+            if response is None:
+                # The call broke or ended early (a replica stopping): call again from where it was.
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(TRANSIENT_RETRY_SECONDS)
+                watch.open()
+                resumed = True
+    finally:
+        if pending is not None:
+            pending.cancel()
+        watch.close()
 
 
 class HeldStream(StreamingResponse):
@@ -311,18 +201,7 @@ def too_many_streams(streams: OpenStreams, reason: str) -> Response:
     return JSONResponse(error.body(), status_code=429, headers=headers)
 
 
-def watch_session(request: Request, session_id: str) -> ChangeWatch | None:
-    """Start listening for the session's changes; None when this gateway has no subscription."""
-    changes: SessionChanges | None = getattr(request.app.state, "session_changes", None)
-    if changes is None:
-        return None
-    try:
-        return changes.watch(session_id)
-    except ValueError:
-        return ChangeWatch()  # no channel carries such an id; the sessions service refuses it below
-
-
-async def stream_session_events(request: Request, streams: OpenStreams) -> Response:
+async def stream_session_events(request: Request, streams: OpenStreams, stubs: Iterator[Any]) -> Response:
     # Refused before any backend call: a full gateway spends nothing on a new stream.
     refused = streams.refusal()
     if refused is not None:
@@ -334,34 +213,23 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
     metadata = [("x-request-id", request_id_of(request.scope)), *current_headers().items()]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
-    session_id = request.path_params["id"]
-    watch = watch_session(request, session_id)
-    if watch is None:
-        error = GatewayError(503, "event streams are not available on this gateway")
-        return JSONResponse(error.body(), status_code=503)
-    reader = SessionEventsReader(
-        channels=request.app.state.backends.channels(SESSIONS_PACKAGE),
-        session_id=session_id,
-        metadata=tuple(metadata),
-        timeout=request.app.state.config.rpc_timeout_seconds,
-        notices=watch,
-    )
-    # Listening first, then the first read: a change in between is not missed. The read happens
-    # before the stream starts, so a bad token or a stranger's session is a plain HTTP error
-    # (EventSource gives up on those instead of reconnecting forever).
+    watch = SessionWatch(stubs, request.path_params["id"], tuple(metadata))
+    # The first response comes before the stream starts, so a bad token or a stranger's session is
+    # a plain HTTP error (EventSource gives up on those instead of reconnecting forever).
     try:
-        await watch.subscribed()
-        first = await reader.read()
+        watch.open()
+        first = await watch.read()
     except grpc.aio.AioRpcError as error:
         watch.close()
         status, body = rpc_error_response(error, SESSIONS_SERVICE)
-        return JSONResponse(body, status_code=status)
-    except NoticesUnavailable:
-        watch.close()
-        return JSONResponse(GatewayError(503, "change notices are unavailable").body(), status_code=503)
+        return JSONResponse(body, status_code=status, headers=retry_after(error))
     except BaseException:
         watch.close()
         raise
+    if first is None:
+        watch.close()
+        ended = GatewayError(503, "the sessions service ended the stream before it began")
+        return JSONResponse(ended.body(), status_code=503)
     # The sessions service answered with the caller's own session: its owner is the caller.
     owner = first.session.customer_id
     refused = streams.acquire(owner)
@@ -369,14 +237,10 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
         watch.close()
         return too_many_streams(streams, refused)
 
-    def release() -> None:
-        streams.release(owner)
-        watch.close()
-
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return HeldStream(
-        event_frames(request, reader, watch, first),
-        release=release,
+        event_frames(request, watch, first),
+        release=lambda: streams.release(owner),
         media_type="text/event-stream",
         headers=headers,
     )
@@ -384,8 +248,17 @@ async def stream_session_events(request: Request, streams: OpenStreams) -> Respo
 
 def session_events_route(caps: StreamCaps | None = None) -> Route:
     streams = OpenStreams(caps or StreamCaps())
+    stubs: dict[int, Iterator[Any]] = {}
 
     async def endpoint(request: Request) -> Response:
-        return await stream_session_events(request, streams)
+        # The stubs of this app's channels, made once: each new stream starts on the next replica.
+        backends = request.app.state.backends
+        cycle = stubs.get(id(backends))
+        if cycle is None:
+            channels = backends.channels(SESSIONS_PACKAGE)
+            cycle = stubs[id(backends)] = itertools.cycle(
+                [sessions_pb2_grpc.SessionsServiceStub(c) for c in channels]
+            )
+        return await stream_session_events(request, streams, cycle)
 
     return Route(STREAM_PATH, endpoint, methods=["GET"])

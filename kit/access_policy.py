@@ -19,12 +19,14 @@ from kit.tokens import SERVICE_IDENTITIES, Caller
 class AccessPolicy:
     """Public methods take any caller; internal ones (no HTTP binding) only the services listed for them;
     admin ones only a customer whose verified token carries the admin role; every other method only a
-    customer."""
+    customer. A customer method without an HTTP binding (a stream the gateway cannot transcode) is
+    declared as such, so that leaving out an internal method's callers is still caught."""
 
     service: str
     public: frozenset[str]
     internal: Mapping[str, frozenset[str]]
     admin: frozenset[str] = frozenset()
+    customer_streams: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -33,6 +35,7 @@ class AccessPolicy:
         public: Iterable[str] = (),
         internal: Mapping[str, Iterable[str]] | None = None,
         admin: Iterable[str] = (),
+        customer_streams: Iterable[str] = (),
     ) -> AccessPolicy:
         """Check the declaration against the service's descriptor: every RPC without an HTTP binding
         must name its callers, so a new internal RPC cannot be left open by omission."""
@@ -40,11 +43,18 @@ class AccessPolicy:
         public_names = frozenset(_method_name(service, m) for m in public)
         admin_names = frozenset(_method_name(service, m) for m in admin)
         allowed = {name: frozenset(callers) for name, callers in (internal or {}).items()}
+        streams = frozenset(_method_name(service, m) for m in customer_streams)
         unbound = {n for n, m in methods.items() if not m.GetOptions().HasExtension(annotations_pb2.http)}
-        declared, listed = public_names | admin_names | set(allowed), set(allowed)
+        unbound -= streams
+        declared, listed = public_names | admin_names | set(allowed) | streams, set(allowed)
         problems = [f"{n} is not a method of {service}" for n in sorted(declared - set(methods))]
         problems += [f"{n} cannot be both public and for admins" for n in sorted(public_names & admin_names)]
         problems += [f"{n} is internal, so it cannot be for admins" for n in sorted(admin_names & unbound)]
+        problems += [
+            f"{n} is not a server stream"
+            for n in sorted(streams & set(methods))
+            if not methods[n].server_streaming
+        ]
         problems += [f"{n} has no HTTP binding, must list its callers" for n in sorted(unbound - listed)]
         problems += [f"{n} has an HTTP binding, so it is not internal" for n in sorted(listed - unbound)]
         problems += [
@@ -54,7 +64,7 @@ class AccessPolicy:
         ]
         if problems:
             raise ValueError(f"access policy of {service}: " + "; ".join(problems))
-        return cls(service, public_names, MappingProxyType(allowed), admin_names)
+        return cls(service, public_names, MappingProxyType(allowed), admin_names, streams)
 
     def callers(self) -> frozenset[str]:
         """Every service some internal method accepts: the public keys this process must trust."""

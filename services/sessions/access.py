@@ -8,6 +8,8 @@ from kit.access_policy import AccessPolicy
 
 ACCESS = AccessPolicy.of(
     pb.DESCRIPTOR.services_by_name["SessionsService"].full_name,
+    # Followed over gRPC (the gateway's event stream calls it with the customer's token).
+    customer_streams={"WatchSession"},
     internal={
         "AuthorizeItemChange": {"hotel", "flights"},
         "AttachItem": {"hotel", "flights"},

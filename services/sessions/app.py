@@ -18,11 +18,13 @@ from bus.history import HistoryRecord, read_session_history
 from bus.outbox import OutboxRelay
 from bus.ports import DeadlineScheduler
 from bus.runtime import RunningParticipant, connect_redis
+from bus.session_changes import SessionChanges
 from kit.access_policy import ServerAccess
 from kit.auth import CallerCheck
 from kit.database import Database
 from kit.grpc_server import RunningServer, ServedService, start_server
 from kit.migrations import open_migrated_database
+from kit.redis_connection import check_access, redis_client
 from kit.scraped_metrics import register_scraped_gauges
 from kit.tokens import TokenVerifier
 from services.reservations.attempts_redis import RedisAttemptLog
@@ -48,6 +50,7 @@ from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
 from services.sessions.servicer import SERVICE_NAME, SessionsServicer
 from services.sessions.stuck_checks import StuckCheckBooking
+from services.sessions.watches import SessionWatches
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class SessionsProcess:
     notices: ChangeNotices
     stuck_checks: StuckCheckBooking
     forget_gauges: Callable[[], None]
+    changes: SessionChanges
+    changes_redis: Redis
     reconciler: Reconciler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -81,6 +86,8 @@ class SessionsProcess:
         self.watcher.stop()
         await self.participant.stop()
         await asyncio.gather(*self.tasks)
+        await self.changes.close()
+        await self.changes_redis.aclose()
         await self.redis.aclose()
         await self.database.close()
 
@@ -131,7 +138,14 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     async def saga_history(session_id: str) -> dict[str, list[HistoryRecord]]:
         return await read_session_history(redis, keys, session_id)
 
-    servicer = SessionsServicer(arbiter, SessionTimeline(repository, saga_history))
+    # Bytes, not text (a notice is a serialized message), and no socket timeout: the subscription's
+    # connection waits for notices as long as it takes.
+    changes_redis = redis_client(config.bus.redis)
+    await check_access(changes_redis, config.bus.redis)
+    changes = SessionChanges(changes_redis, keys)
+    changes.start()
+    timeline = SessionTimeline(repository, saga_history)
+    servicer = SessionsServicer(arbiter, timeline, SessionWatches(changes, timeline, config.watch_caps))
     operations = OperationsServicer(OperationsConsole(repository, RedisBusReads(redis, keys), utc_now))
     server = await start_server(
         [
@@ -162,7 +176,18 @@ async def start(config: SessionsConfig) -> SessionsProcess:
     reconcile_bus = RedisReconcileBus(redis, keys, schedule, RedisAttemptLog(redis, keys))
     reconciler = Reconciler(repository, reconcile_bus, config.reconciler, utc_now, saga_plans)
     process = SessionsProcess(
-        server, database, redis, participant, watcher, relay, notices, stuck_checks, forget_gauges, reconciler
+        server,
+        database,
+        redis,
+        participant,
+        watcher,
+        relay,
+        notices,
+        stuck_checks,
+        forget_gauges,
+        changes,
+        changes_redis,
+        reconciler,
     )
     process.tasks = [
         asyncio.create_task(reconciler.run()),

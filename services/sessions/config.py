@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bus.runtime import BusConfig
 from bus.settings import stuck_saga_after
 from kit.db import database_url, schema_name
 from kit.grpc_tls import GrpcTls
+from kit.open_streams import StreamCaps
 from kit.service_identity import TrustedServiceKeys, trusted_service_keys
 from kit.settings import Env, Number, Whole
 from kit.shared_settings import PROVIDER_HOLD_WINDOW_SECONDS
@@ -48,6 +49,21 @@ RECONCILE_SAGA_AFTER_SECONDS = Number(
     "starts it again",
     readers=("sessions",),
 )
+WATCH_STREAMS_PER_CUSTOMER = Whole(
+    name="WATCH_STREAMS_PER_CUSTOMER",
+    default=StreamCaps.per_customer,
+    minimum=1,
+    meaning="WatchSession streams one customer may hold open on one sessions server",
+    readers=("sessions",),
+)
+WATCH_STREAMS_TOTAL = Whole(
+    name="WATCH_STREAMS_TOTAL",
+    default=1000,
+    minimum=1,
+    meaning="WatchSession streams one sessions server holds open in all (every gateway's event "
+    "streams are among them)",
+    readers=("sessions",),
+)
 OUTBOX_SWEEP_SECONDS = Number(
     name="OUTBOX_SWEEP_SECONDS",
     default=30.0,
@@ -82,6 +98,9 @@ class SessionsConfig:
     tls: GrpcTls | None = None
     # The outbox relay is woken by this process's commits; this sweep only finds rows left behind.
     outbox_sweep_seconds: float = OUTBOX_SWEEP_SECONDS.default_value
+    watch_caps: StreamCaps = field(
+        default_factory=lambda: StreamCaps(total=WATCH_STREAMS_TOTAL.default_value)
+    )
 
     @classmethod
     def from_env(cls, env: Env) -> SessionsConfig:
@@ -97,6 +116,9 @@ class SessionsConfig:
             open_per_customer=OPEN_SESSIONS_PER_CUSTOMER.read(env),
             tls=GrpcTls.from_env(env, serving=True),
             outbox_sweep_seconds=OUTBOX_SWEEP_SECONDS.read(env),
+            watch_caps=StreamCaps(
+                per_customer=WATCH_STREAMS_PER_CUSTOMER.read(env), total=WATCH_STREAMS_TOTAL.read(env)
+            ),
             stuck_saga_after=stuck_saga_after(env),
             reconciler=ReconcilerConfig(
                 interval=timedelta(seconds=RECONCILE_INTERVAL_SECONDS.read(env)),

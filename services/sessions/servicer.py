@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from travel.sessions.v1 import sessions_pb2 as pb
@@ -9,7 +10,7 @@ from travel.sessions.v1 import sessions_pb2_grpc
 
 from kit.auth import current_caller
 from kit.error_reasons import ErrorReason
-from kit.errors import FieldViolation, InvalidArgument
+from kit.errors import DependencyUnavailable, FieldViolation, InvalidArgument
 from kit.request_ids import request_key
 from services.sessions.arbiter import Arbiter
 from services.sessions.domain import parse_session_id
@@ -22,6 +23,7 @@ from services.sessions.messages import (
     session_message,
 )
 from services.sessions.page_tokens import decode_page_token, encode_page_token
+from services.sessions.watches import SessionWatches
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SessionsService"].full_name
 MAX_PAGE = 100
@@ -42,9 +44,12 @@ def _page(request: pb.ListSessionsRequest) -> tuple[int, int]:
 
 
 class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
-    def __init__(self, arbiter: Arbiter, timeline: SessionTimeline) -> None:
+    def __init__(
+        self, arbiter: Arbiter, timeline: SessionTimeline, watches: SessionWatches | None = None
+    ) -> None:
         self._arbiter = arbiter
         self._timeline = timeline
+        self._watches = watches
 
     async def CreateSession(self, request: pb.CreateSessionRequest, context: Any) -> pb.CreateSessionResponse:
         customer = _customer()
@@ -72,6 +77,15 @@ class SessionsServicer(sessions_pb2_grpc.SessionsServiceServicer):
     ) -> pb.ListSessionEventsResponse:
         session, events = await self._timeline.owned(parse_session_id(request.id), _customer())
         return pb.ListSessionEventsResponse(events=events, session=session_message(session))
+
+    async def WatchSession(
+        self, request: pb.WatchSessionRequest, context: Any
+    ) -> AsyncIterator[pb.WatchSessionResponse]:
+        session_id = parse_session_id(request.id)
+        if self._watches is None:
+            raise DependencyUnavailable("this sessions server does not serve watches")
+        async for response in self._watches.watch(session_id, _customer(), request.after_sequence):
+            yield response
 
     async def AuthorizeItemChange(
         self, request: pb.AuthorizeItemChangeRequest, context: Any

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -14,12 +14,10 @@ from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 from gateway.app import build_app
 from gateway.config import GatewayConfig
-from gateway.open_streams import StreamCaps
-from gateway.session_changes import session_changes_hook
 from gateway.session_events import session_events_route
 from kit import errors
 from kit.grpc_status import to_rpc_status
-from kit.redis_connection import RedisSettings
+from kit.open_streams import StreamCaps
 from tests.support.gateway import serve_gateway
 from tests.support.polling import eventually
 
@@ -42,14 +40,18 @@ class OpenSessions(sessions_pb2_grpc.SessionsServiceServicer):
         session = sessions_pb2.Session(id=request.id, customer_id=owner, state=sessions_pb2.STATE_OPEN)
         return sessions_pb2.GetSessionResponse(session=session)
 
-    async def ListSessionEvents(self, request: Any, context: Any) -> sessions_pb2.ListSessionEventsResponse:
+    async def WatchSession(
+        self, request: Any, context: Any
+    ) -> AsyncIterator[sessions_pb2.WatchSessionResponse]:
         owner = await self._owner(context)
         session = sessions_pb2.Session(id=request.id, customer_id=owner, state=sessions_pb2.STATE_OPEN)
-        return sessions_pb2.ListSessionEventsResponse(session=session)
+        yield sessions_pb2.WatchSessionResponse(sequence=1, session=session)
+        # An OPEN session that never changes: the watch lasts until the gateway cancels it.
+        await asyncio.Event().wait()
 
 
 @pytest.fixture
-async def gateway_url(redis_url: str) -> AsyncIterator[str]:
+async def gateway_url() -> AsyncIterator[str]:
     server = grpc.aio.server()
     sessions_pb2_grpc.add_SessionsServiceServicer_to_server(OpenSessions(), server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -57,14 +59,11 @@ async def gateway_url(redis_url: str) -> AsyncIterator[str]:
     config = GatewayConfig(
         backends={"sessions": (f"127.0.0.1:{port}",)},
         streams=CAPS,
-        redis=RedisSettings.checked(redis_url),
-        namespace=f"caps{uuid.uuid4().hex[:10]}",
     )
     app = build_app(
         config,
         [session_events_route(config.streams)],
         files=[sessions_pb2.DESCRIPTOR],
-        lifespan_hooks=[session_changes_hook(config.require_redis(), config.namespace)],
     )
     try:
         async with serve_gateway(app) as url:

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.errors import GatewayError
-from gateway.open_streams import OpenStreams, StreamCaps
 from gateway.request_body import declared_length, read_capped
 from kit.http_server import HttpServerLimits
+from kit.open_streams import OpenStreams, StreamCaps
 from kit.settings import ConfigError, Env
 
 

@@ -114,4 +114,14 @@ def test_every_internal_rpc_in_the_protos_names_its_callers() -> None:
                 if method.GetOptions().HasExtension(annotations_pb2.http):
                     continue
                 policy = declared[proto_service.full_name]
-                assert policy.internal.get(method.name), f"{method.full_name} names no caller"
+                assert policy.internal.get(method.name) or method.name in policy.customer_streams, (
+                    f"{method.full_name} names no caller"
+                )
+
+
+def test_a_customer_method_without_an_http_binding_is_a_declared_server_stream() -> None:
+    assert "WatchSession" in SESSIONS_ACCESS.customer_streams
+    with pytest.raises(ValueError, match="GetSession is not a server stream"):
+        AccessPolicy.of(
+            SESSIONS, internal=dict(SESSIONS_ACCESS.internal), customer_streams={"WatchSession", "GetSession"}
+        )

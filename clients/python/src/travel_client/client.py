@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
@@ -13,7 +14,7 @@ from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 from travel.flights.v1 import flights_pb2_grpc
 from travel.hotel.v1 import hotel_pb2_grpc
 from travel.payments.v1 import payments_pb2_grpc
-from travel.sessions.v1 import sessions_pb2_grpc
+from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 
 from travel_client.channels import BearerToken, TlsSettings, open_channel
 
@@ -90,6 +91,28 @@ class TravelClient:
         answer = self.customers.Login(customers_pb2.LoginRequest(email=email, password=password))
         self.bearer.token = answer.access_token
         return answer.access_token
+
+    def watch_session(
+        self, session_id: str, after_sequence: int = 0, reconnects: int = 5
+    ) -> Iterator[sessions_pb2.WatchSessionResponse]:
+        """Each change of one of the caller's sessions as it commits, until it settles: the response
+        with `end_state` set is the last. A call that breaks (a server restarting) is made again from
+        the last `sequence` received, up to `reconnects` times in a row."""
+        failures = 0
+        while True:
+            request = sessions_pb2.WatchSessionRequest(id=session_id, after_sequence=after_sequence)
+            try:
+                for response in self.sessions.WatchSession(request):
+                    failures = 0
+                    after_sequence = max(after_sequence, response.sequence)
+                    yield response
+                    if response.end_state:
+                        return
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or failures >= reconnects:
+                    raise
+            failures += 1
+            time.sleep(min(2.0, 0.1 * 2**failures))
 
     def close(self) -> None:
         for channel in self._channels.values():

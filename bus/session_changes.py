@@ -1,9 +1,9 @@
-"""One Redis subscription per gateway, shared by every open event stream: a notice goes to its streams.
+"""One Redis subscription per process, shared by every open session watch: a notice goes to its watches.
 
 The sessions service publishes each committed transition, and the bus each saga history write, on
 the session's change channel, as a numbered notice that carries the new timeline entries and state.
-The gateway subscribes to the channels of the sessions it streams, on one connection, and queues
-each notice for every stream watching its session.
+The sessions service subscribes to the channels of the sessions it is asked to watch, on one
+connection, and queues each notice for every watch of its session.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from google.protobuf.message import DecodeError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.applications import Starlette
 from travel.sessions.v1 import sessions_pb2
 
 from bus.keys import BusKeys
 from bus.replies import text
-from gateway.app import LifespanHook
-from kit.redis_connection import RedisSettings, check_access, pubsub_client, redis_client
+from kit.redis_connection import pubsub_client
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +99,8 @@ class SessionChanges:
     """Subscribes to the change channel of every watched session, and wakes their watches."""
 
     def __init__(self, redis: Redis, keys: BusKeys) -> None:
+        """`redis` answers bytes (a notice is a serialized message) and has no socket timeout: the
+        subscription's connection waits for notices as long as it takes."""
         self._redis = redis
         self._keys = keys
         self._pubsub = pubsub_client(redis).pubsub()
@@ -214,24 +212,3 @@ class SessionChanges:
         for watches in self._watches.values():
             for watch in watches:
                 watch.notify(READ_AGAIN)
-
-
-def session_changes_hook(settings: RedisSettings, namespace: str) -> LifespanHook:
-    """A lifespan hook that opens the shared subscription as `app.state.session_changes`."""
-
-    @asynccontextmanager
-    async def hook(app: Starlette) -> AsyncIterator[None]:
-        # No socket timeout: the subscription's connection waits for notices as long as it takes.
-        # Bytes, not text: a notice is a serialized protobuf message.
-        redis = redis_client(settings)
-        await check_access(redis, settings)
-        changes = SessionChanges(redis, BusKeys(namespace))
-        changes.start()
-        app.state.session_changes = changes
-        try:
-            yield
-        finally:
-            await changes.close()
-            await redis.aclose()
-
-    return hook

@@ -1,4 +1,4 @@
-"""How many event streams this gateway holds open, per customer and in total, and when to refuse one."""
+"""How many streams a process holds open, per customer and in total, and when to refuse one."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ class StreamCaps:
 class OpenStreams:
     """Slots for open streams; every `acquire` that succeeded is paired with one `release`."""
 
-    def __init__(self, caps: StreamCaps) -> None:
+    def __init__(self, caps: StreamCaps, holder: str = "this gateway") -> None:
         self.caps = caps
+        self.holder = holder
         self.total = 0
         self._by_customer: Counter[str] = Counter()
 
@@ -32,7 +33,7 @@ class OpenStreams:
     def refusal(self, customer_id: str | None = None) -> str | None:
         """Why a new stream (for this customer, when known) would be refused, or None."""
         if self.full():
-            return f"this gateway serves at most {self.caps.total} event streams at once"
+            return f"{self.holder} serves at most {self.caps.total} event streams at once"
         if customer_id is not None and self._by_customer[customer_id] >= self.caps.per_customer:
             return f"at most {self.caps.per_customer} event streams per customer at once"
         return None
