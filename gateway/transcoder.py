@@ -90,6 +90,7 @@ class Transcoder:
             if wants_object and not isinstance(document, dict):
                 raise bad_field(self.body_field.json_name, "the body must be a JSON object")
             document = {self.body_field.name: document}
+        refuse_nulls(document, request.DESCRIPTOR)
         try:
             json_format.ParseDict(document, request)
         except Exception as error:  # client-controlled input: any parse failure is a 400
@@ -124,6 +125,28 @@ class Transcoder:
         if len(self._query_chains) < _QUERY_CACHE_LIMIT:
             self._query_chains[name] = chain
         return chain
+
+
+def refuse_nulls(document: Any, message: Any, at: str = "") -> None:
+    """A JSON null where the published schema says string, number, list or object is a 400.
+
+    Protobuf's JSON parser reads null as "not set", so `{"requestId": null}` would pass as if the
+    field were absent; the OpenAPI document allows null only for the google.protobuf wrappers.
+    """
+    if not isinstance(document, dict):
+        return
+    for key, value in document.items():
+        field = message.fields_by_camelcase_name.get(key) or message.fields_by_name.get(key)
+        if field is None:
+            continue  # the parser names unknown fields itself
+        named = f"{at}{field.json_name}"
+        nested = field.message_type
+        if value is None:
+            if nested is None or not nested.full_name.startswith("google.protobuf."):
+                raise bad_field(named, "must not be null")
+        elif nested is not None and not nested.full_name.startswith("google.protobuf."):
+            for item in value if field.is_repeated and isinstance(value, list) else [value]:
+                refuse_nulls(item, nested, f"{named}.")
 
 
 def describe_parse_error(error: Exception) -> tuple[str, str]:

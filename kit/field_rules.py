@@ -10,7 +10,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from travel.options.v1 import field_rules_pb2
@@ -188,11 +188,31 @@ def _string_check(rules: FieldRules) -> Callable[[Any, str], str | None]:
     return check
 
 
+def _at_reserved_name(address: str) -> bool:
+    """The address is at a special-use or reserved domain name (RFC 6761), and well formed otherwise:
+    the same address with the reserved suffix swapped for `example.com` passes the syntax check."""
+    local, at, domain = address.rpartition("@")
+    domain = domain.lower().rstrip(".")
+    reserved = next((d for d in SPECIAL_USE_DOMAIN_NAMES if domain == d or domain.endswith("." + d)), None)
+    if not at or reserved is None:
+        return False
+    stand_in = domain.removesuffix(reserved) + "example.com"
+    try:
+        validate_email(f"{local}@{stand_in}", check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
 def _format_problem(kind: int, value: str) -> str | None:
     if kind == field_rules_pb2.STRING_FORMAT_EMAIL:
         try:
             validate_email(value, check_deliverability=False)
         except EmailNotValidError as error:
+            if _at_reserved_name(value):
+                # Well formed, as the published `format: email` says; whether a service takes an
+                # address at a special-use name (`.invalid`, `.local`) is its own rule (a 422).
+                return None
             return f"is not a valid email address: {error}"
     elif kind == field_rules_pb2.STRING_FORMAT_UUID:
         if not _UUID.fullmatch(value):

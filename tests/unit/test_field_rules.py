@@ -15,6 +15,7 @@ from travel.sessions.v1 import sessions_pb2
 
 from kit.field_rules import json_schema_keywords, violations_of
 from kit.grpc_status import rules_status
+from services.customers.domain import email_problem
 
 SESSION = "4c9d3f0e-58b5-4d7e-9a51-0f1f2a3b4c5d"
 
@@ -71,6 +72,19 @@ def test_control_characters_are_refused_in_every_string_even_without_rules() -> 
     "email", ["\x00@x.com", "ana@example", "ana example.com", "@example.com", "ana@@x.com"]
 )
 def test_emails_are_checked_for_syntax(email: str) -> None:
+    request = customers_pb2.RegisterRequest(email=email, name="Ana", password="correct horse")
+    assert list(fields_of(request)) == ["email"]
+
+
+@pytest.mark.parametrize("email", ["ana@b.local", "ana@x.invalid", "ana@mail.example.test"])
+def test_an_address_at_a_reserved_name_is_well_formed_and_left_to_the_service(email: str) -> None:
+    request = customers_pb2.RegisterRequest(email=email, name="Ana", password="correct horse")
+    assert list(fields_of(request)) == []
+    assert email_problem(email) is not None, "the customers service still refuses it (a 422)"
+
+
+@pytest.mark.parametrize("email", ["ana..x@b.local", "ana@-b.local", "ana@@x.invalid"])
+def test_a_malformed_address_at_a_reserved_name_breaks_the_rule(email: str) -> None:
     request = customers_pb2.RegisterRequest(email=email, name="Ana", password="correct horse")
     assert list(fields_of(request)) == ["email"]
 
