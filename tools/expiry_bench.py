@@ -27,7 +27,8 @@ from sqlalchemy import insert
 
 from bus.deadlines import DeadlineSchedule
 from bus.keys import BusKeys
-from kit.db import create_schema, make_engine
+from kit.db import make_engine
+from kit.migrations import upgrade
 from kit.redis_connection import RedisSettings, redis_client
 from kit.service_identity import ServiceCredentials, dev_service_key
 from kit.settings import Env
@@ -35,7 +36,7 @@ from kit.shared_settings import REDIS_URL
 from services.expiry.policy import ClaimPolicy
 from services.expiry.worker import ExpiryWorker
 from services.sessions.client import ArbiterClient
-from services.sessions.repository import metadata, sessions
+from services.sessions.repository import sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ClaimPolicy(lease_seconds=30, batch_size=500)
@@ -93,7 +94,6 @@ async def sweep_cost(redis: Redis, sizes: list[int], due: int = 200, rounds: int
 
 async def insert_sessions(database_url: str, ids: list[str], deadlines: dict[str, int]) -> None:
     engine = make_engine(database_url)
-    await create_schema(engine, None, metadata)
     now = datetime.now(UTC)
     rows = [
         {
@@ -147,6 +147,8 @@ async def main(count: int, span_s: float, redis_url: str, concurrency: int) -> i
         "SESSIONS_PORT": str(port),
         "LOG_LEVEL": "WARNING",
     }
+    # The sessions process starts only on a database its migrations made, as `make run` prepares it.
+    upgrade(f"sqlite:///{data / 'sessions.sqlite3'}", None, "sessions")
     process = subprocess.Popen([sys.executable, "-m", "services.sessions"], cwd=ROOT, env=env)
     try:
         await wait_serving(f"127.0.0.1:{port}")
