@@ -11,8 +11,8 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from gateway.config import GatewayConfig
 from gateway.descriptors import service_key
-from kit.channels import open_channel
-from kit.retry_policy import RetryScope, idempotent_methods, service_config
+from kit.channels import open_channel, peer_options
+from kit.retry_policy import RetryScope, idempotent_methods
 
 
 def retried_reads(methods: Iterable[tuple[str, ServiceDescriptor]]) -> dict[str, RetryScope]:
@@ -21,16 +21,6 @@ def retried_reads(methods: Iterable[tuple[str, ServiceDescriptor]]) -> dict[str,
     for package, service in methods:
         scopes.setdefault(package, {}).update(idempotent_methods(service))
     return dict(scopes)
-
-
-def channel_options(retried: RetryScope) -> list[tuple[str, Any]]:
-    """Round robin inside one address too (a name may resolve to several replicas), and the
-    retry policy on the package's idempotent methods only."""
-    return [
-        ("grpc.enable_retries", 1),
-        ("grpc.service_config", service_config(retried)),
-        ("grpc.keepalive_time_ms", 30_000),
-    ]
 
 
 class RoundRobin:
@@ -62,7 +52,7 @@ class Backends:
 
     def open(self) -> None:
         for package, addresses in self._addresses.items():
-            options = channel_options(self._retried.get(package, {}))
+            options = peer_options(self._retried.get(package))
             self._channels[package] = [open_channel(address, options, self._tls) for address in addresses]
 
     async def close(self) -> None:

@@ -10,10 +10,15 @@ from kit.grpc_tls import GrpcTls
 from kit.retry_policy import RetryScope, service_config
 from kit.topology import grpc_target
 
-PEER_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.enable_retries", 1),
-    ("grpc.keepalive_time_ms", 30_000),
-]
+
+def peer_options(retried: RetryScope | None = None) -> list[tuple[str, Any]]:
+    """Round robin inside one address too (a name may resolve to several replicas), keepalive, and
+    the retry policy on exactly the methods in `retried` (kit.retry_policy)."""
+    return [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", service_config(retried or {})),
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
 
 
 def open_channel(target: str, options: list[tuple[str, Any]], tls: GrpcTls | None) -> grpc.aio.Channel:
@@ -33,7 +38,7 @@ def peer_channel(
     `retried` names the methods gRPC itself retries on UNAVAILABLE (kit.retry_policy); no other
     method is retried, except gRPC's transparent retry of a call that never left this process.
     """
-    options = [*PEER_OPTIONS, ("grpc.service_config", service_config(retried or {}))]
+    options = peer_options(retried)
     replicas = [part.strip() for part in address.split(",") if part.strip()]
     if tls is not None and tls.server_name is None and len(replicas) > 1:
         # A list of replicas has no name of its own to check certificates against: use the first
