@@ -6,6 +6,7 @@ On a cluster a script runs on the node owning its keys' slot, so the keys of one
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ ScriptCall = tuple[Sequence[str], Sequence[Any]]
 ScriptRun = tuple[str, Sequence[str], Sequence[Any]]
 
 
+@functools.cache
 def script_sha(source: str) -> str:
     """The SHA1 EVALSHA names the script by."""
     return hashlib.sha1(source.encode()).hexdigest()
