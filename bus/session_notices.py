@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from travel.sessions.v1 import sessions_pb2 as pb
 
 from bus.history import DUPLICATE_DETAIL, HistoryEvent
+from kit.timestamps import stamp
 
 # Past this size a notice only says to read again: notices are meant to be small, and a subscriber
 # that reads again loses nothing.
@@ -26,7 +27,7 @@ def saga_event(
     """A saga history record as a session timeline entry; the same bytes whether read or noticed."""
     kind = saga_id.split("-", 1)[0]
     time = Timestamp()
-    time.FromDatetime(at)
+    stamp(time, at)
     return pb.SessionEvent(
         time=time,
         saga_id=saga_id,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.errors import InvalidSlip
+from kit.timestamps import stamp
 
 COMPENSATABLE = pb.STEP_KIND_COMPENSATABLE
 PIVOT = pb.STEP_KIND_PIVOT
@@ -93,8 +93,8 @@ def build_slip(
         after_compensation=[s.to_step() for s in after_compensation],
         trace=pb.TraceContext(traceparent=traceparent),
     )
-    slip.create_time.FromDatetime(now)
-    slip.update_time.FromDatetime(now)
+    stamp(slip.create_time, now)
+    stamp(slip.update_time, now)
     return slip
 
 
@@ -130,18 +130,6 @@ def idempotency_key(slip: pb.RoutingSlip, step: pb.Step | None = None) -> str:
     if step is None:
         step = current_step(slip)
     return f"{slip.saga_id}:{step.name if step else ''}"
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-
-
-def stamp(timestamp: Timestamp, now: datetime) -> None:
-    """`timestamp.FromDatetime(now)` (a naive `now` taken as UTC) in integer arithmetic: every hop
-    stamps the slip twice, and FromDatetime's time tuple costs more than the rest of the copy."""
-    since = now - (_EPOCH if now.tzinfo is not None else _NAIVE_EPOCH)
-    timestamp.seconds = since.days * 86_400 + since.seconds
-    timestamp.nanos = since.microseconds * 1000
 
 
 def _copy(slip: pb.RoutingSlip, now: datetime) -> pb.RoutingSlip:

@@ -110,7 +110,25 @@ def item_of(message: pb.Item) -> Item:
     )
 
 
+# A transition's answer, its change notice and a watch's read describe the same committed session:
+# its message is built once (about 50 µs) and parsed back after that (about 2 µs). Keyed by the
+# frozen domain session itself, so only an equal session gets the bytes back, never a stale one.
+_BUILT: dict[Session, bytes] = {}
+_BUILT_KEPT = 1024
+
+
 def session_message(session: Session) -> pb.Session:
+    built = _BUILT.get(session)
+    if built is not None:
+        return pb.Session.FromString(built)
+    message = _session_message(session)
+    if len(_BUILT) >= _BUILT_KEPT:
+        del _BUILT[next(iter(_BUILT))]
+    _BUILT[session] = message.SerializeToString()
+    return message
+
+
+def _session_message(session: Session) -> pb.Session:
     message = pb.Session(
         id=session.id,
         customer_id=session.customer_id,
