@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -25,6 +24,7 @@ from travel.sessions.v1 import sessions_pb2, sessions_pb2_grpc
 from gateway.errors import GatewayError, retry_after, rpc_error_response
 from gateway.request_id import request_id_of
 from kit.open_streams import OpenStreams, StreamCaps
+from kit.proto_json import message_to_dict
 from kit.trace_context import current_headers
 
 SESSIONS_PACKAGE = "travel.sessions.v1"
@@ -50,8 +50,7 @@ def sse_frame(event: str, data: dict[str, Any]) -> str:
 
 def as_json(message: Any) -> dict[str, Any]:
     """The same JSON mapping as the REST routes: lowerCamelCase, unpopulated fields included."""
-    result: dict[str, Any] = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
-    return result
+    return message_to_dict(message)
 
 
 # What gRPC metadata can carry: a token of other characters is no token this system issued.

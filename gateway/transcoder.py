@@ -16,6 +16,7 @@ from google.protobuf.message_factory import GetMessageClass
 from gateway.errors import GatewayError, bad_field
 from gateway.field_values import FieldValueError, field_named, resolve_field_path, set_from_strings
 from gateway.routes import HttpBinding
+from kit.proto_json import message_to_dict
 
 _UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
 _FAILED_FIELD = re.compile(r"Failed to parse (\S+) field: ")
@@ -68,7 +69,7 @@ class Transcoder:
 
     def render_response(self, response: Message) -> bytes:
         """The response in protobuf JSON (lowerCamelCase, unpopulated fields included)."""
-        as_dict = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+        as_dict = message_to_dict(response)
         payload: Any = as_dict
         if self.response_field is not None:
             payload = as_dict.get(self.response_field.json_name)
