@@ -252,9 +252,10 @@ async def candidates(
     }
     sa_thread = SqlAlchemyThread(_sync_engine(url, schema))
     paths["sync engine on a dedicated thread, whole transaction per call"] = sa_thread.cas
-    paths["DBAPI connection on the dedicated thread (kit.database)"] = lambda i: adapter.transaction(
-        lambda conn: cas_on_connection(conn, i)
-    )
+    label = "kit.database: sqlite3 on the event loop"
+    if pg:
+        label = "kit.database: DBAPI connections on 4 threads"
+    paths[label] = lambda i: adapter.transaction(lambda conn: cas_on_connection(conn, i))
     closers: list[Callable[[], Awaitable[None]]] = [async_engine.dispose, adapter.close]
     if pg:
         import psycopg
