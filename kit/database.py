@@ -93,7 +93,8 @@ class Database:
     `threads` connections, each on a thread of its own, so a slow statement never stalls the loop.
     """
 
-    def __init__(self, engine: Engine, name: str, threads: int = 1) -> None:
+    def __init__(self, engine: Engine, name: str, threads: int = 1, on_loop: bool | None = None) -> None:
+        """`on_loop` chooses where transactions run; by default on the loop for SQLite only."""
         self.engine = engine
         self.name = name
         self.dialect = engine.dialect.name
@@ -101,7 +102,9 @@ class Database:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         # Appended on the event loop, taken on a database thread: deque's append and popleft are atomic.
         self._riders: deque[Work[None]] = deque()
-        self._inline = _Slot() if self.dialect == "sqlite" else None
+        if on_loop is None:
+            on_loop = self.dialect == "sqlite"
+        self._inline = _Slot() if on_loop else None
         self._threads = [
             threading.Thread(target=self._serve, name=f"db-{name}-{n}", daemon=True)
             for n in range(0 if self._inline else threads)

@@ -257,6 +257,12 @@ async def candidates(
         label = "kit.database: DBAPI connections on 4 threads"
     paths[label] = lambda i: adapter.transaction(lambda conn: cas_on_connection(conn, i))
     closers: list[Callable[[], Awaitable[None]]] = [async_engine.dispose, adapter.close]
+    if not pg:
+        threaded = Database(_sync_engine(url, schema), "bench-thread", threads=1, on_loop=False)
+        paths["kit.database: sqlite3 on a thread of its own (before)"] = lambda i: threaded.transaction(
+            lambda conn: cas_on_connection(conn, i)
+        )
+        closers.append(threaded.close)
     if pg:
         import psycopg
 
