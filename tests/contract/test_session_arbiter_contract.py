@@ -26,6 +26,7 @@ from services.sessions.config import SessionsConfig
 from tests.fakes.session_arbiter import FakeSessionArbiter
 from tests.support.databases import migrated
 from tests.support.polling import eventually
+from tests.support.session_items import stay
 
 DEADLINE_SECONDS = 15.0
 
@@ -110,22 +111,6 @@ async def start(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 async def arbiter(start: Start) -> Backend:
     return await start(600)
-
-
-def stay(hold_id: str, amount: int = 24_000) -> pb.Item:
-    return pb.Item(
-        hotel=pb.HotelStay(
-            hold_id=hold_id,
-            hotel_id="HTL-LIS-01",
-            hotel_name="Grand Lisbon Hotel",
-            city="LIS",
-            check_in="2031-04-01",
-            check_out="2031-04-03",
-            guests=2,
-            price=money_pb2.Money(amount=amount, currency="EUR"),
-            status="HELD",
-        )
-    )
 
 
 def captured(session: pb.Session, payment_id: str, amount: int) -> pb.RecordPaymentRequest:

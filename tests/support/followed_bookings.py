@@ -30,6 +30,7 @@ from services.sessions.app import start as start_sessions
 from services.sessions.client import ArbiterClient
 from services.sessions.config import SessionsConfig
 from tests.support.databases import migrated
+from tests.support.session_items import stay
 
 # Steps of the confirmation saga of a session holding a hotel stay, by the participant that runs them.
 STEPS = {"hotel": ["hotel.confirm", "hotel.release"], "flights": ["flights.release"]}
@@ -78,22 +79,6 @@ class Bookings:
             pb.ListSessionEventsRequest(id=session_id), metadata=metadata
         )
         return reply
-
-
-def stay(hold_id: str) -> pb.Item:
-    return pb.Item(
-        hotel=pb.HotelStay(
-            hold_id=hold_id,
-            hotel_id="HTL-LIS-01",
-            hotel_name="Grand Lisbon Hotel",
-            city="LIS",
-            check_in="2031-04-01",
-            check_out="2031-04-03",
-            guests=2,
-            price=money_pb2.Money(amount=24_000, currency="EUR"),
-            status="HELD",
-        )
-    )
 
 
 async def succeed(context: StepContext) -> dict[str, str]:
