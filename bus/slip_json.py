@@ -18,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from travel.saga.v1 import saga_pb2 as pb
 
 from bus.errors import UndecodableEntry
+from kit.timestamps import timestamp_text
 
 _TIMESTAMP = "google.protobuf.Timestamp"
 
@@ -69,12 +70,6 @@ def _by_json_key(descriptor: Descriptor) -> dict[str, _Field]:
 
 
 @lru_cache(maxsize=65536)
-def _timestamp_text(seconds: int, nanos: int) -> str:
-    # A slip's timestamps repeat on every hop; the well-known-type conversion is slow.
-    return Timestamp(seconds=seconds, nanos=nanos).ToJsonString()
-
-
-@lru_cache(maxsize=65536)
 def _timestamp_value(text: str) -> tuple[int, int]:
     if text.endswith("Z") and len(text) <= 27:  # up to microseconds: the C parser is exact
         moment = datetime.fromisoformat(text)
@@ -109,7 +104,7 @@ def to_dict(message: Message) -> dict[str, Any]:
         elif message.HasField(f.name):
             sub = getattr(message, f.name)
             if shape == "timestamp":
-                out[f.json_name] = _timestamp_text(sub.seconds, sub.nanos)
+                out[f.json_name] = timestamp_text(sub.seconds, sub.nanos)
             else:
                 out[f.json_name] = to_dict(sub)
     return out

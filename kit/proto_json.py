@@ -11,21 +11,20 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
+
+from kit.timestamps import timestamp_text
 
 Convert = Callable[[Any], Any]
 
 _TIMESTAMP = "google.protobuf.Timestamp"
 _INT64 = frozenset({FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64})
-_PLAIN = frozenset(
-    {FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_UINT32, FieldDescriptor.CPPTYPE_BOOL}
-)
+_PLAIN = frozenset({FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_UINT32})
 
 
 class _Unplanned(Exception):
@@ -138,13 +137,7 @@ def _value(field: FieldDescriptor) -> Convert:
 
 
 def _timestamp(stamp: Any) -> str:
-    return _timestamp_text(stamp.seconds, stamp.nanos)
-
-
-@lru_cache(maxsize=4096)
-def _timestamp_text(seconds: int, nanos: int) -> str:
-    # A session's times repeat in every answer and frame about it; the conversion is slow.
-    return str(Timestamp(seconds=seconds, nanos=nanos).ToJsonString())
+    return timestamp_text(stamp.seconds, stamp.nanos)
 
 
 def _base64(value: bytes) -> str:

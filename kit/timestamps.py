@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -22,6 +23,13 @@ def timestamp(value: datetime) -> Timestamp:
     made = Timestamp()
     stamp(made, value)
     return made
+
+
+@lru_cache(maxsize=65536)
+def timestamp_text(seconds: int, nanos: int) -> str:
+    """The RFC 3339 text protobuf JSON gives a Timestamp. Cached: the same times (a slip's, a
+    session's) are printed again on every hop and frame, and the conversion is slow."""
+    return str(Timestamp(seconds=seconds, nanos=nanos).ToJsonString())
 
 
 def utc_datetime(stamp: Timestamp) -> datetime:
