@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+import uvloop
 
 from kit.grpc_server import wait_for_stop_signal
 from kit.log_format import LogSettings, configure_logging
@@ -38,7 +39,7 @@ def run_process(name: str, start: Callable[[], Awaitable[Stoppable]]) -> None:
         await running.stop()
 
     try:
-        asyncio.run(main())
+        uvloop.run(main())
     except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         sys.exit(2)
