@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Any
 
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip
+
+# Each transition reads a session and writes it back, and items change only when one is attached:
+# the same text and the same items come back several times a booking. Both sides are immutable
+# (text, frozen dataclasses), so a remembered result is the result.
+ITEMS_KEPT = 1024
 
 
 def _money(data: dict[str, Any]) -> Money:
@@ -39,6 +45,7 @@ def _leg_dict(leg: FlightLeg) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=ITEMS_KEPT)
 def encode_items(hotel: HotelStay | None, flights: RoundTrip | None) -> str:
     data: dict[str, Any] = {}
     if hotel is not None:
@@ -62,6 +69,7 @@ def encode_items(hotel: HotelStay | None, flights: RoundTrip | None) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=ITEMS_KEPT)
 def decode_items(text: str) -> tuple[HotelStay | None, RoundTrip | None]:
     data = json.loads(text or "{}")
     hotel = None
