@@ -1,8 +1,9 @@
 """Measure the gateway's cost: the same cheap RPC through REST and directly over gRPC.
 
 Run `python -m tools.gateway_bench`. A child process serves a test customers servicer (grpc.aio)
-and the real gateway (uvicorn) on loopback; this process drives both with a fixed number of
-concurrent workers and prints throughput, p99 and the REST/gRPC ratios. Bounded (< 30 s).
+and the real gateway on loopback, with the server `python -m gateway` runs (kit.http_server, on
+uvloop); this process drives both, also on uvloop, with a fixed number of concurrent workers and
+prints throughput, p99 and the REST/gRPC ratios. Bounded (< 30 s).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import signal
 import statistics
 import sys
 import time
@@ -20,12 +22,13 @@ from typing import Any
 
 import grpc
 import httpx
-import uvicorn
+import uvloop
 from google.protobuf import timestamp_pb2
 from travel.customers.v1 import customers_pb2, customers_pb2_grpc
 
 from gateway.app import build_app
 from gateway.config import GatewayConfig
+from kit.http_server import HttpServerLimits, QuietServer, server_config
 
 TOKEN = "Bearer bench-token"
 
@@ -66,19 +69,23 @@ async def _serve(pipe: Connection) -> None:
     await server.start()
     config = GatewayConfig(backends={"customers": (f"127.0.0.1:{grpc_port}",)})
     app = build_app(config, files=[customers_pb2.DESCRIPTOR])
-    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    # The gateway's own server: its protocol, limits and Date header, as `python -m gateway` runs it.
+    web = QuietServer(
+        server_config(app, "127.0.0.1", 0, HttpServerLimits(), log_level="warning", access_log=False)
+    )
     serving = asyncio.create_task(web.serve())
     while not web.started:
         await asyncio.sleep(0.01)
     pipe.send((grpc_port, web.servers[0].sockets[0].getsockname()[1]))
     await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # until told to stop
-    web.should_exit = True
+    web.handle_exit(signal.SIGTERM, None)
     await serving
     await server.stop(grace=None)
 
 
 def _serve_in_child(pipe: Connection) -> None:
-    asyncio.run(_serve(pipe))
+    # On uvloop, as every process of the system runs (kit.process, uvicorn's own choice).
+    uvloop.run(_serve(pipe))
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def main() -> None:
         if not parent.poll(15):
             raise SystemExit("the bench servers did not start")
         grpc_port, http_port = parent.recv()
-        asyncio.run(_bench(grpc_port, http_port, args.workers, args.warmup, args.duration))
+        uvloop.run(_bench(grpc_port, http_port, args.workers, args.warmup, args.duration))
     finally:
         parent.send("stop")
         server.join(10)
