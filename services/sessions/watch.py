@@ -161,6 +161,18 @@ class WatchState:
         return new
 
 
+def merged(responses: list[pb.WatchSessionResponse]) -> pb.WatchSessionResponse:
+    """Responses sent back to back as one: every event in order, the newest session, the last count."""
+    if len(responses) == 1:
+        return responses[0]
+    sessions = [response.session for response in responses if response.HasField("session")]
+    return pb.WatchSessionResponse(
+        sequence=responses[-1].sequence,
+        events=[event for response in responses for event in response.events],
+        session=sessions[-1] if sessions else None,
+    )
+
+
 async def watch_responses(
     reader: SessionReader, changes: ChangeSignal, first: Snapshot, after_sequence: int = 0
 ) -> AsyncIterator[pb.WatchSessionResponse]:
@@ -184,6 +196,9 @@ async def watch_responses(
                 response = state.read_response(snapshot)
                 if response is not None:
                     yield response
+        # The notices of one wake-up go out as one response: a stream message costs both ends
+        # more than the events it carries.
+        carried: list[pb.WatchSessionResponse] = []
         while pending and not read_due:
             notice = pending.popleft()
             if state.needs_read(notice):
@@ -192,7 +207,9 @@ async def watch_responses(
             else:
                 response = state.notice_response(notice)
                 if response is not None:
-                    yield response
+                    carried.append(response)
+        if carried:
+            yield merged(carried)
         if read_due and not failed:
             continue
         if not read_due and state.finished(time.monotonic()):

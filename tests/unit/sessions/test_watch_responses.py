@@ -125,6 +125,24 @@ def test_after_one_read_each_notice_is_forwarded_in_order_and_the_stream_ends_af
     assert reader.reads == 1, "read once, when the stream opened"
 
 
+def test_the_notices_of_one_wake_up_go_out_as_one_response() -> None:
+    reader = ScriptedSessions([Snapshot(session(OPEN), [], covered=1)])
+    changes = ScriptedNotices(
+        [
+            # Published back to back (a state change, then the saga it started): heard together.
+            [notice(2, state=session(CONFIRMED, 2)), notice(3, STARTED), notice(4, HOTEL)],
+            [notice(5, COMPLETE, DONE)],
+        ]
+    )
+    responses = collect(reader, changes)
+    assert len(responses) == 4, "the first read, one response per wake-up, the end"
+    together = responses[1]
+    assert together.sequence == 4
+    assert [f"{e.step}:{e.outcome}" for e in together.events] == ["hotel.confirm:STARTED", "hotel.confirm:COMPLETED"]
+    assert together.session.state == CONFIRMED
+    assert frame_names(responses) == ["session", "saga", "saga", "session", "saga", "saga", "end"]
+
+
 def test_a_notice_that_a_read_already_showed_sends_nothing_twice() -> None:
     # Counted after the read began, but written before it: the read and the notice both carry it.
     reader = ScriptedSessions([Snapshot(session(CONFIRMED, 2), [STARTED, DONE], covered=0)])
