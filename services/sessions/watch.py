@@ -224,4 +224,3 @@ async def watch_responses(
         if time.monotonic() - last_heard >= QUIET_READ_SECONDS:
             last_heard = time.monotonic()
         read_due = True
-

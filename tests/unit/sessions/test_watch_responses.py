@@ -138,7 +138,7 @@ def test_the_notices_of_one_wake_up_go_out_as_one_response() -> None:
     assert len(responses) == 4, "the first read, one response per wake-up, the end"
     together = responses[1]
     assert together.sequence == 4
-    assert [f"{e.step}:{e.outcome}" for e in together.events] == ["hotel.confirm:STARTED", "hotel.confirm:COMPLETED"]
+    assert saga_steps([together]) == ["hotel.confirm:STARTED", "hotel.confirm:COMPLETED"]
     assert together.session.state == CONFIRMED
     assert frame_names(responses) == ["session", "saga", "saga", "session", "saga", "saga", "end"]
 
