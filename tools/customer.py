@@ -82,10 +82,9 @@ class SimulatedCustomer:
     async def book(self) -> str | None:
         """One trip from opening a session to its terminal state; returns the session id, if one opened."""
         trip = random_trip(self.rng, date.today())
-        opened = await self._public("open session", "POST", "/v1/sessions", {"requestId": _request_id()})
-        if not opened.ok:
+        session_id = await self.open_session()
+        if session_id is None:
             return None
-        session_id = str(opened.body["session"]["id"])
         try:
             await self._hold_and_pay(session_id, trip)
         except GaveUp:
@@ -94,41 +93,18 @@ class SimulatedCustomer:
         return session_id
 
     async def _hold_and_pay(self, session_id: str, trip: Trip) -> None:
-        hotel = await self._pick_hotel(trip)
-        self._must(
-            await self._public(
-                "hold hotel",
-                "POST",
-                f"/v1/sessions/{session_id}/hotel",
-                {
-                    "hotelId": hotel,
-                    "checkIn": trip.check_in,
-                    "checkOut": trip.check_out,
-                    "guests": trip.guests,
-                },
-            )
-        )
-        await self._search_flights(trip)
-        self._must(
-            await self._public(
-                "hold flights",
-                "POST",
-                f"/v1/sessions/{session_id}/flights",
-                {
-                    "outboundFlightId": trip.outbound_flight,
-                    "returnFlightId": trip.return_flight,
-                    "passengers": trip.guests,
-                },
-            )
-        )
-        checkout = self._must(
-            await self._public(
-                "checkout", "POST", f"/v1/sessions/{session_id}/checkout", {"requestId": _request_id()}
-            )
-        )
-        await self._pay(str(checkout["payment"]["id"]))
+        await self.hold_hotel(session_id, trip, await self.pick_hotel(trip))
+        await self.search_flights(trip)
+        await self.hold_flights(session_id, trip)
+        await self.pay(await self.check_out(session_id))
 
-    async def _pick_hotel(self, trip: Trip) -> str:
+    # -- the steps of a booking, each one call (tools.step_cost prices them one by one) -----------
+
+    async def open_session(self) -> str | None:
+        opened = await self._public("open session", "POST", "/v1/sessions", {"requestId": _request_id()})
+        return str(opened.body["session"]["id"]) if opened.ok else None
+
+    async def pick_hotel(self, trip: Trip) -> str:
         query = {
             "city": trip.city,
             "checkIn": trip.check_in,
@@ -141,11 +117,31 @@ class SimulatedCustomer:
             raise GaveUp(f"no hotel free in {trip.city}")
         return trip.hotel_preference if trip.hotel_preference in available else self.rng.choice(available)
 
-    async def _search_flights(self, trip: Trip) -> None:
+    async def hold_hotel(self, session_id: str, trip: Trip, hotel: str) -> None:
+        body = {"hotelId": hotel, "checkIn": trip.check_in, "checkOut": trip.check_out, "guests": trip.guests}
+        self._must(await self._public("hold hotel", "POST", f"/v1/sessions/{session_id}/hotel", body))
+
+    async def search_flights(self, trip: Trip) -> None:
         query = {"origin": trip.home, "destination": trip.city, "date": trip.check_in}
         self._must(await self._public("search flights", "GET", "/v1/flights", params=query))
 
-    async def _pay(self, payment_id: str) -> None:
+    async def hold_flights(self, session_id: str, trip: Trip) -> None:
+        body = {
+            "outboundFlightId": trip.outbound_flight,
+            "returnFlightId": trip.return_flight,
+            "passengers": trip.guests,
+        }
+        self._must(await self._public("hold flights", "POST", f"/v1/sessions/{session_id}/flights", body))
+
+    async def check_out(self, session_id: str) -> str:
+        """The payment's id."""
+        body = {"requestId": _request_id()}
+        checkout = self._must(
+            await self._public("checkout", "POST", f"/v1/sessions/{session_id}/checkout", body)
+        )
+        return str(checkout["payment"]["id"])
+
+    async def pay(self, payment_id: str) -> None:
         outcome = "decline" if self.rng.random() < self.options.decline_rate else "succeed"
         if self.rng.random() < self.options.hosted_form_share:
             # The hosted page is what a browser posts; it is never subject to provider chaos.
