@@ -44,13 +44,18 @@ QUIET_CPU_SECONDS = 0.1
 
 
 @dataclass
-class Booking:
+class PricedSession:
+    """One session the steps are priced on, with what each step learns for the next."""
+
     customer: SimulatedCustomer
     trip: Trip
     session_id: str = ""
     hotel: str = ""
     payment_id: str = ""
     end_state: str = ""
+
+
+StepAction = Callable[[PricedSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,13 @@ def step_markdown(costs: Sequence[StepCost], columns: int = 8) -> list[str]:
 class StepRunner:
     """Runs a step over every booking, 16 at a time, and reads each process's CPU around it."""
 
-    def __init__(self, pids: Mapping[str, int], bookings: list[Booking]) -> None:
+    def __init__(self, pids: Mapping[str, int], priced: list[PricedSession]) -> None:
         self.pids = pids
-        self.bookings = bookings
+        self.priced = priced
 
-    async def run(self, step: str, action: Callable[[Booking], Awaitable[None]], settle: bool) -> StepCost:
+    async def run(self, step: str, action: StepAction, settle: bool) -> StepCost:
         before = self._cpu()
-        waiting = list(self.bookings)
+        waiting = list(self.priced)
 
         async def customer() -> None:
             while waiting:
@@ -103,7 +108,7 @@ class StepRunner:
         if settle:
             await self._quiet()
         after = self._cpu()
-        count = len(self.bookings)
+        count = len(self.priced)
         return StepCost(
             step, {name: (after[name] - before[name]) * 1000 / count for name in after if name in before}
         )
@@ -157,30 +162,30 @@ async def price_steps(system: SupervisedSystem, sessions: int, seed: int) -> lis
             for _ in range(math.ceil(sessions / SESSIONS_PER_CUSTOMER))
         ]
         await asyncio.gather(*(c.sign_up() for c in customers))
-        bookings = [
-            Booking(customer, random_trip(customer.rng, date.today()))
+        priced = [
+            PricedSession(customer, random_trip(customer.rng, date.today()))
             for n in range(sessions)
             for customer in [customers[n % len(customers)]]
         ]
 
-        async def open_session(b: Booking) -> None:
+        async def open_session(b: PricedSession) -> None:
             opened = await b.customer.open_session()
             if opened is None:
                 raise RuntimeError("a session did not open")
             b.session_id = opened
 
-        async def search_hotels(b: Booking) -> None:
+        async def search_hotels(b: PricedSession) -> None:
             b.hotel = await b.customer.pick_hotel(b.trip)
 
-        async def check_out(b: Booking) -> None:
+        async def check_out(b: PricedSession) -> None:
             b.payment_id = await b.customer.check_out(b.session_id)
 
-        async def follow(b: Booking) -> None:
+        async def follow(b: PricedSession) -> None:
             end = await follow_session(client, topology.gateway_url, b.session_id, b.customer.headers, 60)
             b.end_state = end.state
 
         # (step, action, whether work it started goes on after its answers)
-        steps: list[tuple[str, Callable[[Booking], Awaitable[None]], bool]] = [
+        steps: list[tuple[str, StepAction, bool]] = [
             ("open a session", open_session, False),
             ("search hotels", search_hotels, False),
             ("hold the hotel", lambda b: b.customer.hold_hotel(b.session_id, b.trip, b.hotel), False),
@@ -190,12 +195,12 @@ async def price_steps(system: SupervisedSystem, sessions: int, seed: int) -> lis
             ("pay, webhook and confirm saga", lambda b: b.customer.pay(b.payment_id), True),
             ("follow to the end", follow, False),
         ]
-        runner = StepRunner(process_pids(system), bookings)
+        runner = StepRunner(process_pids(system), priced)
         costs = []
         for step, action, settle in steps:
             await asyncio.sleep(QUIET_SECONDS)  # the previous step's tail stays out of this one
             costs.append(await runner.run(step, action, settle))
-        ends = {b.end_state for b in bookings}
+        ends = {b.end_state for b in priced}
         if ends != {"STATE_CONFIRMED"}:
             raise RuntimeError(f"not every session was confirmed: {sorted(ends)}")
         return costs
