@@ -11,6 +11,7 @@ from typing import Any
 
 from tools.http_calls import Answer, TimedHttp
 from tools.session_stream import follow_session
+from tools.topology import Topology
 from tools.trips import Trip, random_trip
 
 PASSWORD = "correct horse battery staple"
@@ -181,6 +182,16 @@ class SimulatedCustomer:
             raise GaveUp(f"{answer.status} {answer.body}")
         body: dict[str, Any] = answer.body
         return body
+
+
+def customers_of(
+    http: TimedHttp, topology: Topology, rng: random.Random, options: CustomerOptions, count: int
+) -> list[SimulatedCustomer]:
+    """`count` customers of the system's gateway and payment provider, each with its own seed."""
+    gateway, payments = topology.gateway_url, topology.provider_url("payment")
+    return [
+        SimulatedCustomer(http, gateway, payments, random.Random(rng.random()), options) for _ in range(count)
+    ]
 
 
 def _request_id() -> str:

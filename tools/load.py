@@ -30,7 +30,7 @@ from tools.cost import (
     usage_between,
 )
 from tools.cost_probe import CostProbe
-from tools.customer import CustomerOptions, GaveUp, SimulatedCustomer
+from tools.customer import CustomerOptions, GaveUp, SimulatedCustomer, customers_of
 from tools.http_calls import CallLog, TimedHttp, http_session
 from tools.invariants import TERMINAL
 from tools.killer import Kill, ProcessKiller
@@ -173,16 +173,7 @@ async def run_load(
             hosted_form_share=options.hosted_form_share,
             terminal_timeout=options.stuck_after_seconds,
         )
-        customers = [
-            SimulatedCustomer(
-                http,
-                topology.gateway_url,
-                topology.provider_url("payment"),
-                random.Random(rng.random()),
-                customer_options,
-            )
-            for _ in range(options.customers)
-        ]
+        customers = customers_of(http, topology, rng, customer_options, options.customers)
         progress.phase = f"signing up {len(customers)} customers"
         signed = await asyncio.gather(*(c.sign_up() for c in customers), return_exceptions=True)
         failures = [s for s in signed if isinstance(s, BaseException)]

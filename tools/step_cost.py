@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tools.cost_probe import redis_server_pid
-from tools.customer import CustomerOptions, SimulatedCustomer
+from tools.customer import CustomerOptions, SimulatedCustomer, customers_of
 from tools.http_calls import CallLog, TimedHttp, http_session
 from tools.process_cpu import process_cpu_seconds
 from tools.session_stream import follow_session
@@ -150,17 +150,8 @@ async def price_steps(system: SupervisedSystem, sessions: int, seed: int) -> lis
     async with http_session(connections=AT_ONCE * 4 + 32) as client:
         http = TimedHttp(client, CallLog())
         topology = system.topology
-        options = CustomerOptions(decline_rate=0.0)
-        customers = [
-            SimulatedCustomer(
-                http,
-                topology.gateway_url,
-                topology.provider_url("payment"),
-                random.Random(rng.random()),
-                options,
-            )
-            for _ in range(math.ceil(sessions / SESSIONS_PER_CUSTOMER))
-        ]
+        count = math.ceil(sessions / SESSIONS_PER_CUSTOMER)
+        customers = customers_of(http, topology, rng, CustomerOptions(decline_rate=0.0), count)
         await asyncio.gather(*(c.sign_up() for c in customers))
         priced = [
             PricedSession(customer, random_trip(customer.rng, date.today()))
