@@ -143,6 +143,15 @@ def test_the_notices_of_one_wake_up_go_out_as_one_response() -> None:
     assert frame_names(responses) == ["session", "saga", "saga", "session", "saga", "saga", "end"]
 
 
+def test_notices_heard_together_without_a_state_change_carry_no_session() -> None:
+    reader = ScriptedSessions([Snapshot(session(CONFIRMED), [STARTED], covered=1)])
+    changes = ScriptedNotices([[notice(2, HOTEL), notice(3, COMPLETE, DONE)]])
+    responses = collect(reader, changes)
+    assert [r.sequence for r in responses] == [1, 3, 3]
+    assert not responses[1].HasField("session")
+    assert frame_names(responses) == ["saga", "session", "saga", "saga", "saga", "end"]
+
+
 def test_a_notice_that_a_read_already_showed_sends_nothing_twice() -> None:
     # Counted after the read began, but written before it: the read and the notice both carry it.
     reader = ScriptedSessions([Snapshot(session(CONFIRMED, 2), [STARTED, DONE], covered=0)])
