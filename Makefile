@@ -7,6 +7,9 @@ GEN_STAMP := gen/.generated
 COMMANDS_STAMP := $(VENV)/.commands
 PROTOS := $(shell find protos -name '*.proto')
 LOCK := requirements/dev.lock
+# gRPC's socket path with fewer thread hops a call, as every process runs it (kit/grpc_io.py): the
+# tests' in-process servers and the benchmarks run it too.
+export GRPC_EXPERIMENTS ?= -event_engine_client,-event_engine_listener
 # What `make buf-breaking` compares the protos with: the image of the published protos (made by
 # `make buf-publish`), or a git revision.
 BUF_AGAINST ?= protos/published/v1.binpb

@@ -115,7 +115,8 @@ def request_ids_table(metadata: MetaData, name: str = "request_ids") -> Table:
     )
 
 
-def _swept_along(request_id: str) -> bool:
+def sweeps_along(request_id: str) -> bool:
+    """Whether recording this request id also deletes the expired records."""
     # The low bits of a random UUID pick about one write in SWEEP_ONE_IN, with no state.
     return uuid.UUID(request_id).int % SWEEP_ONE_IN == 0
 
@@ -123,7 +124,7 @@ def _swept_along(request_id: str) -> bool:
 class RequestIds:
     """Reads and writes of one request_ids table, each inside the caller's own transaction."""
 
-    def __init__(self, table: Table, sweep_along: Callable[[str], bool] = _swept_along) -> None:
+    def __init__(self, table: Table, sweep_along: Callable[[str], bool] = sweeps_along) -> None:
         self._sweep_along = sweep_along
         c = table.c
         key = and_(c.scope == bindparam("scope"), c.request_id == bindparam("request_id"))

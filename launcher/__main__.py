@@ -13,6 +13,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 from sqlalchemy.exc import SQLAlchemyError
 
+from kit.grpc_io import with_grpc_io
 from kit.migrations import migrate
 from kit.redis_connection import masked_url
 from kit.settings import TRAVEL_DATA_DIR, ConfigError, Env
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     # Children find this interpreter's packages first, whatever PATH the caller had.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
+    with_grpc_io(env)
     redis: EmbeddedRedis | None = None
     try:
         settings = Env(env)

@@ -16,6 +16,7 @@ from types import TracebackType
 
 import httpx
 
+from kit.grpc_io import with_grpc_io
 from kit.migrations import migrate
 from kit.settings import Env
 from kit.shared_settings import REDIS_URL
@@ -152,6 +153,7 @@ class SupervisedSystem:
         env = dict(os.environ)
         env.update(self.settings.env)
         env.update(self.topology.shared_env)
+        with_grpc_io(env)
         # Children find this interpreter's packages first, whatever PATH the caller had.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(
