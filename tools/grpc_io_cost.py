@@ -48,6 +48,7 @@ def voluntary_switches() -> int:
 
 
 async def _calls(count: int) -> CallCost:
+    # Imported here: only a child starts gRPC, with the experiments its parent put in its environment.
     import grpc
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
