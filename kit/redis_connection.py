@@ -322,8 +322,22 @@ def _cluster_twin(cluster: redis.asyncio.RedisCluster, **overrides: Any) -> redi
 
 class _CountedAsyncConnection:
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        """Count the round trip, and send as redis-py does, but for one race it loses.
+
+        redis-py 8.1 checks that a connection is open, then yields (to the task `wait_for` makes
+        for its socket timeout) before it writes. If another task finishes closing the connection
+        in that gap, which the cluster client does to a node's free connections when it reads a
+        new slot map, the write meets no writer and raises AttributeError, an error no caller
+        retries (seen here: a bus consumer died during a failover). It is a lost connection, so it
+        is raised as one: the cluster client then reads the slot map and tries again.
+        """
         count_redis_round_trip()
-        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        try:
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except AttributeError:
+            if getattr(self, "_writer", None) is not None:
+                raise
+            raise RedisConnectionError("the connection was closed while the command was being sent") from None
 
     def pack_command(self, *args: Any) -> list[bytes]:
         """The command in Redis's protocol, packed by hiredis in C.

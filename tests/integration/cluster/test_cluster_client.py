@@ -7,7 +7,7 @@ must touch one hash slot, so the keys one call touches share a `{tag}`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,10 +15,11 @@ from redis.asyncio import RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ClusterCrossSlotError, RedisClusterException, ResponseError
 
-from kit.redis_connection import blocking_reader, pubsub_client
+from kit.redis_connection import RedisMode, RedisSettings, blocking_reader, pubsub_client, redis_client
 from kit.redis_scripts import load_script, run_script, run_script_batch, script_sha
 from tests.support.polling import eventually
 from tests.support.pubsub import next_message
+from tests.support.redis_cluster import LocalRedisCluster
 
 # Sets both keys to ARGV[1] and answers the second: two keys, one call.
 SET_BOTH = """
@@ -184,3 +185,25 @@ async def test_scan_visits_every_node_for_a_namespace(cluster_client: RedisClust
     await cluster_client.set(f"other-{namespace}:{{p1}}:steps", "1", ex=60)
     found = [key async for key in cluster_client.scan_iter(match=f"{namespace}:*", count=100)]
     assert sorted(found) == sorted(keys)
+
+
+@pytest.mark.parametrize("yields", range(6))
+async def test_a_command_survives_its_node_closing_free_connections(
+    redis_cluster: LocalRedisCluster, namespace: str, yields: int
+) -> None:
+    """The cluster client closes a node's free connections when it reads a new slot map; a command
+    that took one of them meanwhile is sent again, at each moment of the close."""
+    settings = RedisSettings.checked(redis_cluster.url, mode=RedisMode.CLUSTER)
+    client = cast(RedisCluster, redis_client(settings, decode_responses=True, socket_timeout=5))
+    key = f"{namespace}:closing"
+    try:
+        await client.set(key, "before")
+        closing = asyncio.create_task(owner(client, key).disconnect_free_connections())
+        for _ in range(yields):
+            await asyncio.sleep(0)
+        await client.set(key, "after")
+        await closing
+        assert await client.get(key) == "after"
+    finally:
+        await client.delete(key)
+        await client.aclose()
