@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kit.access_policy import Access
+from kit.context_vars import reset
 from kit.error_reasons import ErrorReason
 from kit.errors import PermissionDenied, Unauthenticated
 from kit.tokens import Caller, TokenVerifier
@@ -46,7 +47,7 @@ def bind_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
 
 
 def unbind_caller(token: contextvars.Token[Caller | None]) -> None:
-    _current_caller.reset(token)
+    reset(_current_caller, token)
 
 
 class CallerCheck:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from types import MappingProxyType, TracebackType
 
+from kit.context_vars import reset
+
 FIELD_NAMES = ("request_id", "session_id", "saga_id", "step")
 
 # Each asyncio task (an HTTP request, an RPC, a saga step) sees its own ids; one variable holding
@@ -44,7 +46,7 @@ class bound:  # named like a function, as it is used: `with bound(saga_id=...):`
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._token is not None:
-            _FIELDS.reset(self._token)
+            reset(_FIELDS, self._token)
 
 
 def current_fields() -> Mapping[str, str]:

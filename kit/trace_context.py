@@ -17,6 +17,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from kit.context_vars import reset
+
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 
@@ -67,7 +69,7 @@ class continued:  # named like a function, as it is used: `with continued(tracep
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._token is not None:
-            _REMOTE.reset(self._token)
+            reset(_REMOTE, self._token)
 
 
 def current_headers() -> dict[str, str]:

@@ -1,8 +1,11 @@
 """A streaming response through the served-call interceptor: the caller and the call's ids are
-current while it streams, and an error it raises midway becomes its status."""
+current while it streams, an error it raises midway becomes its status, and a stream its reader
+drops midway is closed without an error."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -94,3 +97,29 @@ async def test_a_stream_for_an_anonymous_caller_is_refused_before_it_starts() ->
         await ServedCallInterceptor(check).intercept(handler, None, context, METHOD)
     assert context.aborted is not None and context.aborted.code == grpc.StatusCode.UNAUTHENTICATED
     assert not started
+
+
+async def test_a_stream_dropped_midway_is_closed_by_the_loop_without_an_error(
+    customer: tuple[CallerCheck, tuple[tuple[str, str], ...]],
+) -> None:
+    """A server stops reading a stream whose client went away; the event loop then closes the
+    generator in a task of its own, where the caller and ids cannot be put back, nor need to be."""
+    check, metadata = customer
+    traced = (*metadata, ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+    problems: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, problem: problems.append(problem))
+
+    async def handler(request: Any, context: Any) -> AsyncIterator[str]:
+        while True:
+            yield "update"
+
+    async def read_one() -> None:
+        stream = await ServedCallInterceptor(check).intercept(handler, None, Context(traced), METHOD)
+        async for _ in stream:
+            break
+
+    await asyncio.create_task(read_one())
+    gc.collect()
+    for _ in range(5):  # the loop's finalizer closes the generator in a task: let it run
+        await asyncio.sleep(0)
+    assert problems == []
