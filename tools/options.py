@@ -24,6 +24,21 @@ LOAD_RETRY_MAX_DELAY_SECONDS = 2.0
 LOAD_COMPENSATION_ATTEMPTS = 40
 
 
+def quick_retries(retry_attempts: int = RetryPolicy().max_attempts) -> dict[str, str]:
+    """The bus's retry settings of a run under chaos: pauses of 2 s at most, so every session
+    settles within a minute or two, and a compensation budget sized for such pauses."""
+    return {
+        # At 30% failures plus 10% ambiguous ones a confirm attempt fails about half the time: a
+        # budget of 8 dead-letters about one confirm in 250 (a chaos run of 100 bookings then
+        # often ends with one session waiting for an operator); the services' 16, one in 65,000.
+        "BUS_RETRY_ATTEMPTS": str(retry_attempts),
+        "BUS_COMPENSATION_ATTEMPTS": str(max(retry_attempts, LOAD_COMPENSATION_ATTEMPTS)),
+        "BUS_RETRY_BASE_DELAY_SECONDS": str(LOAD_RETRY_BASE_DELAY_SECONDS),
+        "BUS_RETRY_MAX_DELAY_SECONDS": str(LOAD_RETRY_MAX_DELAY_SECONDS),
+        "BUS_COMPENSATION_MAX_DELAY_SECONDS": str(LOAD_RETRY_MAX_DELAY_SECONDS),
+    }
+
+
 @dataclass(frozen=True)
 class ChaosRequest:
     """What each provider's `PUT /admin/chaos` receives."""
@@ -117,14 +132,7 @@ class LoadOptions:
             "SESSION_TTL_SECONDS": str(self.session_ttl_seconds),
             # Claims sweep at the claim idle time (the default): a faster sweep would find nothing more.
             "BUS_CLAIM_IDLE_MS": str(self.claim_idle_ms),
-            # At 30% failures plus 10% ambiguous ones a confirm attempt fails about half the time: a
-            # budget of 8 dead-letters about one confirm in 250 (a chaos run of 100 bookings then
-            # often ends with one session waiting for an operator); the services' 16, one in 65,000.
-            "BUS_RETRY_ATTEMPTS": str(self.retry_attempts),
-            "BUS_COMPENSATION_ATTEMPTS": str(max(self.retry_attempts, LOAD_COMPENSATION_ATTEMPTS)),
-            "BUS_RETRY_BASE_DELAY_SECONDS": str(LOAD_RETRY_BASE_DELAY_SECONDS),
-            "BUS_RETRY_MAX_DELAY_SECONDS": str(LOAD_RETRY_MAX_DELAY_SECONDS),
-            "BUS_COMPENSATION_MAX_DELAY_SECONDS": str(LOAD_RETRY_MAX_DELAY_SECONDS),
+            **quick_retries(self.retry_attempts),
             "EXPIRY_LEASE_SECONDS": "5",
             "PAYMENT_WEBHOOK_RETRY_BASE_MS": "200",
             "PAYMENT_WEBHOOK_RETRY_MAX_MS": "2000",

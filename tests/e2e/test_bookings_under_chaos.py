@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.booking import Customer, flight_id, pay_on_page, records_of, set_chaos
 from tests.e2e.system import RunningSystem, running_system, wait_for
 from tools.invariants import is_stuck, violations_of
+from tools.options import quick_retries
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +25,10 @@ CITIES = ["LIS", "OPO", "MAD", "BCN", "PAR", "LON", "ROM", "BER", "AMS"]
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[RunningSystem]:
     env = {
-        "BUS_RETRY_BASE_DELAY_SECONDS": "0.05",
+        # Retries at most 2 s apart. With the services' pauses, up to a minute, a step that fails a
+        # dozen times in a row (at 30% failures a release attempt fails about half the time) waits
+        # some three minutes in all, near the bound on settling below: one run took 301 s.
+        **quick_retries(),
         "PAYMENT_WEBHOOK_RETRY_BASE_MS": "100",
         # Each worker books on without waiting for the last booking to settle: a load generator.
         "OPEN_SESSIONS_PER_CUSTOMER": "1000",
