@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import redis
+from redis.crc import key_slot
 
 from tools.free_ports import free_port
 from tools.waiting import wait_for
@@ -308,7 +309,7 @@ def _wait_for_replication(cluster: LocalRedisCluster) -> None:
         if role.role != "master" or not role.slots:
             continue
         with role.node.admin() as admin:
-            admin.set(_key_in(role.node, role.slots[0]), "1", px=60_000)
+            admin.set(_key_in(role.slots[0]), "1", px=60_000)
         cluster.wait_for_replicas(role.node)
 
 
@@ -320,14 +321,13 @@ def _wait_for_offset(replica: RedisNode, offset: int) -> None:
     wait_for(applied, timeout=STARTUP_TIMEOUT_SECONDS, what=f"{replica.address} to apply its master's writes")
 
 
-def _key_in(node: RedisNode, slots: tuple[int, int]) -> str:
-    """A key whose hash slot is within `slots`, found by asking the node."""
+def _key_in(slots: tuple[int, int]) -> str:
+    """A key whose hash slot is within `slots` (redis-py hashes it as the cluster does)."""
     first, last = slots
-    with node.admin() as admin:
-        for n in range(100_000):
-            key = f"replication-probe:{n}"
-            if first <= int(admin.execute_command("CLUSTER KEYSLOT", key)) <= last:
-                return key
+    for n in range(100_000):
+        key = f"replication-probe:{n}"
+        if first <= key_slot(key.encode()) <= last:
+            return key
     raise ClusterStartError(f"no probe key hashes into slots {first}-{last}")
 
 
