@@ -43,10 +43,15 @@ def auth(customer: Customer) -> tuple[tuple[str, str]]:
 
 
 def cut_once_committed(system: RunningSystem, customer: Customer, proxy: CutProxy) -> str:
-    """Wait until the server stored the session whose answer the proxy swallows, then cut."""
-    stored = wait_for(lambda: sessions_of(system, customer), 30, "the session to be committed")
+    """Wait until the server stored the session and its answer reached the proxy and was dropped, then cut.
+
+    A commit alone is not enough: the server writes its answer a moment after it, and a cut in
+    that moment would test a lost request rather than a lost answer.
+    """
+    stored = str(wait_for(lambda: sessions_of(system, customer), 30, "the session to be committed")[0])
+    wait_for(lambda: proxy.has_swallowed(stored.encode()), 30, "the answer naming the session to be dropped")
     proxy.cut()
-    return str(stored[0])
+    return stored
 
 
 def test_a_create_retried_after_a_killed_connection_answers_the_one_session_it_made(

@@ -20,12 +20,22 @@ class CutProxy:
         self._swallowing = threading.Event()
         self._lock = threading.Lock()
         self._live: list[socket.socket] = []
-        self.swallowed = 0
+        self._swallowed = bytearray()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def swallow_answers(self) -> None:
         """From now on, bytes from the server are read and dropped; requests still go through."""
         self._swallowing.set()
+
+    @property
+    def swallowed(self) -> int:
+        """How many bytes of answers were dropped."""
+        return len(self._swallowed)
+
+    def has_swallowed(self, marker: bytes) -> bool:
+        """Whether the dropped answers held `marker`: a field the server's answer carries uncompressed."""
+        with self._lock:
+            return marker in self._swallowed
 
     def cut(self) -> None:
         """Reset every connection through the proxy; later connections pass through normally."""
@@ -62,7 +72,8 @@ class CutProxy:
         try:
             while data := source.recv(65536):
                 if answers and self._swallowing.is_set():
-                    self.swallowed += len(data)
+                    with self._lock:
+                        self._swallowed += data
                     continue
                 sink.sendall(data)
         except OSError:
