@@ -453,6 +453,9 @@ class OutboxRelay:
                     else:
                         if sweep:
                             sweep_at = self._next_sweep(loop.time())
+                            # A full claim may have left rows behind it, and wake-ups that came
+                            # during the pass were one: claim again now, not at the next sweep.
+                            self._claim_asked = self._claim_asked or handled >= self.batch_size
                 await self._carry_due_marks(loop.time())
                 if handled < self.batch_size and not self._handed:
                     await self._sleep(sweep_at)

@@ -326,6 +326,22 @@ async def test_a_running_relay_sends_after_a_failed_pass_at_the_next_wake(
         await running
 
 
+async def test_a_relay_woken_once_for_more_rows_than_a_batch_sends_them_all(
+    db: Database, client7: Redis, keys: BusKeys
+) -> None:
+    # Commits that land while a relay is busy wake it once: that wake must cover every row.
+    relay = OutboxRelay(db, client7, keys, batch_size=5, sweep_interval_s=600)
+    await add_sagas(db, [f"g{n}" for n in range(12)])
+    running = asyncio.create_task(relay.run())
+    try:
+        relay.wake()
+        await eventually(lambda: _unsent_is(db, 0), what="every row sent")
+        assert sorted(await saga_ids(client7, keys)) == sorted(f"g{n}" for n in range(12))
+    finally:
+        relay.stop()
+        await running
+
+
 async def test_relay_replicas_on_postgresql_never_publish_the_same_rows(
     url: str, database: tuple[str, str | None], db: Database, client7: Redis, keys: BusKeys
 ) -> None:
