@@ -43,7 +43,7 @@ from services.sessions.operations.console import OperationsConsole
 from services.sessions.operations.servicer import SERVICE_NAME as OPERATIONS_SERVICE_NAME
 from services.sessions.operations.servicer import OperationsServicer
 from services.sessions.ports import Change, SessionStore
-from services.sessions.reconciler import Reconciler
+from services.sessions.reconciler import Reconciler, unfinished_pages
 from services.sessions.reconciler_redis import RedisReconcileBus
 from services.sessions.repository import SessionRepository
 from services.sessions.saga_writes import OutboxSagaStarter
@@ -95,11 +95,9 @@ class SessionsProcess:
 async def reschedule_open_sessions(repository: SessionStore, schedule: DeadlineScheduler) -> int:
     """Re-add the deadline of every session that can still expire: a crash between the DB write
     and the ZADD must not leave a session that never expires."""
-    due = {
-        session_id: int(expires_at.timestamp() * 1000)
-        for session_id, expires_at, state in await repository.non_terminal()
-        if state in EXPIRABLE
-    }
+    due: dict[str, int] = {}
+    async for page in unfinished_pages(repository):
+        due.update({u.session_id: int(u.expires_at.timestamp() * 1000) for u in page if u.state in EXPIRABLE})
     await schedule.schedule_many(due)
     return len(due)
 

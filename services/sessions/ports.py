@@ -13,6 +13,7 @@ from kit.database import Connection
 from kit.request_ids import RequestKey
 from services.sessions.domain import Item, Session, State
 from services.sessions.open_limit import OpenSessions
+from services.sessions.reconciliation import Unfinished
 
 T = TypeVar("T")
 
@@ -71,7 +72,9 @@ class SessionStore(Protocol):
         """A customer's sessions, newest first."""
         ...
 
-    async def non_terminal(self) -> list[tuple[str, datetime, State]]: ...
+    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
+        """Sessions not yet settled, by id: those after `after`, at most `limit` (None: all)."""
+        ...
 
     async def insert_unless(
         self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,12 +32,13 @@ from services.reservations.attempts import ReserveAttempt, participants_of
 from services.sessions.domain import EXPIRABLE, Session
 from services.sessions.ports import Change, SagaPlans, SessionStore, TransactionalWrite
 from services.sessions.reconciliation import (
-    REDRIVABLE,
     Redrive,
     Repairs,
+    Unfinished,
     attempts_to_sweep,
     deadlines_to_restore,
     forgotten,
+    maybe_overdue,
     overdue,
     redrive_event,
     redriven,
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 # Sessions read back per statement when looking for sagas owed.
 _READ_CHUNK = 500
+# Unfinished sessions' summaries read per statement.
+SUMMARY_PAGE = 2_000
 
 REPAIRS = Counter(
     "travel_reconciler_repairs",
@@ -95,6 +98,23 @@ class ReconcileBus(Protocol):
     async def start_saga(self, slip: pb.RoutingSlip) -> None: ...
 
     async def forget_attempts(self, attempts: Sequence[ReserveAttempt]) -> None: ...
+
+
+async def unfinished_pages(store: SessionStore, page: int = SUMMARY_PAGE) -> AsyncIterator[list[Unfinished]]:
+    """Every unfinished session's summary, a page at a time, with the event loop free between pages.
+
+    On SQLite a read runs on the event loop and its result is ready when awaited, which then does
+    not yield: read whole, 100,000 sessions held every call behind them for about a second.
+    """
+    after = ""
+    while True:
+        found = await store.non_terminal(after, page)
+        if found:
+            yield found
+        if len(found) < page:
+            return
+        after = found[-1].session_id
+        await asyncio.sleep(0)
 
 
 # A saga start written in the caller's transaction (the outbox, in production).
@@ -165,10 +185,12 @@ class Reconciler:
         if not await self._bus.take_lease(self._token, ttl_ms):
             return None
         now = self._clock()
-        unfinished = await self._store.non_terminal()
-        expirable = [session_id for session_id, _, state in unfinished if state in EXPIRABLE]
-        missing = deadlines_to_restore(unfinished, await self._bus.scheduled(expirable))
-        waiting = [session_id for session_id, _, state in unfinished if state in REDRIVABLE]
+        missing: dict[str, int] = {}
+        waiting: list[str] = []
+        async for page in unfinished_pages(self._store):
+            expirable = [u.session_id for u in page if u.state in EXPIRABLE]
+            missing.update(deadlines_to_restore(page, await self._bus.scheduled(expirable)))
+            waiting += maybe_overdue(page, now, self._config.saga_after)
         owed = self._owed(await self._read(waiting), now)
         lost = forgotten(owed, await self._bus.remembered({saga: s.id for saga, s in owed.items()}))
         if not await self._bus.holds_lease(self._token):
@@ -222,6 +244,7 @@ class Reconciler:
         found: list[Session] = []
         for start in range(0, len(session_ids), _READ_CHUNK):
             found += await self._store.get_many(session_ids[start : start + _READ_CHUNK])
+            await asyncio.sleep(0)  # see unfinished_pages
         return found
 
     def _owed(self, sessions: Collection[Session], now: datetime) -> dict[str, Session]:

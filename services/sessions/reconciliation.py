@@ -42,18 +42,32 @@ def saga_owed(state: State) -> Redrive | None:
     return _OWED.get(state)
 
 
-def deadlines_to_restore(
-    unfinished: Iterable[tuple[str, datetime, State]], scheduled: Collection[str]
-) -> dict[str, int]:
+@dataclass(frozen=True)
+class Unfinished:
+    """What the sweep reads of every session not yet settled: enough to judge it without the rest."""
+
+    session_id: str
+    expires_at: datetime
+    state: State
+    updated_at: datetime
+
+
+def deadlines_to_restore(unfinished: Iterable[Unfinished], scheduled: Collection[str]) -> dict[str, int]:
     """Expirable sessions whose deadline the schedule no longer holds, waiting or claimed (epoch ms).
 
     A deadline already past is restored too: the expiry worker then claims it at once.
     """
     return {
-        session_id: int(expires_at.timestamp() * 1000)
-        for session_id, expires_at, state in unfinished
-        if state in EXPIRABLE and session_id not in scheduled
+        u.session_id: int(u.expires_at.timestamp() * 1000)
+        for u in unfinished
+        if u.state in EXPIRABLE and u.session_id not in scheduled
     }
+
+
+def maybe_overdue(unfinished: Iterable[Unfinished], now: datetime, bound: timedelta) -> list[str]:
+    """The sessions worth reading whole to judge with `overdue`: waiting for a saga, unchanged for
+    `bound` as of the summary read. Most unfinished sessions are not, and are never read whole."""
+    return [u.session_id for u in unfinished if u.state in REDRIVABLE and now - u.updated_at >= bound]
 
 
 def overdue(sessions: Iterable[Session], now: datetime, bound: timedelta) -> list[Session]:

@@ -33,6 +33,7 @@ from services.sessions.codec import decode_items, encode_items
 from services.sessions.domain import Session, State
 from services.sessions.open_limit import OpenSessions
 from services.sessions.ports import Change, CommitListener
+from services.sessions.reconciliation import Unfinished
 
 T = TypeVar("T")
 
@@ -85,9 +86,11 @@ _LIST_FOR = Statement(
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-_NON_TERMINAL = Statement(
-    select(sessions.c.id, sessions.c.expires_at, sessions.c.state).where(sessions.c.state.not_in(_TERMINAL))
+_UNFINISHED = select(sessions.c.id, sessions.c.expires_at, sessions.c.state, sessions.c.updated_at).where(
+    sessions.c.state.not_in(_TERMINAL), sessions.c.id > bindparam("after")
 )
+_NON_TERMINAL = Statement(_UNFINISHED.order_by(sessions.c.id))
+_NON_TERMINAL_PAGE = Statement(_UNFINISHED.order_by(sessions.c.id).limit(bindparam("limit")))
 _COUNT_OPEN = Statement(
     select(func.count(), func.min(sessions.c.expires_at)).where(
         sessions.c.customer_id == bindparam("customer_id"),
@@ -183,9 +186,13 @@ class SessionRepository:
         rows = await self.database.read(lambda conn: conn.rows(_LIST_FOR, params))
         return [_row_to_session(row) for row in rows]
 
-    async def non_terminal(self) -> list[tuple[str, datetime, State]]:
-        rows = await self.database.read(lambda conn: conn.rows(_NON_TERMINAL))
-        return [(r.id, _utc(r.expires_at), State(r.state)) for r in rows]
+    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
+        statement, params = (
+            (_NON_TERMINAL, {"after": after}) if limit is None
+            else (_NON_TERMINAL_PAGE, {"after": after, "limit": limit})
+        )  # fmt: skip
+        rows = await self.database.read(lambda conn: conn.rows(statement, params))
+        return [Unfinished(r.id, _utc(r.expires_at), State(r.state), _utc(r.updated_at)) for r in rows]
 
     async def count_by_state(self) -> dict[State, int]:
         rows = await self.database.read(lambda conn: conn.rows(_COUNT_BY_STATE))

@@ -15,6 +15,7 @@ from services.sessions import domain
 from services.sessions.domain import FlightLeg, HotelStay, Money, RoundTrip, Session, State
 from services.sessions.open_limit import COUNTED_AS_OPEN, OpenSessions
 from services.sessions.ports import Change, SessionStore
+from services.sessions.reconciliation import Unfinished
 from services.sessions.repository import SessionRepository, metadata
 from tests.fakes.session_store import FakeSessionStore
 from tests.support.databases import drop_schema, new_schema, opened_database
@@ -274,9 +275,21 @@ async def test_non_terminal_lists_every_session_still_running_with_its_deadline(
     assert ended is not None
     await store.transition(finished.id, lambda found: (Change(cancelling, 0), None))
     await store.transition(finished.id, lambda found: (Change(ended, 1), None))
-    listed = {sid: (deadline, state) for sid, deadline, state in await store.non_terminal()}
-    assert listed[running.id] == (running.expires_at, State.OPEN)
+    listed = {u.session_id: u for u in await store.non_terminal()}
+    assert listed[running.id] == Unfinished(running.id, running.expires_at, State.OPEN, running.updated_at)
     assert finished.id not in listed
+
+
+async def test_non_terminal_pages_through_the_unfinished_sessions_by_id(store: SessionStore) -> None:
+    made = sorted([await opened(store) for _ in range(5)], key=lambda s: s.id)
+    everything = [u.session_id for u in await store.non_terminal()]
+    mine = [s.id for s in made]
+    assert [sid for sid in everything if sid in mine] == mine
+    first = await store.non_terminal(after=mine[0], limit=2)
+    assert len(first) == 2 and all(u.session_id > mine[0] for u in first)
+    assert [u.session_id for u in first] == sorted(u.session_id for u in first)
+    after_last = await store.non_terminal(after=first[-1].session_id, limit=len(everything))
+    assert [u.session_id for u in first + after_last] == [sid for sid in everything if sid > mine[0]]
 
 
 async def test_events_read_back_in_the_order_written(store: SessionStore) -> None:

@@ -13,6 +13,7 @@ from kit.request_ids import FirstResult, RequestKey, replayed
 from services.sessions.domain import TERMINAL, Session, State
 from services.sessions.open_limit import OpenSessions
 from services.sessions.ports import Change, CommitListener
+from services.sessions.reconciliation import Unfinished
 
 T = TypeVar("T")
 
@@ -56,8 +57,13 @@ class FakeSessionStore:
         mine.sort(key=lambda s: s.created_at, reverse=True)
         return mine[offset : offset + limit]
 
-    async def non_terminal(self) -> list[tuple[str, datetime, State]]:
-        return [(s.id, s.expires_at, s.state) for s in self._sessions.values() if s.state not in TERMINAL]
+    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
+        found = sorted(
+            (Unfinished(s.id, s.expires_at, s.state, s.updated_at) for s in self._sessions.values()
+             if s.state not in TERMINAL and s.id > after),
+            key=lambda u: u.session_id,
+        )  # fmt: skip
+        return found if limit is None else found[:limit]
 
     async def insert_unless(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,8 @@ from services.sagas import definitions as saga_plans
 from services.sessions import reconciliation
 from services.sessions.domain import HotelStay, Money, Reason, Session, State
 from services.sessions.ports import TransactionalWrite
-from services.sessions.reconciler import Reconciler, ReconcilerConfig
-from services.sessions.reconciliation import Redrive
+from services.sessions.reconciler import SUMMARY_PAGE, Reconciler, ReconcilerConfig, unfinished_pages
+from services.sessions.reconciliation import Redrive, Unfinished
 from tests.fakes.reconcile_bus import FakeReconcileBus
 from tests.fakes.session_store import FakeSessionStore
 
@@ -44,23 +45,40 @@ def ms(moment: datetime) -> int:
 # --- the pure decisions
 
 
+def unfinished(sid: str, state: State, expires_at: datetime = T0, changed: datetime = T0) -> Unfinished:
+    return Unfinished(sid, expires_at, state, changed)
+
+
 def test_only_expirable_sessions_missing_from_the_schedule_get_their_deadline_back() -> None:
     deadline = T0 + timedelta(minutes=5)
-    unfinished = [
-        ("open-lost", deadline, State.OPEN),
-        ("pending-lost", deadline, State.PAYMENT_PENDING),
-        ("open-kept", deadline, State.OPEN),
-        ("confirming", deadline, State.CONFIRMING),
-        ("cancelling", deadline, State.CANCELLING),
-        ("attention", deadline, State.NEEDS_ATTENTION),
+    summaries = [
+        unfinished("open-lost", State.OPEN, deadline),
+        unfinished("pending-lost", State.PAYMENT_PENDING, deadline),
+        unfinished("open-kept", State.OPEN, deadline),
+        unfinished("confirming", State.CONFIRMING, deadline),
+        unfinished("cancelling", State.CANCELLING, deadline),
+        unfinished("attention", State.NEEDS_ATTENTION, deadline),
     ]
-    restored = reconciliation.deadlines_to_restore(unfinished, scheduled={"open-kept"})
+    restored = reconciliation.deadlines_to_restore(summaries, scheduled={"open-kept"})
     assert restored == {"open-lost": ms(deadline), "pending-lost": ms(deadline)}
 
 
 def test_a_deadline_already_past_is_restored_so_the_worker_expires_it_at_once() -> None:
     past = T0 - timedelta(hours=1)
-    assert reconciliation.deadlines_to_restore([("s1", past, State.OPEN)], scheduled=()) == {"s1": ms(past)}
+    restored = reconciliation.deadlines_to_restore([unfinished("s1", State.OPEN, past)], scheduled=())
+    assert restored == {"s1": ms(past)}
+
+
+def test_only_sessions_waiting_for_a_saga_past_the_bound_are_read_whole() -> None:
+    now = T0 + BOUND
+    summaries = [
+        unfinished("young", State.CONFIRMING, changed=T0 + timedelta(seconds=1)),
+        unfinished("exactly", State.CANCELLING, changed=T0),
+        unfinished("old", State.CONFIRMING, changed=T0 - timedelta(minutes=5)),
+        unfinished("open", State.OPEN, changed=T0 - timedelta(hours=1)),
+        unfinished("attention", State.NEEDS_ATTENTION, changed=T0 - timedelta(hours=1)),
+    ]
+    assert reconciliation.maybe_overdue(summaries, now, BOUND) == ["exactly", "old"]
 
 
 def test_confirming_and_cancelling_sessions_are_owed_their_own_saga() -> None:
@@ -165,6 +183,38 @@ async def test_a_sweep_restores_lost_deadlines_and_restarts_forgotten_sagas() ->
     ]
     untouched = await store.get("moving")
     assert untouched is not None and untouched.version == 3
+
+
+async def test_a_sweep_reads_sessions_in_pages_and_lets_other_tasks_run_between_them() -> None:
+    # Reads on SQLite complete on the event loop: only an explicit yield lets calls in between.
+    store = await stored(*(session(f"open-{n:02}", State.OPEN) for n in range(10)))
+    turns = 0
+
+    async def other_task() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    pages = [[u.session_id for u in page] async for page in unfinished_pages(store, page=4)]
+    running.cancel()
+    assert pages == [[f"open-{n:02}" for n in range(k, min(k + 4, 10))] for k in (0, 4, 8)]
+    assert turns >= len(pages)
+
+
+async def test_a_sweep_over_more_sessions_than_a_page_restores_every_lost_deadline() -> None:
+    sessions = [session(f"open-{n:04}", State.OPEN) for n in range(SUMMARY_PAGE + 3)]
+    store = await stored(*sessions, session("done", State.CONFIRMED))
+    bus = FakeReconcileBus()
+    bus.deadlines["open-0007"] = 1
+
+    repairs = await reconciler(store, bus, Clock(T0 + BOUND), Starts()).sweep()
+
+    assert repairs == reconciliation.Repairs(deadlines=SUMMARY_PAGE + 2)
+    assert set(bus.deadlines) == {s.id for s in sessions}
+    assert bus.deadlines["open-0007"] == 1
 
 
 async def test_a_restarted_saga_waits_a_whole_bound_before_the_next_restart() -> None:
