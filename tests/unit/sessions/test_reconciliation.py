@@ -69,16 +69,19 @@ def test_a_deadline_already_past_is_restored_so_the_worker_expires_it_at_once() 
     assert restored == {"s1": ms(past)}
 
 
+# (id, state, last change) of sessions on both sides of the bound, judged as of T0 + BOUND.
+AROUND_THE_BOUND = [
+    ("young", State.CONFIRMING, T0 + timedelta(seconds=1)),
+    ("exactly", State.CANCELLING, T0),
+    ("old", State.CONFIRMING, T0 - timedelta(minutes=5)),
+    ("open", State.OPEN, T0 - timedelta(hours=1)),
+    ("attention", State.NEEDS_ATTENTION, T0 - timedelta(hours=1)),
+]
+
+
 def test_only_sessions_waiting_for_a_saga_past_the_bound_are_read_whole() -> None:
-    now = T0 + BOUND
-    summaries = [
-        unfinished("young", State.CONFIRMING, changed=T0 + timedelta(seconds=1)),
-        unfinished("exactly", State.CANCELLING, changed=T0),
-        unfinished("old", State.CONFIRMING, changed=T0 - timedelta(minutes=5)),
-        unfinished("open", State.OPEN, changed=T0 - timedelta(hours=1)),
-        unfinished("attention", State.NEEDS_ATTENTION, changed=T0 - timedelta(hours=1)),
-    ]
-    assert reconciliation.maybe_overdue(summaries, now, BOUND) == ["exactly", "old"]
+    summaries = [unfinished(sid, state, changed=changed) for sid, state, changed in AROUND_THE_BOUND]
+    assert reconciliation.maybe_overdue(summaries, T0 + BOUND, BOUND) == ["exactly", "old"]
 
 
 def test_confirming_and_cancelling_sessions_are_owed_their_own_saga() -> None:
@@ -89,15 +92,8 @@ def test_confirming_and_cancelling_sessions_are_owed_their_own_saga() -> None:
 
 
 def test_only_sessions_waiting_at_least_the_bound_are_overdue_oldest_first() -> None:
-    now = T0 + BOUND
-    sessions = [
-        session("young", State.CONFIRMING, changed=T0 + timedelta(seconds=1)),
-        session("exactly", State.CANCELLING, changed=T0),
-        session("old", State.CONFIRMING, changed=T0 - timedelta(minutes=5)),
-        session("open", State.OPEN, changed=T0 - timedelta(hours=1)),
-        session("attention", State.NEEDS_ATTENTION, changed=T0 - timedelta(hours=1)),
-    ]
-    assert [s.id for s in reconciliation.overdue(sessions, now, BOUND)] == ["old", "exactly"]
+    sessions = [session(sid, state, changed=changed) for sid, state, changed in AROUND_THE_BOUND]
+    assert [s.id for s in reconciliation.overdue(sessions, T0 + BOUND, BOUND)] == ["old", "exactly"]
 
 
 def test_a_saga_is_forgotten_only_when_the_bus_keeps_nothing_of_it() -> None:
