@@ -1,8 +1,9 @@
 """`python -m tools.profile`: where a booking's CPU goes, by function, in each busy process.
 
 Runs the load driver at 0% chaos, samples the named processes with py-spy while bookings flow,
-and prints each one's functions by their own (self) samples, the slowest first. What is printed
-is what docs/performance.md's "What limits end-to-end throughput" summarises.
+and prints each one's functions by their own (self) samples, the slowest first; with `--native`,
+C frames too, and each process's busy samples by library (tools/profile_libraries.py). What is
+printed is what docs/performance.md's "What limits end-to-end throughput" summarises.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from tools.profile_libraries import by_library
 
 DEFAULT_PROCESSES = ("sessions", "hotel", "flights", "payments", "gateway", "provider-flight")
 MODULES = {
@@ -63,24 +66,34 @@ def find_pid(process: str, started_after: float) -> int | None:
     return max(found)[1] if found else None
 
 
-def self_samples(raw_file: Path) -> tuple[collections.Counter[str], int]:
-    """py-spy's raw (collapsed) stacks: `frame;frame;... count`; the last frame is where time went."""
-    counts: collections.Counter[str] = collections.Counter()
-    total = 0
+def stacks(raw_file: Path) -> Iterator[tuple[list[str], int]]:
+    """py-spy's raw (collapsed) stacks, `frame;frame;... count`: the frames, outermost first."""
     for line in raw_file.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
-        if not stack or not number.isdigit():
-            continue
-        leaf = stack.rsplit(";", 1)[-1]
-        counts[leaf] += int(number)
-        total += int(number)
-    return counts, total
+        if stack and number.isdigit():
+            yield stack.split(";"), int(number)
+
+
+def self_samples(raw_file: Path) -> tuple[collections.Counter[str], int]:
+    """Samples per innermost frame, where time went, and the total."""
+    counts: collections.Counter[str] = collections.Counter()
+    for frames, samples in stacks(raw_file):
+        counts[frames[-1]] += samples
+    return counts, sum(counts.values())
 
 
 def report(process: str, counts: collections.Counter[str], total: int, top: int) -> Iterable[str]:
     yield f"\n## {process}: {total} samples"
     for frame, count in counts.most_common(top):
         yield f"{100 * count / max(total, 1):5.1f}%  {frame}"
+
+
+def library_report(process: str, raw_file: Path) -> Iterable[str]:
+    counts, idle = by_library(stacks(raw_file))
+    busy = sum(counts.values())
+    yield f"\n## {process} by library: {busy} busy samples ({idle} idle left out)"
+    for group, count in counts.most_common():
+        yield f"{100 * count / max(busy, 1):5.1f}%  {group}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=20, help="how long to sample")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--processes", nargs="*", default=list(DEFAULT_PROCESSES))
+    parser.add_argument(
+        "--native", action="store_true",
+        help="sample C frames too (pauses each process while sampling) and group by library",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     started = time.time()
     duration = int(args.warmup + args.seconds + 10)
@@ -107,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{process}: not running", file=sys.stderr)
             continue
         spy = Path(sys.executable).parent / "py-spy"
+        # py-spy reads C stacks only from a paused process; Python stacks it reads without pausing.
+        mode = ["--native", "--rate", "50"] if args.native else ["--nonblocking"]
         samplers[process] = subprocess.Popen(
             [str(spy), "record", "--pid", str(pid), "--duration", str(args.seconds), "--format", "raw",
-             "--nonblocking", "--output", str(folder / f"{process}.txt")],
+             *mode, "--output", str(folder / f"{process}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     for sampler in samplers.values():
@@ -121,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         if raw.exists():
             counts, total = self_samples(raw)
             print("\n".join(report(process, counts, total, args.top)))
+            if args.native:
+                print("\n".join(library_report(process, raw)))
     return 0
 
 
