@@ -35,7 +35,6 @@ from services.sessions.arbiter import Arbiter
 from services.sessions.attention import DeadLetterWatcher
 from services.sessions.change_notices import Beside, ChangeNotices
 from services.sessions.config import SessionsConfig
-from services.sessions.domain import EXPIRABLE
 from services.sessions.events import SessionTimeline
 from services.sessions.operations.access import ACCESS as OPERATIONS_ACCESS
 from services.sessions.operations.bus_reads import RedisBusReads
@@ -45,6 +44,7 @@ from services.sessions.operations.servicer import OperationsServicer
 from services.sessions.ports import Change, SessionStore
 from services.sessions.reconciler import Reconciler, unfinished_pages
 from services.sessions.reconciler_redis import RedisReconcileBus
+from services.sessions.reconciliation import deadlines_to_restore
 from services.sessions.repository import SessionRepository
 from services.sessions.saga_writes import OutboxSagaStarter
 from services.sessions.scraped_figures import read_session_figures
@@ -97,7 +97,7 @@ async def reschedule_open_sessions(repository: SessionStore, schedule: DeadlineS
     and the ZADD must not leave a session that never expires."""
     due: dict[str, int] = {}
     async for page in unfinished_pages(repository):
-        due.update({u.session_id: int(u.expires_at.timestamp() * 1000) for u in page if u.state in EXPIRABLE})
+        due.update(deadlines_to_restore(page, scheduled=()))
     await schedule.schedule_many(due)
     return len(due)
 

@@ -72,8 +72,8 @@ class SessionStore(Protocol):
         """A customer's sessions, newest first."""
         ...
 
-    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
-        """Sessions not yet settled, by id: those after `after`, at most `limit` (None: all)."""
+    async def non_terminal(self, after: str, limit: int) -> list[Unfinished]:
+        """Sessions not yet settled, by id: at most `limit` of those after `after` ('' for the first)."""
         ...
 
     async def insert_unless(

@@ -86,11 +86,12 @@ _LIST_FOR = Statement(
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-_UNFINISHED = select(sessions.c.id, sessions.c.expires_at, sessions.c.state, sessions.c.updated_at).where(
-    sessions.c.state.not_in(_TERMINAL), sessions.c.id > bindparam("after")
+_NON_TERMINAL_PAGE = Statement(
+    select(sessions.c.id, sessions.c.expires_at, sessions.c.state, sessions.c.updated_at)
+    .where(sessions.c.state.not_in(_TERMINAL), sessions.c.id > bindparam("after"))
+    .order_by(sessions.c.id)
+    .limit(bindparam("limit"))
 )
-_NON_TERMINAL = Statement(_UNFINISHED.order_by(sessions.c.id))
-_NON_TERMINAL_PAGE = Statement(_UNFINISHED.order_by(sessions.c.id).limit(bindparam("limit")))
 _COUNT_OPEN = Statement(
     select(func.count(), func.min(sessions.c.expires_at)).where(
         sessions.c.customer_id == bindparam("customer_id"),
@@ -186,12 +187,9 @@ class SessionRepository:
         rows = await self.database.read(lambda conn: conn.rows(_LIST_FOR, params))
         return [_row_to_session(row) for row in rows]
 
-    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
-        statement, params = (
-            (_NON_TERMINAL, {"after": after}) if limit is None
-            else (_NON_TERMINAL_PAGE, {"after": after, "limit": limit})
-        )  # fmt: skip
-        rows = await self.database.read(lambda conn: conn.rows(statement, params))
+    async def non_terminal(self, after: str, limit: int) -> list[Unfinished]:
+        params = {"after": after, "limit": limit}
+        rows = await self.database.read(lambda conn: conn.rows(_NON_TERMINAL_PAGE, params))
         return [Unfinished(r.id, _utc(r.expires_at), State(r.state), _utc(r.updated_at)) for r in rows]
 
     async def count_by_state(self) -> dict[State, int]:

@@ -57,13 +57,13 @@ class FakeSessionStore:
         mine.sort(key=lambda s: s.created_at, reverse=True)
         return mine[offset : offset + limit]
 
-    async def non_terminal(self, after: str = "", limit: int | None = None) -> list[Unfinished]:
+    async def non_terminal(self, after: str, limit: int) -> list[Unfinished]:
         found = sorted(
             (Unfinished(s.id, s.expires_at, s.state, s.updated_at) for s in self._sessions.values()
              if s.state not in TERMINAL and s.id > after),
             key=lambda u: u.session_id,
         )  # fmt: skip
-        return found if limit is None else found[:limit]
+        return found[:limit]
 
     async def insert_unless(
         self,
